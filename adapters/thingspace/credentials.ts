@@ -1,0 +1,43 @@
+/** The ThingSpace credentials secret's JSON shape: the app's OAuth key pair and the UWS API user. */
+export interface ThingSpaceCredentials {
+  appKey: string;
+  appSecret: string;
+  username: string;
+  password: string;
+}
+
+/** Returns the current credentials; may be cached with a finite expiry so rotations are picked up. */
+export type CredentialsProvider = () => Promise<ThingSpaceCredentials>;
+
+const FIELDS = ['appKey', 'appSecret', 'username', 'password'] as const;
+
+/**
+ * Validates a parsed secret. The message names the missing fields, never their values.
+ */
+export function parseCredentials(value: unknown): ThingSpaceCredentials {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('ThingSpace credentials must be a JSON object {"appKey","appSecret","username","password"}');
+  }
+  const source = value as Record<string, unknown>;
+  const missing = FIELDS.filter((field) => typeof source[field] !== 'string' || source[field] === '');
+  if (missing.length > 0) {
+    throw new Error(`ThingSpace credentials lack non-empty string field(s): ${missing.join(', ')}`);
+  }
+  return {
+    appKey: source.appKey as string,
+    appSecret: source.appSecret as string,
+    username: source.username as string,
+    password: source.password as string,
+  };
+}
+
+/** Parses credentials from JSON text (an environment variable or a secret string) without echoing it. */
+export function parseCredentialsJson(text: string): ThingSpaceCredentials {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('ThingSpace credentials are not valid JSON (expected {"appKey","appSecret","username","password"})');
+  }
+  return parseCredentials(value);
+}

@@ -1,0 +1,41 @@
+/**
+ * Every error this service answers with, in ThingSpace's own error shape `{errorCode, errorMessage}`,
+ * so callers handle ThingSpace and this service with the same code.
+ */
+export interface ErrorBody {
+  errorCode: string;
+  errorMessage: string;
+}
+
+export const ErrorCode = {
+  invalidParameter: 'INVALID_PARAMETER',
+  upstreamUnavailable: 'UPSTREAM_UNAVAILABLE',
+  upstreamTimeout: 'UPSTREAM_TIMEOUT',
+  upstreamAuthFailed: 'UPSTREAM_AUTH_FAILED',
+  archiveUnavailable: 'ARCHIVE_UNAVAILABLE',
+  internalError: 'INTERNAL_ERROR',
+} as const;
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly errorCode: string,
+    readonly errorMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${errorCode}: ${errorMessage}`, options);
+    this.name = 'ApiError';
+  }
+
+  get body(): ErrorBody {
+    return { errorCode: this.errorCode, errorMessage: this.errorMessage };
+  }
+
+  static invalidParameter(message: string): ApiError {
+    return new ApiError(400, ErrorCode.invalidParameter, message);
+  }
+}
+
+export function isApiError(error: unknown): error is ApiError {
+  return error instanceof ApiError;
+}

@@ -1,0 +1,78 @@
+import type { ArchiveWrite, ArchivedUpgrade } from './archive-plan';
+import type { DeviceKey, UpgradeRecord } from './upgrade-record';
+
+/** Options every upstream call takes: the absolute time (epoch ms) by which it must give up. */
+export interface CallOptions {
+  deadline?: number;
+}
+
+/** One page of ThingSpace's FOTA device list. */
+export interface DeviceListPage {
+  deviceIds: string[];
+  hasMoreData: boolean;
+  /** The startIndex of the next page, when hasMoreData. */
+  lastSeenDeviceId: string;
+}
+
+/** The part of ThingSpace this service uses. Implemented over HTTP in adapters/thingspace. */
+export interface ThingSpaceApi {
+  /** The device's upgrade history for the last six months, validated; throws a ThingSpaceError. */
+  getDeviceHistory(device: DeviceKey, options?: CallOptions): Promise<UpgradeRecord[]>;
+  /** One page of the account's devices; startIndex is '0' for the first page. */
+  listDevices(account: string, startIndex: string, options?: CallOptions): Promise<DeviceListPage>;
+}
+
+/** How one archive pass went: how many upgrades it inserted, updated, or found unchanged. */
+export interface ArchiveResult {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface SyncOutcome {
+  syncedAt: string;
+  outcome: 'success' | 'failure';
+  /** Upgrades ThingSpace returned, on success. */
+  upgradesSeen?: number;
+  /** errorCode of the failure, on failure. */
+  errorCode?: string;
+}
+
+export interface DeviceSyncState extends SyncOutcome {
+  account: string;
+  deviceId: string;
+}
+
+/** Where a fleet discovery run is, so that a run interrupted mid-way resumes from its last page. */
+export interface DiscoveryCheckpoint {
+  account: string;
+  runId: string;
+  startedAt: string;
+  /** startIndex of the next page to fetch ('0' before the first). */
+  nextIndex: string;
+  pagesDone: number;
+  devicesEnqueued: number;
+  state: 'running' | 'done';
+  updatedAt: string;
+}
+
+/** The archive. Implemented over DynamoDB in adapters/dynamodb. */
+export interface HistoryStore {
+  /** Every archived upgrade of the device (all pages). */
+  listUpgrades(device: DeviceKey): Promise<ArchivedUpgrade[]>;
+  /**
+   * Applies planned writes with conditions, so that concurrent writers never duplicate or lose an
+   * upgrade and an older observation never overwrites a newer one. A write whose condition fails is
+   * re-planned against the stored item (planUpgradeWrite) and retried; throttling is retried until
+   * written or the deadline passes.
+   */
+  applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: CallOptions): Promise<ArchiveResult>;
+  recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome): Promise<void>;
+  getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined>;
+  getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined>;
+  /**
+   * Saves a checkpoint if the stored one is the expected one (same runId and pagesDone), so two
+   * discovery workers never advance one run twice. Returns false when another writer got there first.
+   */
+  saveDiscoveryCheckpoint(checkpoint: DiscoveryCheckpoint, expected: DiscoveryCheckpoint | undefined): Promise<boolean>;
+}
