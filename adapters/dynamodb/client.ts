@@ -1,0 +1,36 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export interface DocumentClientOptions {
+  /** A local endpoint such as dynalite's; omitted in AWS. */
+  endpoint?: string;
+  region?: string;
+  /** SDK attempts per call, first included. The store retries throttling beyond these itself. */
+  maxAttempts?: number;
+  /** 'adaptive' adds client-side rate limiting when DynamoDB throttles; 'standard' is the SDK default. */
+  retryMode?: 'standard' | 'adaptive';
+  /** Bounds one HTTP attempt so a stuck connection cannot eat a Lambda's whole time budget. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * A document client for the archive table. Undefined attributes (an absent errorCode, say) are
+ * dropped rather than rejected, so optional fields can be passed through as they are.
+ */
+export function createDocumentClient(options: DocumentClientOptions = {}): DynamoDBDocumentClient {
+  const local = options.endpoint !== undefined;
+  const client = new DynamoDBClient({
+    endpoint: options.endpoint,
+    region: options.region ?? process.env.AWS_REGION ?? (local ? 'us-east-1' : undefined),
+    maxAttempts: options.maxAttempts ?? 3,
+    retryMode: options.retryMode ?? 'standard',
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: options.requestTimeoutMs ?? 5_000 },
+    // A local endpoint (dynalite) accepts any signature; dummy keys spare `npm start` an AWS profile.
+    ...(local && !process.env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
