@@ -1,0 +1,296 @@
+import {
+  ConditionalCheckFailedException,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../adapters/dynamodb/client';
+import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import { upgradeKey } from '../../adapters/dynamodb/table-schema';
+import { planArchiveWrites, planUpgradeWrite, type ArchiveWrite, type ArchivedUpgrade } from '../../domain/archive-plan';
+import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
+
+const device: DeviceKey = { account: '0242078689-00001', deviceId: '990013907835573' };
+const dynamo = mockClient(DynamoDBDocumentClient);
+
+function upgrade(id: string, overrides: Partial<UpgradeRecord> = {}): UpgradeRecord {
+  return {
+    deviceId: device.deviceId,
+    id,
+    accountName: device.account,
+    firmwareFrom: 'VZW_FW_1.0',
+    firmwareTo: 'VZW_FW_2.0',
+    startDate: '2024-05-01',
+    upgradeStartTime: '2024-05-01T10:00:00Z',
+    status: 'UpgradeInProgress',
+    reason: '',
+    ...overrides,
+  };
+}
+
+/** A clock that only moves when the store sleeps, so backoff is deterministic and instant. */
+function fakeClock(start = 1_000_000) {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    sleeps,
+  };
+}
+
+function throttled() {
+  return new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} });
+}
+
+function conditionFailed() {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+function newStore(clock = fakeClock()) {
+  return new DynamoDbHistoryStore({
+    client: createDocumentClient({ region: 'us-east-1' }),
+    tableName: 'history',
+    retry: { baseDelayMs: 10, maxDelayMs: 100, defaultBudgetMs: 5_000 },
+    sleep: clock.sleep,
+    now: clock.now,
+  });
+}
+
+/** The item as DynamoDB would hold it: the table's layout, written out by hand. */
+function itemOf(archived: ArchivedUpgrade): Record<string, unknown> {
+  return {
+    ...upgradeKey(device, archived.record.id),
+    ...archived.record,
+    firstSeenAt: archived.firstSeenAt,
+    observedAt: archived.observedAt,
+    statusLog: archived.statusLog,
+    type: 'upgrade',
+  };
+}
+
+const firstSighting = (record: UpgradeRecord, observedAt = '2024-05-02T00:00:00.000Z') =>
+  planUpgradeWrite(record, undefined, observedAt) as ArchiveWrite;
+
+beforeEach(() => {
+  dynamo.reset();
+});
+
+describe('DynamoDbHistoryStore.applyWrites throttling', () => {
+  it('retries a throttled write until it is stored', async () => {
+    // Prepare
+    const clock = fakeClock();
+    dynamo.on(PutCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({});
+
+    // Act
+    const result = await newStore(clock).applyWrites(device, [firstSighting(upgrade('upg-1'))]);
+
+    // Assess
+    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(4);
+    expect(clock.sleeps).toHaveLength(3);
+  });
+
+  it('gives up with the throttling error once the deadline is reached', async () => {
+    // Prepare
+    const clock = fakeClock();
+    dynamo.on(PutCommand).rejects(throttled());
+    const deadline = clock.now() + 1_000;
+
+    // Act
+    const attempt = newStore(clock).applyWrites(device, [firstSighting(upgrade('upg-1'))], { deadline });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ProvisionedThroughputExceededException);
+    expect(clock.now()).toBeLessThanOrEqual(deadline);
+    expect(dynamo.commandCalls(PutCommand).length).toBeGreaterThan(1);
+  });
+
+  it('gives up within the default budget when the caller sets no deadline', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const start = clock.now();
+    dynamo.on(PutCommand).rejects(throttled());
+
+    // Act
+    const attempt = newStore(clock).applyWrites(device, [firstSighting(upgrade('upg-1'))]);
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ProvisionedThroughputExceededException);
+    expect(clock.now() - start).toBeLessThanOrEqual(5_000);
+  });
+
+  it('does not retry an error that is not throttling', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const invalid = Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+    dynamo.on(PutCommand).rejects(invalid);
+
+    // Act
+    const attempt = newStore(clock).applyWrites(device, [firstSighting(upgrade('upg-1'))]);
+
+    // Assess
+    await expect(attempt).rejects.toBe(invalid);
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(1);
+  });
+});
+
+describe('DynamoDbHistoryStore.applyWrites conditional writes', () => {
+  it('sends inserts conditional on absence and updates conditional on the planned-against observation', async () => {
+    // Prepare
+    dynamo.on(PutCommand).resolves({});
+    const stored = firstSighting(upgrade('upg-1')).next;
+    const update = planUpgradeWrite(upgrade('upg-1', { status: 'UpgradeSuccess' }), stored, '2024-05-03T00:00:00.000Z')!;
+
+    // Act
+    const result = await newStore().applyWrites(device, [firstSighting(upgrade('upg-2')), update]);
+
+    // Assess
+    expect(result).toEqual({ inserted: 1, updated: 1, unchanged: 0 });
+    const inputs = dynamo.commandCalls(PutCommand).map((call) => call.args[0].input);
+    const insertInput = inputs.find((input) => input.Item?.id === 'upg-2')!;
+    const updateInput = inputs.find((input) => input.Item?.id === 'upg-1')!;
+    expect(insertInput.ConditionExpression).toBe('attribute_not_exists(#pk)');
+    expect(insertInput.Item).toMatchObject({ ...upgradeKey(device, 'upg-2'), type: 'upgrade', reason: '' });
+    expect(updateInput.ConditionExpression).toBe('#observedAt = :expectedObservedAt');
+    expect(updateInput.ExpressionAttributeValues).toEqual({ ':expectedObservedAt': '2024-05-02T00:00:00.000Z' });
+  });
+
+  it('re-reads and counts as unchanged an insert another writer already made', async () => {
+    // Prepare
+    const write = firstSighting(upgrade('upg-1'));
+    dynamo.on(PutCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand).resolves({ Item: itemOf(write.next) });
+
+    // Act
+    const result = await newStore().applyWrites(device, [write]);
+
+    // Assess
+    expect(result).toEqual({ inserted: 0, updated: 0, unchanged: 1 });
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(1);
+    expect(dynamo.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({
+      Key: upgradeKey(device, 'upg-1'),
+      ConsistentRead: true,
+    });
+  });
+
+  it('re-plans a lost race into an update on top of what the other writer stored', async () => {
+    // Prepare: another writer inserted the in-progress state first; this writer saw the success.
+    const othersWrite = firstSighting(upgrade('upg-1'), '2024-05-02T00:00:00.000Z');
+    const myWrite = firstSighting(upgrade('upg-1', { status: 'UpgradeSuccess' }), '2024-05-03T00:00:00.000Z');
+    dynamo.on(PutCommand).rejectsOnce(conditionFailed()).resolves({});
+    dynamo.on(GetCommand).resolves({ Item: itemOf(othersWrite.next) });
+
+    // Act
+    const result = await newStore().applyWrites(device, [myWrite]);
+
+    // Assess
+    expect(result).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
+    const retried = dynamo.commandCalls(PutCommand)[1]!.args[0].input;
+    expect(retried.ExpressionAttributeValues).toEqual({ ':expectedObservedAt': '2024-05-02T00:00:00.000Z' });
+    expect(retried.Item).toMatchObject({ status: 'UpgradeSuccess', firstSeenAt: '2024-05-02T00:00:00.000Z' });
+    expect((retried.Item?.statusLog as unknown[]).length).toBe(2);
+  });
+
+  it('re-plans into an insert when the item it meant to update is gone', async () => {
+    // Prepare
+    const stored = firstSighting(upgrade('upg-1')).next;
+    const update = planUpgradeWrite(upgrade('upg-1', { status: 'UpgradeSuccess' }), stored, '2024-05-03T00:00:00.000Z')!;
+    dynamo.on(PutCommand).rejectsOnce(conditionFailed()).resolves({});
+    dynamo.on(GetCommand).resolves({});
+
+    // Act
+    const result = await newStore().applyWrites(device, [update]);
+
+    // Assess
+    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
+    expect(dynamo.commandCalls(PutCommand)[1]!.args[0].input.ConditionExpression).toBe('attribute_not_exists(#pk)');
+  });
+});
+
+describe('DynamoDbHistoryStore.applyWrites concurrency', () => {
+  it('keeps only a few writes in flight however many are planned', async () => {
+    // Prepare
+    let inFlight = 0;
+    let mostInFlight = 0;
+    dynamo.on(PutCommand).callsFake(async () => {
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight -= 1;
+      return {};
+    });
+    const records = Array.from({ length: 40 }, (_, index) => upgrade(`upg-${index}`));
+
+    // Act
+    const result = await newStore().applyWrites(device, planArchiveWrites(records, [], '2024-05-02T00:00:00.000Z'));
+
+    // Assess
+    expect(result.inserted).toBe(40);
+    expect(mostInFlight).toBeGreaterThan(1);
+    expect(mostInFlight).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('DynamoDbHistoryStore.listUpgrades', () => {
+  it('follows LastEvaluatedKey through every page and returns only the nine record fields', async () => {
+    // Prepare
+    const [first, second] = planArchiveWrites([upgrade('upg-1'), upgrade('upg-2')], [], '2024-05-02T00:00:00.000Z');
+    const pageBoundary = upgradeKey(device, 'upg-1');
+    dynamo
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [itemOf(first!.next)], LastEvaluatedKey: pageBoundary })
+      .rejectsOnce(throttled())
+      .resolvesOnce({ Items: [{ ...itemOf(second!.next), leaked: 'not a record field' }] });
+
+    // Act
+    const listed = await newStore().listUpgrades(device);
+
+    // Assess
+    expect(listed).toEqual([first!.next, second!.next]);
+    const queries = dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(queries).toHaveLength(3);
+    expect(queries[0]!.ExclusiveStartKey).toBeUndefined();
+    expect(queries[2]!.ExclusiveStartKey).toEqual(pageBoundary);
+    expect(queries[0]!.ExpressionAttributeValues).toEqual({ ':pk': `DEVICE#${device.account}#${device.deviceId}`, ':prefix': 'UPGRADE#' });
+  });
+});
+
+describe('DynamoDbHistoryStore sync state and checkpoints', () => {
+  it('ignores an outcome older than the stored one', async () => {
+    // Prepare
+    dynamo.on(PutCommand).rejects(conditionFailed());
+
+    // Act
+    const recording = newStore().recordSyncOutcome(device, { syncedAt: '2024-05-02T00:00:00.000Z', outcome: 'success' });
+
+    // Assess
+    await expect(recording).resolves.toBeUndefined();
+    expect(dynamo.commandCalls(PutCommand)[0]!.args[0].input.ConditionExpression).toContain('#syncedAt < :syncedAt');
+  });
+
+  it('reports a checkpoint another writer advanced first as not saved', async () => {
+    // Prepare
+    dynamo.on(PutCommand).rejects(conditionFailed());
+    const checkpoint = {
+      account: device.account,
+      runId: 'run-1',
+      startedAt: '2024-05-02T00:00:00.000Z',
+      nextIndex: '0',
+      pagesDone: 0,
+      devicesEnqueued: 0,
+      state: 'running' as const,
+      updatedAt: '2024-05-02T00:00:00.000Z',
+    };
+
+    // Act
+    const saved = await newStore().saveDiscoveryCheckpoint({ ...checkpoint, pagesDone: 1 }, checkpoint);
+
+    // Assess
+    expect(saved).toBe(false);
+  });
+});
