@@ -17,13 +17,17 @@ export const ErrorCode = {
 } as const;
 
 export class ApiError extends Error {
+  /** Safe to show the caller: every message here is written for them and holds no secret. */
+  readonly expose = true;
+
   constructor(
     readonly statusCode: number,
     readonly errorCode: string,
     readonly errorMessage: string,
     options?: { cause?: unknown },
   ) {
-    super(`${errorCode}: ${errorMessage}`, options);
+    // The message is the response body itself, so HTTP error middleware can answer with it as is.
+    super(JSON.stringify({ errorCode, errorMessage }), options);
     this.name = 'ApiError';
   }
 
