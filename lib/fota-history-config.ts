@@ -1,0 +1,105 @@
+import type { Node } from 'constructs';
+import { parseAccount } from '../domain/device-key';
+
+/** Everything an operator can choose per deployment, read from CDK context (cdk.json or `-c key=value`). */
+export interface FotaHistoryConfig {
+  /** Full ARN of the imported credentials secret; wins over `thingSpaceSecretName` when both are set. */
+  readonly thingSpaceSecretArn?: string;
+  readonly thingSpaceSecretName: string;
+  readonly thingSpaceBaseUrl: string;
+  /** ThingSpace accounts whose whole fleet is archived on `syncSchedule`; empty means no schedule. */
+  readonly fleetAccounts: readonly string[];
+  readonly syncSchedule: string;
+  /** Upper bound on concurrent sync workers, which bounds the request rate toward ThingSpace. */
+  readonly syncMaxConcurrency: number;
+  readonly apiThrottleRateLimit: number;
+  readonly apiThrottleBurstLimit: number;
+  readonly logLevel: string;
+}
+
+export const DEFAULT_CONFIG: FotaHistoryConfig = {
+  thingSpaceSecretName: 'thingspace-fota-history/credentials',
+  thingSpaceBaseUrl: 'https://thingspace.verizon.com',
+  fleetAccounts: [],
+  syncSchedule: 'rate(1 day)',
+  syncMaxConcurrency: 5,
+  apiThrottleRateLimit: 50,
+  apiThrottleBurstLimit: 100,
+  logLevel: 'INFO',
+};
+
+/** SQS event sources accept a maximum concurrency between 2 and 1000. */
+const MIN_SYNC_CONCURRENCY = 2;
+const MAX_SYNC_CONCURRENCY = 1000;
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL'];
+
+export function readFotaHistoryConfig(node: Node): FotaHistoryConfig {
+  const context = (key: string): unknown => node.tryGetContext(key);
+  const syncMaxConcurrency = readInteger(context('syncMaxConcurrency'), 'syncMaxConcurrency', DEFAULT_CONFIG.syncMaxConcurrency);
+  if (syncMaxConcurrency < MIN_SYNC_CONCURRENCY || syncMaxConcurrency > MAX_SYNC_CONCURRENCY) {
+    throw new Error(`context syncMaxConcurrency must be between ${MIN_SYNC_CONCURRENCY} and ${MAX_SYNC_CONCURRENCY}, got ${syncMaxConcurrency}`);
+  }
+  const logLevel = readString(context('logLevel'), 'logLevel', DEFAULT_CONFIG.logLevel).toUpperCase();
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new Error(`context logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${logLevel}`);
+  }
+  const secretArn = context('thingSpaceSecretArn');
+  return {
+    thingSpaceSecretArn: secretArn === undefined ? undefined : readString(secretArn, 'thingSpaceSecretArn', ''),
+    thingSpaceSecretName: readString(context('thingSpaceSecretName'), 'thingSpaceSecretName', DEFAULT_CONFIG.thingSpaceSecretName),
+    thingSpaceBaseUrl: readBaseUrl(context('thingSpaceBaseUrl')),
+    fleetAccounts: readAccounts(context('fleetAccounts')),
+    syncSchedule: readString(context('syncSchedule'), 'syncSchedule', DEFAULT_CONFIG.syncSchedule),
+    syncMaxConcurrency,
+    apiThrottleRateLimit: readInteger(context('apiThrottleRateLimit'), 'apiThrottleRateLimit', DEFAULT_CONFIG.apiThrottleRateLimit),
+    apiThrottleBurstLimit: readInteger(context('apiThrottleBurstLimit'), 'apiThrottleBurstLimit', DEFAULT_CONFIG.apiThrottleBurstLimit),
+    logLevel,
+  };
+}
+
+function readString(value: unknown, key: string, fallback: string): string {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new Error(`context ${key} must be a non-empty string`);
+  }
+  return value.trim();
+}
+
+/** `-c key=8` arrives as the string "8"; cdk.json gives a number. Both are accepted. */
+function readInteger(value: unknown, key: string, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  const parsed = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new Error(`context ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+function readBaseUrl(value: unknown): string {
+  const text = readString(value, 'thingSpaceBaseUrl', DEFAULT_CONFIG.thingSpaceBaseUrl);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`context thingSpaceBaseUrl must be an absolute URL, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'https:') {
+    throw new Error('context thingSpaceBaseUrl must use https: the functions send credentials to it');
+  }
+  return text.replace(/\/+$/, '');
+}
+
+/** Accepts a JSON array (cdk.json) or a comma-separated string (`-c fleetAccounts=a,b`). */
+function readAccounts(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const items = Array.isArray(value) ? value : String(value).split(',');
+  const accounts = items.map((item) => (typeof item === 'string' ? item.trim() : item)).filter((item) => item !== '');
+  for (const account of accounts) {
+    try {
+      parseAccount(account);
+    } catch {
+      throw new Error(`context fleetAccounts holds an invalid ThingSpace account name: ${JSON.stringify(account)}`);
+    }
+  }
+  return [...new Set(accounts as string[])];
+}

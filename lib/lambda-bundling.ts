@@ -1,0 +1,59 @@
+import path from 'node:path';
+import type { BuildOptions } from 'esbuild';
+import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+
+/**
+ * The one definition of how every Lambda is bundled. The stack uses `lambdaBundlingOptions`
+ * (NodejsFunction, local esbuild) and the benchmark uses `esbuildOptionsFor` (plain esbuild), so a
+ * measured bundle is byte-for-byte the bundle that gets deployed.
+ */
+
+/** NodejsFunction names an ESM bundle `index.mjs`; the `.mjs` extension makes Lambda load it as ESM. */
+export const BUNDLED_HANDLER_FILE = 'index.mjs';
+
+/** The syntax level esbuild lowers to; every runtime we deploy on (Node 22 and newer) runs it natively. */
+export const BUNDLE_TARGET = 'node22';
+
+/** Prefer packages' ESM builds: esbuild can only tree-shake what it sees as ES modules. */
+export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
+
+/**
+ * CommonJS dependencies bundled into an ES module still call `require` for Node built-ins; ESM has no
+ * `require`, so the bundle defines one. The alias avoids clashing with a bundled `createRequire`.
+ */
+export const ESM_REQUIRE_SHIM =
+  "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
+
+/**
+ * Nothing is external, not even `@aws-sdk/*`: the SDK version is then the one pinned in package-lock.json
+ * (not whatever the runtime ships that month), and esbuild keeps only the clients and commands we
+ * import, which loads faster at cold start than resolving the runtime's full SDK from disk.
+ */
+export const EXTERNAL_MODULES: readonly string[] = [];
+
+export const lambdaBundlingOptions: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: BUNDLE_TARGET,
+  minify: true,
+  sourceMap: true,
+  mainFields: [...BUNDLE_MAIN_FIELDS],
+  banner: ESM_REQUIRE_SHIM,
+  externalModules: [...EXTERNAL_MODULES],
+};
+
+/** The plain esbuild equivalent of `lambdaBundlingOptions` for one handler entry. */
+export function esbuildOptionsFor(entry: string, outdir: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile: path.join(outdir, BUNDLED_HANDLER_FILE),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: BUNDLE_TARGET,
+    minify: true,
+    sourcemap: true,
+    mainFields: [...BUNDLE_MAIN_FIELDS],
+    banner: { js: ESM_REQUIRE_SHIM },
+    external: [...EXTERNAL_MODULES],
+  };
+}
