@@ -1,0 +1,3 @@
+export { createThingSpaceClient, type ThingSpaceClientOptions } from './client';
+export type { ThingSpaceLogger } from './transport';
+export { parseCredentials, parseCredentialsJson, type CredentialsProvider, type ThingSpaceCredentials } from './credentials';

@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { UPGRADE_RECORD_FIELDS } from '../../domain/upgrade-record';
+import { clientAgainstFake, DEVICE, failureOf, RECORD } from './thingspace-fake';
+
+describe('ThingSpace client request paths', () => {
+  it('percent-encodes every path segment', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    thingspace.fotaReplies.push({ status: 200, body: [] }, { status: 200, body: { hasMoreData: false, deviceList: [] } });
+
+    // Act
+    await client.getDeviceHistory({ account: '02/42?x#y', deviceId: '9900.0' });
+    await client.listDevices('0242078689-00001', '990000 473/475989');
+
+    // Assess
+    expect(thingspace.requests('fota').map((request) => request.path)).toEqual([
+      '/api/fota/v1/reports/02%2F42%3Fx%23y/devices/9900.0',
+      '/api/fota/v1/devices/0242078689-00001/index/990000%20473%2F475989',
+    ]);
+  });
+
+  it.each(['', '.', '..'])('rejects the path segment %j without calling ThingSpace', async (deviceId) => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+
+    // Act
+    const failure = await failureOf(client.getDeviceHistory({ account: DEVICE.account, deviceId }));
+
+    // Assess
+    expect(failure.failure).toBe('rejected');
+    expect(failure.details.errorCode).toBe('INVALID_PARAMETER');
+    expect(thingspace.seen).toEqual([]);
+  });
+});
+
+describe('ThingSpace client history validation', () => {
+  it('returns exactly the nine documented fields, dropping extras and turning null or absent ones into empty strings', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    thingspace.fotaDefault = {
+      status: 200,
+      body: [{ ...RECORD, upgradeStartTime: null, reason: undefined, internalNote: 'not documented' }],
+    };
+
+    // Act
+    const [record] = await client.getDeviceHistory(DEVICE);
+
+    // Assess
+    expect(Object.keys(record ?? {}).sort()).toEqual([...UPGRADE_RECORD_FIELDS].sort());
+    expect(record).toEqual({ ...RECORD, upgradeStartTime: '', reason: '' });
+  });
+
+  it('accepts an empty history', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    thingspace.fotaDefault = { status: 200, body: [] };
+
+    // Act
+    const history = await client.getDeviceHistory(DEVICE);
+
+    // Assess
+    expect(history).toEqual([]);
+  });
+
+  it.each([
+    ['truncated JSON', '[{"deviceId":"990000473475989","id":"f574'],
+    ['not JSON at all', '<html>maintenance</html>'],
+    ['an object instead of an array', { data: [RECORD] }],
+    ['a record without id', [{ ...RECORD, id: undefined }]],
+    ['a record with an empty id', [{ ...RECORD, id: '' }]],
+    ['a field of the wrong type', [{ ...RECORD, status: 3 }]],
+    ['a record that is not an object', ['f574fbb8']],
+  ])('fails as malformed on %s, without retrying', async (_, body) => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    thingspace.fotaDefault = { status: 200, body };
+
+    // Act
+    const failure = await failureOf(client.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(failure.failure).toBe('malformed');
+    expect(thingspace.count('fota')).toBe(1);
+  });
+});
+
+describe('ThingSpace client error answers', () => {
+  it('passes an application error on as rejected with its code and message', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    thingspace.fotaDefault = {
+      status: 400,
+      body: { errorCode: 'UnifiedWebService.REQUEST_FAILED.AccountNotFound', errorMessage: 'Account not found' },
+    };
+
+    // Act
+    const failure = await failureOf(client.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(failure.failure).toBe('rejected');
+    expect(failure.details).toEqual({
+      status: 400,
+      errorCode: 'UnifiedWebService.REQUEST_FAILED.AccountNotFound',
+      errorMessage: 'Account not found',
+    });
+  });
+
+  it('synthesizes a short error code for an XML 404 and keeps the body out of the error', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    const xml = '<am:fault><am:code>404</am:code><am:message>Not Found</am:message><am:description>secret-ish detail</am:description></am:fault>';
+    thingspace.fotaDefault = { status: 404, body: xml, headers: { 'content-type': 'application/xml' } };
+
+    // Act
+    const failure = await failureOf(client.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(failure.failure).toBe('rejected');
+    expect(failure.details.status).toBe(404);
+    expect(failure.details.errorCode).toBe('UPSTREAM_HTTP_404');
+    expect(`${failure.message} ${failure.details.errorMessage}`).not.toContain('secret-ish');
+  });
+
+  it('passes a 403 gateway fault on as rejected with its fault code', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    thingspace.fotaDefault = { status: 403, body: { fault: { code: '900908', message: 'Resource forbidden' } } };
+
+    // Act
+    const failure = await failureOf(client.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(failure.failure).toBe('rejected');
+    expect(failure.details).toMatchObject({ status: 403, errorCode: '900908' });
+  });
+});
+
+describe('ThingSpace client device list', () => {
+  it('returns the page as device ids, whether more data follows, and where to continue', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    thingspace.fotaDefault = {
+      status: 200,
+      body: {
+        accountName: DEVICE.account,
+        hasMoreData: true,
+        lastSeenDeviceId: '990000473475990',
+        deviceList: [
+          { deviceId: '990000473475989', mdn: '5555550101', model: 'X', make: 'Y', fwVersion: 'Z' },
+          { deviceId: '990000473475990' },
+        ],
+      },
+    };
+
+    // Act
+    const page = await client.listDevices(DEVICE.account, '0');
+
+    // Assess
+    expect(page).toEqual({
+      deviceIds: ['990000473475989', '990000473475990'],
+      hasMoreData: true,
+      lastSeenDeviceId: '990000473475990',
+    });
+  });
+
+  it.each([
+    ['hasMoreData missing', { lastSeenDeviceId: 'x', deviceList: [] }],
+    ['more data but nowhere to continue', { hasMoreData: true, deviceList: [{ deviceId: '1' }] }],
+    ['a device without an id', { hasMoreData: false, lastSeenDeviceId: '', deviceList: [{ mdn: '5555550101' }] }],
+    ['a list that is not an array', { hasMoreData: false, lastSeenDeviceId: '', deviceList: 'none' }],
+  ])('fails as malformed on %s', async (_, body) => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    thingspace.fotaDefault = { status: 200, body };
+
+    // Act
+    const failure = await failureOf(client.listDevices(DEVICE.account, '0'));
+
+    // Assess
+    expect(failure.failure).toBe('malformed');
+  });
+});
