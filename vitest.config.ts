@@ -15,6 +15,7 @@ export default defineConfig({
       POWERTOOLS_SERVICE_NAME: 'fota-history',
       POWERTOOLS_METRICS_NAMESPACE: 'FotaHistory',
       AWS_REGION: 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
     },

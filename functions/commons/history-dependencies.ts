@@ -1,0 +1,75 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createDocumentClient } from '../../adapters/dynamodb/client';
+import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import { createThingSpaceClient } from '../../adapters/thingspace/client';
+import {
+  parseCredentials,
+  parseCredentialsJson,
+  type CredentialsProvider,
+} from '../../adapters/thingspace/credentials';
+import type { HistoryDependencies } from '../../services/observe-device';
+import { logger, tracer } from './powertools';
+
+/** How long a fetched secret is trusted before it is read again, so a rotation is picked up. */
+const SECRET_MAX_AGE_SECONDS = 300;
+const DEFAULT_THINGSPACE_BASE_URL = 'https://thingspace.verizon.com';
+
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new ConfigurationError(`${name} is not set`);
+  return value;
+}
+
+/**
+ * THINGSPACE_CREDENTIALS (JSON, for local runs) or THINGSPACE_SECRET_ID (Secrets Manager, deployed).
+ * The secret is cached with a finite expiry by Powertools Parameters.
+ */
+export function credentialsFromEnvironment(): CredentialsProvider {
+  const inline = process.env.THINGSPACE_CREDENTIALS;
+  if (inline) {
+    const credentials = parseCredentialsJson(inline);
+    return async () => credentials;
+  }
+  const secretId = required('THINGSPACE_SECRET_ID');
+  const secrets = new SecretsProvider({
+    awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})),
+  });
+  return async () =>
+    parseCredentials(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, transform: 'json' }));
+}
+
+let dependencies: HistoryDependencies | undefined;
+
+/**
+ * Built once per execution environment and kept at module scope, so ThingSpace tokens and sessions,
+ * the cached secret and the DynamoDB connections are reused across invocations.
+ */
+export function historyDependencies(): HistoryDependencies {
+  dependencies ??= {
+    thingspace: createThingSpaceClient({
+      baseUrl: process.env.THINGSPACE_BASE_URL ?? DEFAULT_THINGSPACE_BASE_URL,
+      credentials: credentialsFromEnvironment(),
+      logger: {
+        debug: (message, extra = {}) => logger.debug(message, extra),
+        info: (message, extra = {}) => logger.info(message, extra),
+        warn: (message, extra = {}) => logger.warn(message, extra),
+        error: (message, extra = {}) => logger.error(message, extra),
+      },
+    }),
+    store: new DynamoDbHistoryStore({
+      client: tracer.captureAWSv3Client(
+        createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined }),
+      ),
+      tableName: required('TABLE_NAME'),
+    }),
+  };
+  return dependencies;
+}

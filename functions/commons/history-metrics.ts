@@ -1,0 +1,12 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DeviceHistory } from '../../services/get-device-history';
+import { metrics } from './powertools';
+
+/** What the archive gained from one observation, and whether the answer had to come from it alone. */
+export function recordHistoryMetrics(history: DeviceHistory): void {
+  if (history.archive) {
+    metrics.addMetric('UpgradesInserted', MetricUnit.Count, history.archive.inserted);
+    metrics.addMetric('UpgradesUpdated', MetricUnit.Count, history.archive.updated);
+  }
+  if (history.stale) metrics.addMetric('StaleAnswers', MetricUnit.Count, 1);
+}

@@ -1,0 +1,75 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SqsDeviceSyncQueue } from '../adapters/sqs/sqs-device-sync-queue';
+import { SqsMessageSender } from '../adapters/sqs/sqs-message-sender';
+import { parseAccount } from '../domain/device-key';
+import { discoverFleet } from '../services/discover-fleet';
+import { deadlineFor } from './commons/deadline';
+import { historyDependencies } from './commons/history-dependencies';
+import { logger, metrics, tracer } from './commons/powertools';
+import { sqsClient } from './commons/sqs-client';
+
+/** Stop taking pages while this much time is left, so the last page's enqueue and checkpoint finish. */
+const PAUSE_WITH_MS_LEFT = 60_000;
+
+/** `{account}` from the schedule, or `{account, runId}` to continue a paused pass. */
+export interface DiscoveryMessage {
+  account: string;
+  runId?: string;
+}
+
+const processor = new BatchProcessor(EventType.SQS);
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+async function discoverRecord(record: SQSRecord, context: Context): Promise<void> {
+  const message = JSON.parse(record.body) as Partial<DiscoveryMessage>;
+  const account = parseAccount(message.account);
+  // A retried schedule message keeps its messageId, so its pass resumes instead of starting over.
+  const runId = typeof message.runId === 'string' && message.runId ? message.runId : record.messageId;
+  logger.appendKeys({ account, runId });
+
+  const { thingspace, store } = historyDependencies();
+  const syncQueue = new SqsDeviceSyncQueue(
+    new SqsMessageSender({ client: sqsClient(), queueUrl: requiredEnv('SYNC_QUEUE_URL') }),
+  );
+  const outcome = await discoverFleet(
+    account,
+    { thingspace, store, syncQueue },
+    {
+      runId,
+      deadline: deadlineFor(context, PAUSE_WITH_MS_LEFT),
+      shouldContinue: () => context.getRemainingTimeInMillis() > PAUSE_WITH_MS_LEFT,
+      onPage: (_checkpoint, devicesOnPage) => metrics.addMetric('DevicesEnqueued', MetricUnit.Count, devicesOnPage),
+    },
+  );
+  logger.info('discovery pass', { state: outcome.state, checkpoint: outcome.checkpoint });
+
+  if (outcome.state === 'paused') {
+    await new SqsMessageSender({ client: sqsClient(), queueUrl: requiredEnv('DISCOVERY_QUEUE_URL') }).sendAll([
+      { account, runId } satisfies DiscoveryMessage,
+    ]);
+  }
+}
+
+/** Discovery worker: pages an account's device list into the sync queue, continuing itself until done. */
+const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  processPartialResponse(event, (record: SQSRecord) => discoverRecord(record, context), processor, {
+    context,
+    throwOnFullBatchFailure: false,
+  });
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .handler(lambdaHandler);

@@ -1,0 +1,50 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { isApiError } from '../domain/api-error';
+import { parseDeviceKey } from '../domain/device-key';
+import { getDeviceHistory } from '../services/get-device-history';
+import { historyResponse, INTERNAL_ERROR_BODY } from './commons/api-responses';
+import { deadlineFor } from './commons/deadline';
+import { historyDependencies } from './commons/history-dependencies';
+import { recordHistoryMetrics } from './commons/history-metrics';
+import { logger, metrics, tracer } from './commons/powertools';
+
+/** Time kept back from upstream retries for the archive writes and the answer itself. */
+const ANSWER_RESERVE_MS = 3_000;
+
+/** GET /reports/{account}/devices/{deviceId}: ThingSpace's request, answered with the whole history. */
+const lambdaHandler = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+  const device = parseDeviceKey(event.pathParameters);
+  logger.appendKeys({ account: device.account, deviceId: device.deviceId });
+  const history = await getDeviceHistory(device, historyDependencies(), {
+    deadline: deadlineFor(context, ANSWER_RESERVE_MS),
+  });
+  if (history.stale) {
+    logger.warn('ThingSpace unavailable; answering from the archive', { failure: history.upstreamFailure?.failure });
+  }
+  recordHistoryMetrics(history);
+  return historyResponse(history);
+};
+
+function logRequestError(error: unknown): void {
+  const refused = isApiError(error) && error.statusCode < 500;
+  metrics.addMetric(refused ? 'ClientErrors' : 'ServerErrors', MetricUnit.Count, 1);
+  if (refused) {
+    logger.info('request refused', { errorCode: error.errorCode, statusCode: error.statusCode });
+  } else {
+    logger.error('request failed', error as Error);
+  }
+}
+
+// Error handler last: it runs first on the way out, so every failure leaves in ThingSpace's shape.
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .use(httpErrorHandler({ logger: logRequestError, fallbackMessage: INTERNAL_ERROR_BODY }))
+  .handler(lambdaHandler);

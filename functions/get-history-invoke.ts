@@ -1,0 +1,62 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { ErrorCode, isApiError } from '../domain/api-error';
+import { parseDeviceKey } from '../domain/device-key';
+import type { UpgradeRecord } from '../domain/upgrade-record';
+import { getDeviceHistory } from '../services/get-device-history';
+import { deadlineFor } from './commons/deadline';
+import { historyDependencies } from './commons/history-dependencies';
+import { recordHistoryMetrics } from './commons/history-metrics';
+import { logger, metrics, tracer } from './commons/powertools';
+
+const ANSWER_RESERVE_MS = 3_000;
+
+export interface HistoryRequest {
+  account?: unknown;
+  deviceId?: unknown;
+}
+
+/**
+ * A failure of a direct invocation. Its name is the errorCode, so a Step Functions Catch or Retry can
+ * match on it (`"ErrorEquals": ["INVALID_PARAMETER"]`), and it carries no stack trace.
+ */
+export class HistoryInvokeError extends Error {
+  constructor(
+    readonly errorCode: string,
+    readonly errorMessage: string,
+    readonly statusCode: number,
+  ) {
+    super(errorMessage);
+    this.name = errorCode;
+    this.stack = `${errorCode}: ${errorMessage}`;
+  }
+}
+
+/** Direct invoke / Step Functions: `{account, deviceId}` in, the merged history (ThingSpace's shape) out. */
+const lambdaHandler = async (event: HistoryRequest, context: Context): Promise<UpgradeRecord[]> => {
+  try {
+    const device = parseDeviceKey(event);
+    logger.appendKeys({ account: device.account, deviceId: device.deviceId });
+    const history = await getDeviceHistory(device, historyDependencies(), {
+      deadline: deadlineFor(context, ANSWER_RESERVE_MS),
+    });
+    recordHistoryMetrics(history);
+    return history.records;
+  } catch (error) {
+    if (isApiError(error)) {
+      if (error.statusCode >= 500) logger.error('invocation failed', error);
+      throw new HistoryInvokeError(error.errorCode, error.errorMessage, error.statusCode);
+    }
+    logger.error('invocation failed', error as Error);
+    throw new HistoryInvokeError(ErrorCode.internalError, 'The service failed to answer; retry later', 500);
+  }
+};
+
+export const handler = middy<HistoryRequest, UpgradeRecord[]>()
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .handler(lambdaHandler);

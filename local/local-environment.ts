@@ -1,0 +1,139 @@
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { resolve } from 'node:path';
+import { createHistoryTable } from '../adapters/dynamodb/table-schema';
+import { parseCredentialsJson } from '../adapters/thingspace/credentials';
+import { startEmbeddedDynamoDb } from './embedded-dynamodb';
+import { DEMO_CREDENTIALS, seedDemoData, startThingSpaceSimulator } from './thingspace-simulator';
+
+/** Something in the environment that makes start-up impossible; reported as one line, no stack. */
+export class LocalConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalConfigurationError';
+  }
+}
+
+export interface LocalEnvironment {
+  thingspace: { baseUrl: string; description: string };
+  store: { endpoint: string; tableName: string; description: string };
+  /** Stops what this process started (simulator, embedded store), flushing the store to disk. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_TABLE_NAME = 'fota-history';
+const DEFAULT_DATA_DIR = './.data';
+
+/**
+ * Turns `npm start`'s environment (THINGSPACE_BASE_URL, THINGSPACE_CREDENTIALS / THINGSPACE_SECRET_ID,
+ * DATA_DIR, DYNAMODB_ENDPOINT + TABLE_NAME) into the environment the deployed Lambda gets, starting
+ * the built-in simulator and the embedded store where nothing else is named. Everything is checked
+ * before anything is served, so a bad configuration never starts half-working.
+ */
+export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
+
+  // Lambda runs Node 22+; a developer machine on Node 20 need not be told on every start.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
+  try {
+    if (env.THINGSPACE_CREDENTIALS) {
+      try {
+        parseCredentialsJson(env.THINGSPACE_CREDENTIALS);
+      } catch (error) {
+        throw new LocalConfigurationError(`THINGSPACE_CREDENTIALS: ${(error as Error).message}`);
+      }
+    }
+
+    let thingspace: LocalEnvironment['thingspace'];
+    if (env.THINGSPACE_BASE_URL) {
+      try {
+        new URL(env.THINGSPACE_BASE_URL);
+      } catch {
+        throw new LocalConfigurationError(`THINGSPACE_BASE_URL is not a URL: ${env.THINGSPACE_BASE_URL}`);
+      }
+      if (!env.THINGSPACE_CREDENTIALS && !env.THINGSPACE_SECRET_ID) {
+        throw new LocalConfigurationError(
+          'THINGSPACE_BASE_URL is set but no credentials: set THINGSPACE_CREDENTIALS (JSON {"appKey","appSecret","username","password"}) or THINGSPACE_SECRET_ID',
+        );
+      }
+      thingspace = { baseUrl: env.THINGSPACE_BASE_URL, description: env.THINGSPACE_BASE_URL };
+    } else {
+      const simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
+      closers.push(() => simulator.close());
+      seedDemoData(simulator);
+      if (!env.THINGSPACE_CREDENTIALS && !env.THINGSPACE_SECRET_ID) {
+        env.THINGSPACE_CREDENTIALS = JSON.stringify(DEMO_CREDENTIALS);
+      }
+      env.THINGSPACE_BASE_URL = simulator.url;
+      thingspace = { baseUrl: simulator.url, description: `built-in simulator at ${simulator.url} (demo data)` };
+    }
+
+    let store: LocalEnvironment['store'];
+    if (env.DYNAMODB_ENDPOINT) {
+      if (!env.TABLE_NAME) throw new LocalConfigurationError('DYNAMODB_ENDPOINT is set but TABLE_NAME is not');
+      await ensureTable(env.DYNAMODB_ENDPOINT, env.TABLE_NAME, env);
+      store = {
+        endpoint: env.DYNAMODB_ENDPOINT,
+        tableName: env.TABLE_NAME,
+        description: `DynamoDB at ${env.DYNAMODB_ENDPOINT}, table ${env.TABLE_NAME}`,
+      };
+    } else {
+      const dataDir = resolve(env.DATA_DIR || DEFAULT_DATA_DIR);
+      const embedded = await startEmbeddedDynamoDb({ dataDir }).catch((error: Error) => {
+        throw new LocalConfigurationError(`cannot open the embedded store in ${dataDir}: ${error.message}`);
+      });
+      closers.push(() => embedded.close());
+      useLocalAwsDefaults(env);
+      const tableName = env.TABLE_NAME || DEFAULT_TABLE_NAME;
+      await ensureTable(embedded.endpoint, tableName, env);
+      env.DYNAMODB_ENDPOINT = embedded.endpoint;
+      env.TABLE_NAME = tableName;
+      store = {
+        endpoint: embedded.endpoint,
+        tableName,
+        description: `embedded DynamoDB (dynalite) with data in ${dataDir}, table ${tableName}`,
+      };
+    }
+
+    env.AWS_REGION ||= 'us-east-1';
+    // The handler logs as it does in Lambda; locally only warnings and errors by default.
+    env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
+    env.POWERTOOLS_METRICS_DISABLED ||= 'true';
+    env.POWERTOOLS_TRACE_ENABLED ||= 'false';
+    env.POWERTOOLS_SERVICE_NAME ||= 'fota-history';
+    return { thingspace, store, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** dynalite accepts any credentials; the SDK still wants some and a region. */
+function useLocalAwsDefaults(env: NodeJS.ProcessEnv): void {
+  env.AWS_REGION ||= 'us-east-1';
+  if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE && !env.THINGSPACE_SECRET_ID) {
+    env.AWS_ACCESS_KEY_ID = 'local';
+    env.AWS_SECRET_ACCESS_KEY = 'local';
+  }
+}
+
+async function ensureTable(endpoint: string, tableName: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: env.AWS_REGION || 'us-east-1',
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
+  });
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceNotFoundException') {
+      throw new LocalConfigurationError(`the store at ${endpoint} is not reachable: ${(error as Error).message}`);
+    }
+    await createHistoryTable(client, tableName);
+  } finally {
+    client.destroy();
+  }
+}
