@@ -229,7 +229,7 @@ describe('ThingSpace simulator FOTA answers', () => {
     sim.malformNext(1, 'wrong-shape');
 
     // Act
-    const answers = [];
+    const answers: Array<{ status: number; text: string }> = [];
     for (let call = 0; call < 4; call += 1) answers.push(await get(sim, historyPath(DEMO_DEVICE_FROM_DOCS), auth));
 
     // Assess
