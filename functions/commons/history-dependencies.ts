@@ -46,6 +46,15 @@ export function credentialsFromEnvironment(): CredentialsProvider {
     parseCredentials(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, transform: 'json' }));
 }
 
+/** A positive whole number from the environment, or undefined to keep the client's default. */
+function optionalPositiveInteger(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) throw new ConfigurationError(`${name} must be a positive whole number`);
+  return number;
+}
+
 let dependencies: HistoryDependencies | undefined;
 
 /**
@@ -57,6 +66,9 @@ export function historyDependencies(): HistoryDependencies {
     thingspace: createThingSpaceClient({
       baseUrl: process.env.THINGSPACE_BASE_URL ?? DEFAULT_THINGSPACE_BASE_URL,
       credentials: credentialsFromEnvironment(),
+      timeoutMs: optionalPositiveInteger('THINGSPACE_TIMEOUT_MS'),
+      maxAttempts: optionalPositiveInteger('THINGSPACE_MAX_ATTEMPTS'),
+      baseDelayMs: optionalPositiveInteger('THINGSPACE_RETRY_BASE_MS'),
       logger: {
         debug: (message, extra = {}) => logger.debug(message, extra),
         info: (message, extra = {}) => logger.info(message, extra),
