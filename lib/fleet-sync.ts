@@ -29,6 +29,8 @@ function visibilityFor(consumerTimeout: Duration): Duration {
 }
 /** Transient ThingSpace failures get a few tries; a message failing five receives is poison. */
 const MAX_RECEIVE_COUNT = 5;
+/** EventBridge allows five targets per rule, so accounts beyond five go to further rules on the same schedule. */
+const MAX_TARGETS_PER_RULE = 5;
 /** SQS event sources accept 2 at the least; discovery is sequential per account anyway. */
 const DISCOVERY_MAX_CONCURRENCY = 2;
 
@@ -44,7 +46,8 @@ export class FleetSync extends Construct {
   readonly discoveryQueue: QueueWithDeadLetterQueue;
   readonly syncWorker: ServiceFunction;
   readonly discovery: ServiceFunction;
-  readonly schedule?: Rule;
+  /** Empty when no account is configured; one rule per five accounts otherwise. */
+  readonly schedules: readonly Rule[];
   readonly deviceSyncRequestedRule: Rule;
 
   constructor(scope: Construct, id: string, props: FleetSyncProps) {
@@ -101,7 +104,7 @@ export class FleetSync extends Construct {
       }),
     );
 
-    this.schedule = this.scheduleFleetDiscovery(props.fleetAccounts, props.schedule);
+    this.schedules = this.scheduleFleetDiscovery(props.fleetAccounts, props.schedule);
 
     // Event detail {account, deviceId} becomes the sync message as is (see fleet-sync-events.ts).
     this.deviceSyncRequestedRule = new Rule(this, 'DeviceSyncRequested', {
@@ -114,21 +117,25 @@ export class FleetSync extends Construct {
     });
   }
 
-  private scheduleFleetDiscovery(accounts: readonly string[], schedule: string): Rule | undefined {
+  private scheduleFleetDiscovery(accounts: readonly string[], schedule: string): Rule[] {
     if (accounts.length === 0) {
       Annotations.of(this).addWarningV2(
         'fota-history:noFleetAccounts',
         'No fleetAccounts in context: no scheduled fleet sync. Set -c fleetAccounts=<account>[,<account>] to archive whole fleets.',
       );
-      return undefined;
+      return [];
     }
-    const rule = new Rule(this, 'Schedule', {
-      description: 'Starts discovery of every configured account fleet',
-      schedule: Schedule.expression(schedule),
-    });
-    for (const account of accounts) {
-      rule.addTarget(new SqsQueue(this.discoveryQueue.queue, { message: RuleTargetInput.fromObject({ account }) }));
+    const rules: Rule[] = [];
+    for (let first = 0; first < accounts.length; first += MAX_TARGETS_PER_RULE) {
+      const rule = new Rule(this, rules.length === 0 ? 'Schedule' : `Schedule${rules.length + 1}`, {
+        description: 'Starts discovery of configured account fleets',
+        schedule: Schedule.expression(schedule),
+      });
+      for (const account of accounts.slice(first, first + MAX_TARGETS_PER_RULE)) {
+        rule.addTarget(new SqsQueue(this.discoveryQueue.queue, { message: RuleTargetInput.fromObject({ account }) }));
+      }
+      rules.push(rule);
     }
-    return rule;
+    return rules;
   }
 }

@@ -95,6 +95,8 @@ export class HistoryApi extends Construct {
       requestValidatorOptions: { validateRequestParameters: true, validateRequestBody: true },
     });
 
+    // RestApi's own output carries a hashed name; one stable `HistoryApiUrl` is easier to script against.
+    this.api.node.tryRemoveChild('Endpoint');
     new CfnOutput(this, 'Url', {
       key: 'HistoryApiUrl',
       value: this.api.url,

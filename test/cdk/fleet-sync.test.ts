@@ -142,6 +142,22 @@ describe('fleet sync triggers', () => {
     for (const target of targets) expect(target.Arn).toEqual({ 'Fn::GetAtt': [discoveryQueueId, 'Arn'] });
   });
 
+  it('spreads more than five accounts over several rules, since EventBridge allows five targets per rule', () => {
+    // Prepare
+    const accounts = Array.from({ length: 7 }, (_, index) => `100000000${index}-00001`);
+    const { template: large } = buildStack({ fleetAccounts: accounts });
+
+    // Act
+    const scheduleRules = Object.values(resourcesOfType(large, 'AWS::Events::Rule')).filter(
+      (rule) => rule.Properties?.ScheduleExpression !== undefined,
+    );
+    const targets = scheduleRules.map((rule) => (rule.Properties?.Targets ?? []) as { Input: string }[]);
+
+    // Assess
+    expect(targets.map((ruleTargets) => ruleTargets.length).sort()).toEqual([2, 5]);
+    expect(targets.flat().map((target) => JSON.parse(target.Input).account).sort()).toEqual(accounts);
+  });
+
   it('takes the schedule and a JSON array of accounts from context', () => {
     // Prepare
     const { template: custom } = buildStack({ fleetAccounts: ['1111111111-00001'], syncSchedule: 'cron(0 3 * * ? *)' });

@@ -119,5 +119,6 @@ describe('history API', () => {
     // Act + Assess
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
     template.hasOutput('HistoryApiUrl', { Value: Match.anyValue() });
+    expect(Object.keys(template.findOutputs('*')).filter((key) => key.startsWith('HistoryApi'))).toEqual(['HistoryApiUrl']);
   });
 });
