@@ -9,7 +9,7 @@ export default defineConfig({
     // Powertools reads these at import time; tests keep their output quiet and X-Ray off.
     env: {
       POWERTOOLS_DEV: 'false',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_SERVICE_NAME: 'fota-history',

@@ -75,7 +75,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
       baseDelayMs: options.retry?.baseDelayMs ?? 50,
       maxDelayMs: options.retry?.maxDelayMs ?? 2_000,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      now: options.now ?? Date.now,
+      now: options.now ?? (() => Date.now()),
       random: Math.random,
     };
     this.defaultBudgetMs = options.retry?.defaultBudgetMs ?? 20_000;

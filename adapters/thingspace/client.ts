@@ -62,7 +62,7 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
       baseUrl: options.baseUrl,
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       timeoutMs: options.timeoutMs ?? 8000,
-      now: options.now ?? Date.now,
+      now: options.now ?? (() => Date.now()),
       logger: options.logger ?? silentLogger,
     };
     const loginBackoffMs = options.loginBackoffMs ?? 60_000;

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { useTestDynamoDb } from '../support/dynamodb';
+import { historyRequestEvent, lambdaContext } from '../support/lambda';
+import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
+
+type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+
+const db = useTestDynamoDb();
+const savedEnv = { ...process.env };
+let simulator: ThingSpaceSimulator;
+let handler: Handler;
+const issuedTokens: string[] = [];
+const output: string[] = [];
+
+beforeAll(async () => {
+  simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
+  Object.assign(process.env, {
+    TABLE_NAME: await db.createTestTable(),
+    DYNAMODB_ENDPOINT: db.endpoint,
+    THINGSPACE_BASE_URL: simulator.url,
+    THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
+    THINGSPACE_MAX_ATTEMPTS: '2',
+    THINGSPACE_RETRY_BASE_MS: '1',
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  });
+  // Every token ThingSpace hands out, read off the wire, so the logs can be searched for them.
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const response = await realFetch(input, init);
+    const url = String(input instanceof Request ? input.url : input);
+    if (/oauth2\/token|session\/login/.test(url) && response.ok) {
+      const body = (await response.clone().json()) as { access_token?: string; sessionToken?: string };
+      for (const token of [body.access_token, body.sessionToken]) if (token) issuedTokens.push(token);
+    }
+    return response;
+  });
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    vi.spyOn(stream, 'write').mockImplementation((chunk: unknown, ...rest: unknown[]) => {
+      output.push(String(chunk));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    });
+  }
+  ({ handler } = await import('../../functions/get-history-api'));
+});
+
+afterAll(async () => {
+  vi.restoreAllMocks();
+  process.env = savedEnv;
+  await simulator.close();
+});
+
+it('never writes a token, secret or password to the logs or a response, whatever happens upstream', async () => {
+  // Prepare
+  const deviceId = nextDeviceId();
+  simulator.setHistory(TEST_ACCOUNT, deviceId, [upgradeRecord({ deviceId, id: 'u1' })]);
+  const ask = () => handler(historyRequestEvent({ account: TEST_ACCOUNT, deviceId }), lambdaContext());
+  const bodies: string[] = [];
+
+  // Act: a first login, a renewed token, a renewed session, retried 5xx, and refused credentials
+  bodies.push((await ask()).body);
+  simulator.expireAccessTokens();
+  bodies.push((await ask()).body);
+  simulator.expireSessions();
+  bodies.push((await ask()).body);
+  simulator.failNext(2, 503);
+  bodies.push((await ask()).body);
+  simulator.setCredentials({ ...DEMO_CREDENTIALS, password: 'rotated-password' });
+  simulator.expireSessions();
+  bodies.push((await ask()).body);
+
+  // Assess
+  const everything = [...output, ...bodies].join('\n');
+  expect(output.join('').length).toBeGreaterThan(0);
+  expect(issuedTokens.length).toBeGreaterThanOrEqual(4);
+  const basic = Buffer.from(`${DEMO_CREDENTIALS.appKey}:${DEMO_CREDENTIALS.appSecret}`).toString('base64');
+  for (const secret of [DEMO_CREDENTIALS.appSecret, DEMO_CREDENTIALS.password, DEMO_CREDENTIALS.appKey, basic, ...issuedTokens]) {
+    expect(everything).not.toContain(secret);
+  }
+});

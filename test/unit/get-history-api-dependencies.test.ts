@@ -1,0 +1,168 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { useTestDynamoDb } from '../support/dynamodb';
+import { historyRequestEvent, lambdaContext } from '../support/lambda';
+import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
+
+type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+
+const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thingspace-fota-history/credentials-AbCdEf';
+const db = useTestDynamoDb();
+const secretsManager = mockClient(SecretsManagerClient);
+let simulator: ThingSpaceSimulator;
+let handler: Handler;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
+  const tableName = await db.createTestTable();
+  delete process.env.THINGSPACE_CREDENTIALS;
+  Object.assign(process.env, {
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: db.endpoint,
+    THINGSPACE_BASE_URL: simulator.url,
+    THINGSPACE_SECRET_ID: SECRET_ID,
+    THINGSPACE_MAX_ATTEMPTS: '2',
+    THINGSPACE_RETRY_BASE_MS: '1',
+  });
+  ({ handler } = await import('../../functions/get-history-api'));
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+afterAll(async () => {
+  secretsManager.restore();
+  process.env = savedEnv;
+  await simulator.close();
+});
+
+function secretString(value: unknown) {
+  return { SecretString: typeof value === 'string' ? value : JSON.stringify(value) };
+}
+
+function knownDevice() {
+  const deviceId = nextDeviceId();
+  const records = [upgradeRecord({ deviceId, id: `${deviceId}-1` })];
+  simulator.setHistory(TEST_ACCOUNT, deviceId, records);
+  return { deviceId, records };
+}
+
+async function getHistory(deviceId: string): Promise<APIGatewayProxyResult> {
+  return handler(historyRequestEvent({ account: TEST_ACCOUNT, deviceId }), lambdaContext());
+}
+
+describe('ThingSpace credentials from Secrets Manager', () => {
+  it('answers 502 UPSTREAM_AUTH_FAILED without echoing the secret when it lacks a field', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-27T10:00:00Z') });
+    const { appKey, appSecret, username } = DEMO_CREDENTIALS;
+    secretsManager.on(GetSecretValueCommand).resolves(secretString({ appKey, appSecret, username }));
+    const output = vi.spyOn(process.stdout, 'write');
+
+    // Act
+    const result = await getHistory(knownDevice().deviceId);
+
+    // Assess
+    expect(result.statusCode).toBe(502);
+    expect(JSON.parse(result.body)).toEqual({ errorCode: 'UPSTREAM_AUTH_FAILED', errorMessage: expect.any(String) });
+    const everything = result.body + output.mock.calls.map(([chunk]) => String(chunk)).join('');
+    for (const value of [appKey, appSecret, username]) expect(everything).not.toContain(value);
+    expect(simulator.stats().requests).toBe(0);
+    output.mockRestore();
+  });
+
+  it('reads the secret, answers with the history, and keeps the secret for five minutes', async () => {
+    // Prepare: past the cache expiry of the bad secret of the previous test
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-27T10:06:00Z') });
+    secretsManager.reset();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ID }).resolves(secretString(DEMO_CREDENTIALS));
+    const { deviceId, records } = knownDevice();
+
+    // Act
+    const first = await getHistory(deviceId);
+    vi.setSystemTime(Date.parse('2026-11-27T10:10:00Z'));
+    const second = await getHistory(deviceId);
+
+    // Assess
+    expect(first.statusCode).toBe(200);
+    expect(JSON.parse(first.body)).toEqual(records);
+    expect(second.statusCode).toBe(200);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('reads the secret again once its five minutes are over, so a rotation is picked up', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-27T10:12:00Z') });
+    const { deviceId } = knownDevice();
+    const callsBefore = secretsManager.commandCalls(GetSecretValueCommand).length;
+
+    // Act
+    const result = await getHistory(deviceId);
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(secretsManager.commandCalls(GetSecretValueCommand).length - callsBefore).toBe(1);
+  });
+});
+
+describe('DynamoDB failures', () => {
+  it('answers 503 ARCHIVE_UNAVAILABLE when the archive cannot be read', async () => {
+    // Prepare
+    secretsManager.on(GetSecretValueCommand).resolves(secretString(DEMO_CREDENTIALS));
+    const dynamodb = mockClient(DynamoDBDocumentClient);
+    dynamodb.on(QueryCommand).rejects(Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' }));
+
+    // Act
+    const result = await getHistory(knownDevice().deviceId);
+    dynamodb.restore();
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body)).toEqual({ errorCode: 'ARCHIVE_UNAVAILABLE', errorMessage: expect.any(String) });
+  });
+
+  it('answers 503 rather than an unarchived history when writes keep being throttled past the deadline', async () => {
+    // Prepare
+    const dynamodb = mockClient(DynamoDBDocumentClient);
+    dynamodb.on(QueryCommand).resolves({ Items: [] });
+    dynamodb.on(PutCommand).rejects(
+      Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' }),
+    );
+
+    // Act: a Lambda with little time left, so the store's throttling retries run into the deadline
+    const result = await handler(
+      historyRequestEvent({ account: TEST_ACCOUNT, deviceId: knownDevice().deviceId }),
+      lambdaContext(3_500),
+    );
+    dynamodb.restore();
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body)).toMatchObject({ errorCode: 'ARCHIVE_UNAVAILABLE' });
+    expect(dynamodb.commandCalls(PutCommand).length).toBeGreaterThan(1);
+  });
+
+  it('retries a throttled write until it lands and answers 200', async () => {
+    // Prepare
+    const dynamodb = mockClient(DynamoDBDocumentClient);
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    dynamodb.on(QueryCommand).resolves({ Items: [] });
+    dynamodb.on(PutCommand).rejectsOnce(throttled).rejectsOnce(throttled).resolves({});
+    const { deviceId, records } = knownDevice();
+
+    // Act
+    const result = await getHistory(deviceId);
+    dynamodb.restore();
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toEqual(records);
+    expect(dynamodb.commandCalls(PutCommand)).toHaveLength(3);
+  });
+});
