@@ -3,18 +3,11 @@
  * discovery and the sync of every device, through the same services the deployed workers run, against
  * the ThingSpace and store `npm start` would use (same environment variables).
  */
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { parseAccount } from '../domain/device-key';
-import type { DeviceKey } from '../domain/upgrade-record';
-import { discoverFleet } from '../services/discover-fleet';
-import { DeviceSyncError, syncDevice } from '../services/sync-device';
-import { InProcessSyncPool } from './in-process-sync-pool';
 import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
-
-export const DEFAULT_SYNC_CONCURRENCY = 8;
-const DEVICE_TIMEOUT_MS = 60_000;
+import { DEFAULT_SYNC_CONCURRENCY, runSyncPass, type SyncPassOptions } from './sync-pass';
 
 function fail(message: string): never {
   process.stderr.write(`sync: ${message}\n`);
@@ -47,13 +40,9 @@ function options() {
   return { accounts, concurrency };
 }
 
-interface Progress {
-  discovered(total: number): void;
-  deviceDone(failures: number): void;
-  stop(): void;
-}
+type Progress = Required<Pick<SyncPassOptions, 'onDiscovered' | 'onDeviceDone'>> & { stop(): void };
 
-/** A bar on a terminal; plain lines (one per tenth of the pass) when the output is a file or a pipe. */
+/** A bar on a terminal; plain lines (about one per tenth of the pass) when the output is a file or a pipe. */
 function progress(account: string): Progress {
   let done = 0;
   let total = 0;
@@ -65,66 +54,25 @@ function progress(account: string): Progress {
     });
     bar.start(0, 0, { failures: 0 });
     return {
-      discovered: (devices) => bar.setTotal((total = devices)),
-      deviceDone: (failures) => bar.update(++done, { failures }),
+      onDiscovered: (devices) => bar.setTotal((total = devices)),
+      onDeviceDone: (failures) => bar.update(++done, { failures }),
       stop: () => bar.stop(),
     };
   }
   let nextReport = 0;
   return {
-    discovered: (devices) => {
+    onDiscovered: (devices) => {
       total = devices;
-      process.stdout.write(`${account}: ${total} devices discovered so far\n`);
     },
-    deviceDone: (failures) => {
+    onDeviceDone: (failures) => {
       done += 1;
       if (done >= nextReport) {
-        process.stdout.write(`${account}: ${done}/${total} devices synced, ${failures} failed\n`);
+        process.stdout.write(`${account}: ${done}/${total} devices done, ${failures} failed\n`);
         nextReport = done + Math.max(1, Math.ceil(total / 10));
       }
     },
     stop: () => undefined,
   };
-}
-
-async function syncAccount(account: string, concurrency: number): Promise<{ synced: number; failed: Array<{ device: DeviceKey; errorCode: string }> }> {
-  const { historyDependencies } = await import('../functions/commons/history-dependencies');
-  const dependencies = historyDependencies();
-  const failed: Array<{ device: DeviceKey; errorCode: string }> = [];
-  let synced = 0;
-  const bar = progress(account);
-  const pool = new InProcessSyncPool(async (device) => {
-    try {
-      await syncDevice(device, dependencies, { deadline: Date.now() + DEVICE_TIMEOUT_MS });
-      synced += 1;
-    } catch (error) {
-      failed.push({ device, errorCode: error instanceof DeviceSyncError ? error.errorCode : (error as Error).name });
-    }
-    bar.deviceDone(failed.length);
-  }, concurrency);
-
-  let discoveryError: unknown;
-  try {
-    const outcome = await discoverFleet(
-      account,
-      { thingspace: dependencies.thingspace, store: dependencies.store, syncQueue: pool },
-      {
-        runId: randomUUID(),
-        // This pass's queue lives in memory: a pass that died with it cannot be resumed, only replaced.
-        replaceRunning: true,
-        onPage: (checkpoint) => bar.discovered(checkpoint.devicesEnqueued),
-      },
-    );
-    if (outcome.state !== 'done') discoveryError = new Error(`discovery ${outcome.state}`);
-  } catch (error) {
-    discoveryError = error;
-  }
-  await pool.drain();
-  bar.stop();
-  if (discoveryError) {
-    failed.push({ device: { account, deviceId: '(device list)' }, errorCode: (discoveryError as Error).message });
-  }
-  return { synced, failed };
 }
 
 async function main(): Promise<void> {
@@ -139,19 +87,25 @@ async function main(): Promise<void> {
 
   let failures = 0;
   try {
+    // Imported only now: the dependencies read the environment prepared above.
+    const { historyDependencies } = await import('../functions/commons/history-dependencies');
+    const dependencies = historyDependencies();
     for (const account of accounts) {
-      const started = Date.now();
-      const { synced, failed } = await syncAccount(account, concurrency);
-      const seconds = (Date.now() - started) / 1000;
+      const bar = progress(account);
+      const result = await runSyncPass(account, dependencies, { concurrency, ...bar });
+      bar.stop();
+      const rate = result.synced / Math.max(result.seconds, 0.001);
       process.stdout.write(
-        `${account}: ${synced} devices synced, ${failed.length} failed in ${seconds.toFixed(1)} s (${(synced / Math.max(seconds, 0.001)).toFixed(1)} devices/s)\n`,
+        `${account}: ${result.discovered} devices listed, ${result.synced} synced, ${result.failed.length} failed in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} devices/s)\n`,
       );
-      for (const { device, errorCode } of failed) process.stdout.write(`  failed: ${device.deviceId} ${errorCode}\n`);
-      failures += failed.length;
+      for (const { device, errorCode } of result.failed) process.stdout.write(`  failed: ${device.deviceId} ${errorCode}\n`);
+      failures += result.failed.length;
     }
   } finally {
     await environment.close();
   }
+  // Where stdout is an asynchronous pipe (macOS), exit() would drop the summary still being written.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(failures > 0 ? 1 : 0);
 }
 
