@@ -1,0 +1,215 @@
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageCommand,
+  SQSClient,
+  type ChangeMessageVisibilityCommandInput,
+  type SendMessageCommandInput,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import { ErrorCode } from '../../domain/api-error';
+import {
+  DEVICE_SYNC_REQUESTED_DETAIL_TYPE,
+  FLEET_SYNC_EVENT_SOURCE,
+  type DeviceSyncRequestedDetail,
+} from '../../lib/fleet-sync-events';
+import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { useTestDynamoDb } from '../support/dynamodb';
+import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda-events';
+
+const ACCOUNT = '0000000042-00001';
+const SYNC_QUEUE = 'fota-sync-queue';
+const DLQ_URL = queueUrlOf('fota-sync-dlq');
+
+const dynamo = useTestDynamoDb();
+const sqs = mockClient(SQSClient);
+
+let simulator: ThingSpaceSimulator;
+let store: DynamoDbHistoryStore;
+let fleet: { deviceIdAt(index: number): string };
+let handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
+
+beforeAll(async () => {
+  simulator = await startThingSpaceSimulator();
+  fleet = simulator.addSyntheticFleet(ACCOUNT, { size: 20, recordsPerDevice: 3 });
+  const tableName = await dynamo.createTestTable();
+  store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
+  // The handler builds its dependencies from the environment at first use.
+  Object.assign(process.env, {
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    THINGSPACE_BASE_URL: simulator.url,
+    THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
+    THINGSPACE_MAX_ATTEMPTS: '2',
+    THINGSPACE_RETRY_BASE_MS: '1',
+    SYNC_DLQ_URL: DLQ_URL,
+  });
+  ({ handler } = await import('../../functions/sync-devices'));
+});
+
+afterAll(async () => {
+  sqs.restore();
+  await simulator.close();
+});
+
+beforeEach(() => {
+  sqs.reset();
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'dead-lettered' });
+  sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  simulator.reset();
+});
+
+function deviceMessage(deviceId: string): string {
+  return JSON.stringify({ account: ACCOUNT, deviceId });
+}
+
+function deadLettered(): SendMessageCommandInput[] {
+  return sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
+}
+
+function visibilityChanges(): ChangeMessageVisibilityCommandInput[] {
+  return sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input);
+}
+
+describe('sync-devices handler (SQS worker) with the simulator and dynalite', () => {
+  it('archives every device of the batch with the API\'s archive code and records a successful sync', async () => {
+    // Prepare
+    const deviceIds = [fleet.deviceIdAt(0), fleet.deviceIdAt(1), fleet.deviceIdAt(2)];
+    const event = sqsEvent(deviceIds.map((deviceId) => sqsRecord(deviceMessage(deviceId), { queueName: SYNC_QUEUE })));
+
+    // Act
+    const response = await handler(event, lambdaContext('sync-devices'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    for (const deviceId of deviceIds) {
+      const device = { account: ACCOUNT, deviceId };
+      const archived = await store.listUpgrades(device);
+      expect(archived.map((upgrade) => upgrade.record)).toEqual(
+        expect.arrayContaining(simulator.liveHistory(ACCOUNT, deviceId) ?? []),
+      );
+      expect(archived).toHaveLength(3);
+      expect(await store.getSyncState(device)).toMatchObject({ ...device, outcome: 'success', upgradesSeen: 3 });
+      expect(simulator.historyCallsFor(deviceId)).toBe(1);
+    }
+    expect(deadLettered()).toEqual([]);
+    expect(visibilityChanges()).toEqual([]);
+  });
+
+  it('reports only the device ThingSpace fails with 500, and delays its retry with a backoff', async () => {
+    // Prepare
+    const failing = fleet.deviceIdAt(3);
+    const good = fleet.deviceIdAt(4);
+    simulator.setDeviceFault(failing, { kind: 'status', status: 500 });
+    const failingRecord = sqsRecord(deviceMessage(failing), { queueName: SYNC_QUEUE, receiveCount: 3 });
+    const event = sqsEvent([sqsRecord(deviceMessage(good), { queueName: SYNC_QUEUE }), failingRecord]);
+
+    // Act
+    const response = await handler(event, lambdaContext('sync-devices'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: failingRecord.messageId }] });
+    const changes = visibilityChanges();
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ QueueUrl: queueUrlOf(SYNC_QUEUE), ReceiptHandle: failingRecord.receiptHandle });
+    // Third receive: 30 s doubled twice, with jitter over its upper half.
+    expect(changes[0]?.VisibilityTimeout).toBeGreaterThanOrEqual(60);
+    expect(changes[0]?.VisibilityTimeout).toBeLessThanOrEqual(120);
+    expect(deadLettered()).toEqual([]);
+    expect(await store.getSyncState({ account: ACCOUNT, deviceId: failing })).toMatchObject({
+      outcome: 'failure',
+      errorCode: ErrorCode.upstreamUnavailable,
+    });
+    expect(await store.getSyncState({ account: ACCOUNT, deviceId: good })).toMatchObject({ outcome: 'success' });
+  });
+
+  it('dead-letters invalid messages with their errorCode instead of retrying them, and asks ThingSpace nothing', async () => {
+    // Prepare
+    const notJson = sqsRecord('{"account": "0000000042-00001", deviceId', { queueName: SYNC_QUEUE });
+    const badImei = sqsRecord(JSON.stringify({ account: ACCOUNT, deviceId: '12345' }), { queueName: SYNC_QUEUE });
+    const badAccount = sqsRecord(JSON.stringify({ account: 'ACME', deviceId: fleet.deviceIdAt(5) }), { queueName: SYNC_QUEUE });
+
+    // Act
+    const response = await handler(sqsEvent([notJson, badImei, badAccount]), lambdaContext('sync-devices'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const sent = deadLettered();
+    expect(sent.map((message) => message.MessageBody).sort()).toEqual([notJson.body, badImei.body, badAccount.body].sort());
+    for (const message of sent) {
+      expect(message.QueueUrl).toBe(DLQ_URL);
+      expect(message.MessageAttributes?.errorCode).toEqual({ DataType: 'String', StringValue: ErrorCode.invalidParameter });
+      expect(message.MessageAttributes?.errorMessage?.StringValue).toBeTruthy();
+    }
+    expect(simulator.stats().historyCalls).toBe(0);
+    expect(visibilityChanges()).toEqual([]);
+  });
+
+  it('dead-letters a device ThingSpace refuses (400) and records the refusal code on the device', async () => {
+    // Prepare
+    const refused = fleet.deviceIdAt(6);
+    simulator.setDeviceFault(refused, {
+      kind: 'status',
+      status: 400,
+      body: { errorCode: 'UnifiedWebService.REQUEST_FAILED.DeviceNotFound', errorMessage: 'Device not found' },
+    });
+    const record = sqsRecord(deviceMessage(refused), { queueName: SYNC_QUEUE });
+
+    // Act
+    const response = await handler(sqsEvent([record]), lambdaContext('sync-devices'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deadLettered()).toEqual([
+      expect.objectContaining({
+        QueueUrl: DLQ_URL,
+        MessageBody: record.body,
+        MessageAttributes: expect.objectContaining({
+          errorCode: { DataType: 'String', StringValue: 'UnifiedWebService.REQUEST_FAILED.DeviceNotFound' },
+        }),
+      }),
+    ]);
+    // A refusal is not retried: one call, no backoff.
+    expect(simulator.historyCallsFor(refused)).toBe(1);
+    expect(visibilityChanges()).toEqual([]);
+    expect(await store.getSyncState({ account: ACCOUNT, deviceId: refused })).toMatchObject({
+      outcome: 'failure',
+      errorCode: 'UnifiedWebService.REQUEST_FAILED.DeviceNotFound',
+    });
+    expect(await store.listUpgrades({ account: ACCOUNT, deviceId: refused })).toEqual([]);
+  });
+
+  it('syncs a device named by an EventBridge "FOTA Device Sync Requested" event like a hand-sent message', async () => {
+    // Prepare: the rule delivers the event's `$.detail` as the message body.
+    const detail: DeviceSyncRequestedDetail = { account: ACCOUNT, deviceId: fleet.deviceIdAt(7) };
+    const eventBridgeEvent = {
+      version: '0',
+      id: 'e2a1c7f0-0000-4000-8000-000000000001',
+      source: FLEET_SYNC_EVENT_SOURCE,
+      'detail-type': DEVICE_SYNC_REQUESTED_DETAIL_TYPE,
+      account: '123456789012',
+      time: '2025-06-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail,
+    };
+    const handSent = fleet.deviceIdAt(8);
+    const records = [
+      sqsRecord(JSON.stringify(eventBridgeEvent.detail), { queueName: SYNC_QUEUE }),
+      sqsRecord(deviceMessage(handSent), { queueName: SYNC_QUEUE }),
+    ];
+
+    // Act
+    const response = await handler(sqsEvent(records), lambdaContext('sync-devices'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    for (const deviceId of [detail.deviceId, handSent]) {
+      expect(await store.getSyncState({ account: ACCOUNT, deviceId })).toMatchObject({ outcome: 'success', upgradesSeen: 3 });
+      expect(await store.listUpgrades({ account: ACCOUNT, deviceId })).toHaveLength(3);
+    }
+    expect(deadLettered()).toEqual([]);
+  });
+});
