@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DeviceListPage } from '../../domain/ports';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import { toUpgradeRecord, type UpgradeRecord } from '../../domain/upgrade-record';
