@@ -31,11 +31,19 @@ export const ESM_REQUIRE_SHIM =
  */
 export const EXTERNAL_MODULES: readonly string[] = [];
 
+/**
+ * Source maps carry mappings only, not a copy of every source file: Node needs just the mappings to
+ * rewrite stack traces, and with `--enable-source-maps` it reads and parses the whole map at load, so
+ * the sources' text (two thirds of the map) would only slow every cold start.
+ */
+export const SOURCES_CONTENT = false;
+
 export const lambdaBundlingOptions: BundlingOptions = {
   format: OutputFormat.ESM,
   target: BUNDLE_TARGET,
   minify: true,
   sourceMap: true,
+  sourcesContent: SOURCES_CONTENT,
   mainFields: [...BUNDLE_MAIN_FIELDS],
   banner: ESM_REQUIRE_SHIM,
   externalModules: [...EXTERNAL_MODULES],
@@ -52,6 +60,7 @@ export function esbuildOptionsFor(entry: string, outdir: string): BuildOptions {
     target: BUNDLE_TARGET,
     minify: true,
     sourcemap: true,
+    sourcesContent: SOURCES_CONTENT,
     mainFields: [...BUNDLE_MAIN_FIELDS],
     banner: { js: ESM_REQUIRE_SHIM },
     external: [...EXTERNAL_MODULES],
