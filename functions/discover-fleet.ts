@@ -35,7 +35,8 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
   const message = JSON.parse(record.body) as Partial<DiscoveryMessage>;
   const account = parseAccount(message.account);
   // A retried schedule message keeps its messageId, so its pass resumes instead of starting over.
-  const runId = typeof message.runId === 'string' && message.runId ? message.runId : record.messageId;
+  const continuation = typeof message.runId === 'string' && message.runId !== '';
+  const runId = continuation ? (message.runId as string) : record.messageId;
   logger.appendKeys({ account, runId });
 
   const { thingspace, store } = historyDependencies();
@@ -47,6 +48,7 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
     { thingspace, store, syncQueue },
     {
       runId,
+      continuation,
       deadline: deadlineFor(context, PAUSE_WITH_MS_LEFT),
       shouldContinue: () => context.getRemainingTimeInMillis() > PAUSE_WITH_MS_LEFT,
       onPage: (_checkpoint, devicesOnPage) => metrics.addMetric('DevicesEnqueued', MetricUnit.Count, devicesOnPage),

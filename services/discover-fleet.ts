@@ -26,6 +26,11 @@ export interface DiscoveryOptions extends CallOptions {
   staleAfterMs?: number;
   /** Replace any running pass (a one-machine pass whose in-memory queue died with it). */
   replaceRunning?: boolean;
+  /**
+   * Only carry on the pass `runId` names, never start one: a continuation whose pass has since been
+   * replaced by a newer one must not begin a second full pass under its old id.
+   */
+  continuation?: boolean;
   onPage?: (checkpoint: DiscoveryCheckpoint, devicesOnPage: number) => void;
 }
 
@@ -57,6 +62,8 @@ export async function discoverFleet(
   if (stored?.runId === runId) {
     if (stored.state === 'done') return { state: 'done', checkpoint: stored };
     checkpoint = stored;
+  } else if (options.continuation) {
+    return { state: 'skipped', reason: 'superseded', checkpoint: stored };
   } else {
     const otherIsRunning =
       stored?.state === 'running' &&

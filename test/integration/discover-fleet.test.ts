@@ -186,6 +186,26 @@ describe('discoverFleet against the simulator and dynalite', () => {
     expect(queue.devices).toHaveLength(2 * FLEET_SIZE);
   });
 
+  it('never starts a pass for a continuation whose pass a newer one has replaced', async () => {
+    // Prepare
+    const queue = new RecordingQueue();
+    await discoverFleet(ACCOUNT, { thingspace, store, syncQueue: queue }, { runId: 'run-old', shouldContinue: () => false });
+    await discoverFleet(ACCOUNT, { thingspace, store, syncQueue: queue }, { runId: 'run-new', replaceRunning: true });
+    simulator.reset();
+
+    // Act
+    const outcome = await discoverFleet(
+      ACCOUNT,
+      { thingspace, store, syncQueue: queue },
+      { runId: 'run-old', continuation: true },
+    );
+
+    // Assess
+    expect(outcome).toMatchObject({ state: 'skipped', reason: 'superseded' });
+    expect(simulator.stats().listCalls).toBe(0);
+    expect((await store.getDiscoveryCheckpoint(ACCOUNT))?.runId).toBe('run-new');
+  });
+
   it('finishes an account without devices with one list call, and skips listed ids that are not IMEIs', async () => {
     // Prepare
     const emptyAccount = '0000000043-00001';
