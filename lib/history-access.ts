@@ -10,8 +10,9 @@ export interface HistoryAccess {
 
 /**
  * The item operations the history store issues (adapters/dynamodb/dynamodb-history-store.ts: Get, Query,
- * conditional Put). Narrower than grantReadWriteData, which adds Scan, DeleteItem and stream reads that no
- * function uses; extend this list when the store starts using another operation.
+ * conditional Put) and the shared ThingSpace login guard needs (adapters/dynamodb/dynamodb-login-guard.ts:
+ * consistent Get, conditional Put). Narrower than grantReadWriteData, which adds Scan, DeleteItem and stream
+ * reads that no function uses; extend this list when the store starts using another operation.
  */
 export const HISTORY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'] as const;
 

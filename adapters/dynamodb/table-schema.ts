@@ -18,9 +18,12 @@ export const SORT_KEY = 'sk';
 export const UPGRADE_SORT_KEY_PREFIX = 'UPGRADE#';
 export const SYNC_SORT_KEY = 'SYNC';
 export const DISCOVERY_SORT_KEY = 'DISCOVERY';
+/** The shared ThingSpace login guard: one item per set of credentials, named by their hash only. */
+export const LOGIN_GUARD_PARTITION_KEY = 'THINGSPACE#LOGIN';
+export const LOGIN_GUARD_SORT_KEY_PREFIX = 'GUARD#';
 
 /** The `type` attribute of each item kind, so a scan or an export can tell them apart. */
-export const ITEM_TYPES = { upgrade: 'upgrade', sync: 'sync', discovery: 'discovery' } as const;
+export const ITEM_TYPES = { upgrade: 'upgrade', sync: 'sync', discovery: 'discovery', loginGuard: 'login-guard' } as const;
 
 export interface TableKey {
   pk: string;
@@ -45,6 +48,10 @@ export function syncStateKey(device: DeviceKey): TableKey {
 
 export function discoveryCheckpointKey(account: string): TableKey {
   return { pk: accountPartitionKey(account), sk: DISCOVERY_SORT_KEY };
+}
+
+export function loginGuardKey(credentialsKey: string): TableKey {
+  return { pk: LOGIN_GUARD_PARTITION_KEY, sk: `${LOGIN_GUARD_SORT_KEY_PREFIX}${credentialsKey}` };
 }
 
 /** The CreateTable shape; CDK mirrors it (pk/sk strings, on-demand billing). */

@@ -3,6 +3,7 @@ import type { Budget } from './budget';
 import type { ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer } from './error-answers';
 import { exchange, isTransientStatus, type Exchange } from './exchange';
+import type { InMemoryLoginGuard, LoginGuard, LoginPermit, LoginRefusal } from './login-guard';
 import { joinUrl, LOGIN_PATH, TOKEN_PATH } from './paths';
 import { loginAnswerSchema, parseAnswer, tokenAnswerSchema } from './schemas';
 import { TransientFailure, type Transport } from './transport';
@@ -12,17 +13,25 @@ const SESSION_IDLE_MS = 20 * 60_000;
 const RENEWAL_MARGIN_MS = 60_000;
 const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
 
-export interface LoginGuardPolicy {
-  /** First pause after a refused login; each further refusal doubles it. */
-  loginBackoffMs: number;
-  maxLoginBackoffMs: number;
-  /** After this many refusals of the same credentials, logins stop until the credentials change. */
-  maxLoginRefusals: number;
-}
-
 export interface AuthHeaders {
   token: string;
   session: string;
+}
+
+/** ThingSpace refused the credentials (token endpoint 400/401, or the login itself). */
+export class CredentialsRefused extends ThingSpaceError {
+  constructor(
+    message: string,
+    readonly refusal: LoginRefusal,
+  ) {
+    super('auth', message, refusal.errorCode === undefined ? { status: refusal.status } : { status: refusal.status, errorCode: refusal.errorCode });
+  }
+}
+
+/** The guards of one set of credentials: this process's own, and optionally one shared by every instance. */
+export interface SessionGuards {
+  local: InMemoryLoginGuard;
+  shared?: LoginGuard;
 }
 
 function renewalMargin(lifetimeMs: number): number {
@@ -32,25 +41,22 @@ function renewalMargin(lifetimeMs: number): number {
 /**
  * The OAuth token and the M2M session of one set of credentials. Concurrent callers share one
  * in-flight token request and one in-flight login. A refused login pauses further logins: five
- * consecutive refusals lock the API user, and only Verizon support can unlock it.
+ * consecutive refusals lock the API user, and only Verizon support can unlock it. The process's own
+ * guard pauses this instance; the shared guard, when there is one, pauses every instance and lets only
+ * one of them try credentials not yet known to be good.
  */
 export class CredentialSession {
   private token: { value: string; renewAt: number } | undefined;
   private session: { value: string; lastUsedAt: number } | undefined;
   private tokenInFlight: Promise<string> | undefined;
   private loginInFlight: Promise<string> | undefined;
-  private pausedUntil = 0;
-  private nextPauseMs: number;
-  private refusals = 0;
-  private lastRefusal: { status: number; errorCode?: string } | undefined;
 
   constructor(
     private readonly credentials: ThingSpaceCredentials,
+    private readonly credentialsKey: string,
     private readonly transport: Transport,
-    private readonly policy: LoginGuardPolicy,
-  ) {
-    this.nextPauseMs = policy.loginBackoffMs;
-  }
+    private readonly guards: SessionGuards,
+  ) {}
 
   /** A live token and session for one API request; using the session keeps it alive. */
   async headers(budget: Budget): Promise<AuthHeaders> {
@@ -90,7 +96,7 @@ export class CredentialSession {
   }
 
   private async requestToken(budget: Budget): Promise<string> {
-    this.assertLoginsAllowed();
+    this.guards.local.assertAllowed(this.credentialsKey);
     const startedAt = this.transport.now();
     const basic = Buffer.from(`${this.credentials.appKey}:${this.credentials.appSecret}`).toString('base64');
     const answer = await this.send(budget, TOKEN_PATH, {
@@ -108,8 +114,60 @@ export class CredentialSession {
     return token.access_token;
   }
 
+  /** A login under both guards: the shared one decides first, and hears how it ended. */
   private async login(budget: Budget): Promise<string> {
-    this.assertLoginsAllowed();
+    this.guards.local.assertAllowed(this.credentialsKey);
+    const shared = this.guards.shared;
+    if (!shared) return this.openSession(budget);
+    const permit = await this.checkShared(shared, budget);
+    let session: string;
+    try {
+      session = await this.openSession(budget);
+    } catch (error) {
+      if (error instanceof CredentialsRefused) await this.recordSharedRefusal(shared, permit, error.refusal);
+      else await this.quietly('release', () => shared.release(permit));
+      throw error;
+    }
+    await this.quietly('record a successful login with', () => shared.recordSuccess(permit));
+    return session;
+  }
+
+  private async checkShared(shared: LoginGuard, budget: Budget): Promise<LoginPermit> {
+    try {
+      return await shared.check(this.credentialsKey, budget);
+    } catch (error) {
+      if (error instanceof ThingSpaceError) throw error;
+      // Fail safe: without the guard's word, no login. A failed request is far better than a locked user.
+      throw new ThingSpaceError('unavailable', 'The shared ThingSpace login guard failed; not logging in', {}, { cause: error });
+    }
+  }
+
+  private async recordSharedRefusal(shared: LoginGuard, permit: LoginPermit, refusal: LoginRefusal): Promise<void> {
+    try {
+      const record = await shared.recordRefusal(permit, refusal);
+      this.transport.logger.error('ThingSpace logins paused on every instance', {
+        status: refusal.status,
+        errorCode: refusal.errorCode,
+        refusals: record.refusals,
+        pausedForMs: Number.isFinite(record.pausedForMs) ? record.pausedForMs : 'until the credentials change',
+      });
+    } catch (error) {
+      this.transport.logger.error('The shared login guard could not record a refused login; only this instance pauses', {
+        error: errorName(error),
+      });
+    }
+  }
+
+  /** A guard write whose failure must not turn a finished login into a failed call; it is logged. */
+  private async quietly(what: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.transport.logger.warn(`Could not ${what} the shared login guard`, { error: errorName(error) });
+    }
+  }
+
+  private async openSession(budget: Budget): Promise<string> {
     let tokenRenewed = false;
     for (;;) {
       const token = await this.currentToken(budget);
@@ -131,8 +189,7 @@ export class CredentialSession {
       if (answer.status >= 300) this.refuse('login', answer.status, answer.text);
       const { sessionToken } = parseAnswer(answer.text, loginAnswerSchema, 'login');
       this.session = { value: sessionToken, lastUsedAt: this.transport.now() };
-      this.refusals = 0;
-      this.nextPauseMs = this.policy.loginBackoffMs;
+      this.guards.local.succeeded(this.credentialsKey);
       this.transport.logger.debug('ThingSpace M2M session opened');
       return sessionToken;
     }
@@ -152,31 +209,22 @@ export class CredentialSession {
     return result;
   }
 
-  private assertLoginsAllowed(): void {
-    const waitMs = this.pausedUntil - this.transport.now();
-    if (waitMs <= 0) return;
-    const until = Number.isFinite(waitMs) ? `for another ${Math.ceil(waitMs / 1000)} s` : 'until the credentials change';
-    throw new ThingSpaceError(
-      'auth',
-      `ThingSpace logins are paused ${until} after a refused login, to keep the API user from being locked`,
-      { ...this.lastRefusal },
-    );
-  }
-
   private refuse(what: string, status: number, text: string): never {
     const { errorCode } = readErrorAnswer(text);
-    this.refusals += 1;
-    const pauseMs = this.refusals >= this.policy.maxLoginRefusals ? Number.POSITIVE_INFINITY : this.nextPauseMs;
-    this.pausedUntil = this.transport.now() + pauseMs;
-    this.nextPauseMs = Math.min(this.nextPauseMs * 2, this.policy.maxLoginBackoffMs);
-    this.lastRefusal = { status, errorCode };
+    const refusal: LoginRefusal = errorCode === undefined ? { status } : { status, errorCode };
+    const { refusals, pausedForMs } = this.guards.local.refused(this.credentialsKey, refusal);
     this.transport.logger.error('ThingSpace refused the service credentials; logins paused', {
       step: what,
       status,
       errorCode,
-      refusals: this.refusals,
-      pausedForMs: Number.isFinite(pauseMs) ? pauseMs : 'until the credentials change',
+      refusals,
+      pausedForMs: Number.isFinite(pausedForMs) ? pausedForMs : 'until the credentials change',
     });
-    throw new ThingSpaceError('auth', `ThingSpace refused the ${what} for the configured credentials`, { status, errorCode });
+    throw new CredentialsRefused(`ThingSpace refused the ${what} for the configured credentials`, refusal);
   }
+}
+
+/** An error's name only: messages of infrastructure errors are not ours to vouch for. */
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
 }

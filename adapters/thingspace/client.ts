@@ -7,6 +7,7 @@ import { Budget } from './budget';
 import type { CredentialsProvider, ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer, saysSessionExpired, syntheticErrorCode } from './error-answers';
 import { exchange, isTransientStatus, type FetchFunction } from './exchange';
+import { InMemoryLoginGuard, type LoginGuard } from './login-guard';
 import { deviceListPath, historyPath, joinUrl } from './paths';
 import { parseDeviceListPage, parseHistory } from './schemas';
 import { SessionCache } from './session-cache';
@@ -26,6 +27,12 @@ export interface ThingSpaceClientOptions {
   maxLoginBackoffMs?: number;
   /** Refusals of the same credentials after which logins stop until the credentials change. */
   maxLoginRefusals?: number;
+  /**
+   * A guard shared by every instance of the service (DynamoDbLoginGuard when deployed), consulted before
+   * each login in addition to this process's own in-memory guard, so that many instances together can
+   * not lock the API user either. It has its own pause policy.
+   */
+  loginGuard?: LoginGuard;
   /** Without a deadline, a longer Retry-After than this gives up instead of waiting. */
   maxRetryAfterMs?: number;
   fetch?: FetchFunction;
@@ -66,11 +73,15 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
       logger: options.logger ?? silentLogger,
     };
     const loginBackoffMs = options.loginBackoffMs ?? 60_000;
-    this.sessions = new SessionCache(this.transport, {
-      loginBackoffMs,
-      maxLoginBackoffMs: options.maxLoginBackoffMs ?? Math.max(loginBackoffMs, 3_600_000),
-      maxLoginRefusals: options.maxLoginRefusals ?? 3,
-    });
+    const local = new InMemoryLoginGuard(
+      {
+        loginBackoffMs,
+        maxLoginBackoffMs: options.maxLoginBackoffMs ?? Math.max(loginBackoffMs, 3_600_000),
+        maxLoginRefusals: options.maxLoginRefusals ?? 3,
+      },
+      this.transport.now,
+    );
+    this.sessions = new SessionCache(this.transport, { local, ...(options.loginGuard ? { shared: options.loginGuard } : {}) });
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 5000;

@@ -1,3 +1,4 @@
 export { createThingSpaceClient, type ThingSpaceClientOptions } from './client';
 export type { ThingSpaceLogger } from './transport';
 export { parseCredentials, parseCredentialsJson, type CredentialsProvider, type ThingSpaceCredentials } from './credentials';
+export { InMemoryLoginGuard, type LoginGuard, type LoginGuardPolicy, type LoginPermit, type LoginRefusal } from './login-guard';

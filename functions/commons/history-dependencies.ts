@@ -2,6 +2,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import {
   parseCredentials,
@@ -14,6 +15,8 @@ import { logger, tracer } from './powertools';
 /** How long a fetched secret is trusted before it is read again, so a rotation is picked up. */
 const SECRET_MAX_AGE_SECONDS = 300;
 const DEFAULT_THINGSPACE_BASE_URL = 'https://thingspace.verizon.com';
+/** The client's default per-request timeout (adapters/thingspace/client.ts). */
+const DEFAULT_THINGSPACE_TIMEOUT_MS = 8000;
 
 export class ConfigurationError extends Error {
   constructor(message: string) {
@@ -59,16 +62,24 @@ let dependencies: HistoryDependencies | undefined;
 
 /**
  * Built once per execution environment and kept at module scope, so ThingSpace tokens and sessions,
- * the cached secret and the DynamoDB connections are reused across invocations.
+ * the cached secret and the DynamoDB connections are reused across invocations. The ThingSpace client's
+ * logins go through the login guard in the same table, shared by every Lambda instance (and by
+ * `npm start` / `npm run sync`), so that many instances together cannot lock the ThingSpace API user.
  */
 export function historyDependencies(): HistoryDependencies {
-  dependencies ??= {
+  if (dependencies) return dependencies;
+  const tableName = required('TABLE_NAME');
+  const client = tracer.captureAWSv3Client(createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined }));
+  const timeoutMs = optionalPositiveInteger('THINGSPACE_TIMEOUT_MS');
+  dependencies = {
     thingspace: createThingSpaceClient({
       baseUrl: process.env.THINGSPACE_BASE_URL ?? DEFAULT_THINGSPACE_BASE_URL,
       credentials: credentialsFromEnvironment(),
-      timeoutMs: optionalPositiveInteger('THINGSPACE_TIMEOUT_MS'),
+      timeoutMs,
       maxAttempts: optionalPositiveInteger('THINGSPACE_MAX_ATTEMPTS'),
       baseDelayMs: optionalPositiveInteger('THINGSPACE_RETRY_BASE_MS'),
+      // The lease must outlast one instance's token request and login, each bounded by the timeout.
+      loginGuard: new DynamoDbLoginGuard({ client, tableName, leaseMs: 2 * (timeoutMs ?? DEFAULT_THINGSPACE_TIMEOUT_MS) + 4000 }),
       logger: {
         debug: (message, extra = {}) => logger.debug(message, extra),
         info: (message, extra = {}) => logger.info(message, extra),
@@ -76,12 +87,7 @@ export function historyDependencies(): HistoryDependencies {
         error: (message, extra = {}) => logger.error(message, extra),
       },
     }),
-    store: new DynamoDbHistoryStore({
-      client: tracer.captureAWSv3Client(
-        createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined }),
-      ),
-      tableName: required('TABLE_NAME'),
-    }),
+    store: new DynamoDbHistoryStore({ client, tableName }),
   };
   return dependencies;
 }

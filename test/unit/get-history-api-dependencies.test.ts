@@ -112,6 +112,12 @@ describe('ThingSpace credentials from Secrets Manager', () => {
 });
 
 describe('DynamoDB failures', () => {
+  /** Logs in (reading and writing the login guard on the real table) before a test mocks DynamoDB away. */
+  async function openThingSpaceSession(): Promise<void> {
+    secretsManager.on(GetSecretValueCommand).resolves(secretString(DEMO_CREDENTIALS));
+    expect((await getHistory(knownDevice().deviceId)).statusCode).toBe(200);
+  }
+
   it('answers 503 ARCHIVE_UNAVAILABLE when the archive cannot be read', async () => {
     // Prepare
     secretsManager.on(GetSecretValueCommand).resolves(secretString(DEMO_CREDENTIALS));
@@ -128,7 +134,8 @@ describe('DynamoDB failures', () => {
   });
 
   it('answers 503 rather than an unarchived history when writes keep being throttled past the deadline', async () => {
-    // Prepare
+    // Prepare: a live ThingSpace session first, since a login reads the shared login guard in the same table
+    await openThingSpaceSession();
     const dynamodb = mockClient(DynamoDBDocumentClient);
     dynamodb.on(QueryCommand).resolves({ Items: [] });
     dynamodb.on(PutCommand).rejects(
@@ -149,7 +156,8 @@ describe('DynamoDB failures', () => {
   });
 
   it('retries a throttled write until it lands and answers 200', async () => {
-    // Prepare
+    // Prepare: a live ThingSpace session first, since a login reads the shared login guard in the same table
+    await openThingSpaceSession();
     const dynamodb = mockClient(DynamoDBDocumentClient);
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     dynamodb.on(QueryCommand).resolves({ Items: [] });

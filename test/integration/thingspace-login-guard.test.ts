@@ -1,0 +1,130 @@
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard';
+import { LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema';
+import { createThingSpaceClient } from '../../adapters/thingspace/client';
+import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
+import type { ThingSpaceApi } from '../../domain/ports';
+import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
+import {
+  DEMO_ACCOUNT,
+  DEMO_CREDENTIALS,
+  DEMO_DEVICE_FROM_DOCS,
+  seedDemoData,
+  startThingSpaceSimulator,
+  type ThingSpaceSimulator,
+} from '../../local/thingspace-simulator';
+import { countOperations, useTestDynamoDb } from '../support/dynamodb';
+
+/**
+ * Ten clients, each with its own guard object and DynamoDB client, stand for ten Lambda instances:
+ * all they share is the table, as deployed.
+ */
+const INSTANCES = 10;
+const DEVICE = { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_FROM_DOCS };
+const ROTATED: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, password: 'rotated-uws-password' };
+
+const db = useTestDynamoDb();
+let simulator: ThingSpaceSimulator;
+let tableName: string;
+
+beforeEach(async () => {
+  simulator = await startThingSpaceSimulator();
+  seedDemoData(simulator);
+  tableName = await db.createTestTable();
+});
+
+afterEach(async () => {
+  await simulator.close();
+});
+
+function instance(credentials: () => ThingSpaceCredentials, client: DynamoDBDocumentClient = db.createClient()): ThingSpaceApi {
+  return createThingSpaceClient({
+    baseUrl: simulator.url,
+    credentials: async () => credentials(),
+    baseDelayMs: 1,
+    maxDelayMs: 5,
+    timeoutMs: 2000,
+    loginGuard: new DynamoDbLoginGuard({ client, tableName, pollMs: 5 }),
+  });
+}
+
+async function outcomeOf(promise: Promise<unknown>): Promise<'ok' | ThingSpaceError> {
+  const outcome = await promise.then(
+    () => 'ok' as const,
+    (error: unknown) => error,
+  );
+  if (outcome !== 'ok' && !isThingSpaceError(outcome)) throw new Error(`expected a ThingSpaceError, got ${String(outcome)}`);
+  return outcome;
+}
+
+async function guardItems(): Promise<Record<string, unknown>[]> {
+  const { Items } = await db.client.send(
+    new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': LOGIN_GUARD_PARTITION_KEY }, ConsistentRead: true }),
+  );
+  return Items ?? [];
+}
+
+describe('ThingSpace login guard shared through DynamoDB, against the simulator', () => {
+  it('lets ten cold instances with a wrong password cause one failed login, never a locked user, until the rotation', async () => {
+    // Prepare
+    simulator.setCredentials(ROTATED);
+    let current: ThingSpaceCredentials = DEMO_CREDENTIALS;
+    const instances = Array.from({ length: INSTANCES }, () => instance(() => current));
+
+    // Act
+    const concurrent = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+    const repeated = [];
+    for (let round = 0; round < 3; round += 1) {
+      repeated.push(...(await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))))));
+    }
+    const whileWrong = simulator.stats();
+    current = ROTATED;
+    const afterRotation = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+
+    // Assess
+    for (const outcome of [...concurrent, ...repeated]) {
+      expect(outcome).not.toBe('ok');
+      expect((outcome as ThingSpaceError).failure).toBe('auth');
+    }
+    expect(whileWrong.loginsFailed).toBe(1);
+    expect(whileWrong.consecutiveFailedLogins).toBe(1);
+    expect(whileWrong.userLocked).toBe(false);
+    expect(afterRotation).toEqual(Array.from({ length: INSTANCES }, () => 'ok'));
+    expect(simulator.stats()).toMatchObject({ loginsFailed: 1, loginsOk: INSTANCES, consecutiveFailedLogins: 0, userLocked: false });
+  });
+
+  it('keeps only a hash of the credentials and ThingSpace\'s error code in the table', async () => {
+    // Prepare
+    simulator.setCredentials(ROTATED);
+    const client = instance(() => DEMO_CREDENTIALS);
+
+    // Act
+    await outcomeOf(client.getDeviceHistory(DEVICE));
+
+    // Assess
+    const items = await guardItems();
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ sk: expect.stringMatching(/^GUARD#[0-9a-f]{64}$/), refusals: 1, status: 400 });
+    const stored = JSON.stringify(items);
+    for (const value of Object.values(DEMO_CREDENTIALS)) expect(stored).not.toContain(value);
+  });
+
+  it('lets ten instances with known-good credentials each log in once, with no guard write', async () => {
+    // Prepare
+    await instance(() => DEMO_CREDENTIALS).getDeviceHistory(DEVICE);
+    const dynamo = db.createClient();
+    const operations = countOperations(dynamo);
+    const instances = Array.from({ length: INSTANCES }, () => instance(() => DEMO_CREDENTIALS, dynamo));
+    const loginsBefore = simulator.stats().loginsOk;
+
+    // Act
+    const outcomes = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+
+    // Assess
+    expect(outcomes).toEqual(Array.from({ length: INSTANCES }, () => 'ok'));
+    expect(simulator.stats().loginsOk - loginsBefore).toBe(INSTANCES);
+    expect(operations.count('GetItem')).toBe(INSTANCES);
+    expect(operations.count('PutItem')).toBe(0);
+  });
+});
