@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda-events';
+import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
 
 const SYNC_QUEUE_URL = queueUrlOf('fota-sync-queue');
 const DISCOVERY_QUEUE = 'fota-discovery-queue';
@@ -95,7 +95,7 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     const record = sqsRecord(JSON.stringify({ account }), { queueName: DISCOVERY_QUEUE });
 
     // Act
-    const response = await handler(sqsEvent([record]), lambdaContext('discover-fleet', FULL_BUDGET_MS));
+    const response = await handler(sqsEvent([record]), lambdaContext(FULL_BUDGET_MS, 'discover-fleet'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -113,7 +113,7 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     // Prepare: plenty of time for the first page, then less than the reserve the handler keeps.
     const { account, deviceIds } = newFleet();
     sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
-    const context = lambdaContext('discover-fleet', () => (simulator.stats().listCalls >= 1 ? 30_000 : FULL_BUDGET_MS));
+    const context = lambdaContext(() => (simulator.stats().listCalls >= 1 ? 30_000 : FULL_BUDGET_MS), 'discover-fleet');
     const record = sqsRecord(JSON.stringify({ account }), { queueName: DISCOVERY_QUEUE });
 
     // Act
@@ -122,7 +122,7 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     const continuation = bodiesSentTo(DISCOVERY_QUEUE_URL);
     const continued = await handler(
       sqsEvent([sqsRecord(JSON.stringify(continuation[0]), { queueName: DISCOVERY_QUEUE })]),
-      lambdaContext('discover-fleet', FULL_BUDGET_MS),
+      lambdaContext(FULL_BUDGET_MS, 'discover-fleet'),
     );
 
     // Assess
@@ -154,7 +154,7 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     const record = sqsRecord(JSON.stringify({ account }), { queueName: DISCOVERY_QUEUE });
 
     // Act
-    const response = await handler(sqsEvent([record]), lambdaContext('discover-fleet', FULL_BUDGET_MS));
+    const response = await handler(sqsEvent([record]), lambdaContext(FULL_BUDGET_MS, 'discover-fleet'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });

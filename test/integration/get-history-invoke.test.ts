@@ -12,7 +12,7 @@ import {
   type ThingSpaceSimulator,
 } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { lambdaContext } from '../support/lambda-events';
+import { lambdaContext } from '../support/lambda';
 
 const dynamo = useTestDynamoDb();
 const device = { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE };
@@ -46,7 +46,7 @@ beforeEach(() => {
 });
 
 async function invocationError(event: unknown): Promise<Error> {
-  const outcome = await handler(event, lambdaContext('get-history-invoke')).then(
+  const outcome = await handler(event, lambdaContext(60_000, 'get-history-invoke')).then(
     () => undefined,
     (error: unknown) => error,
   );
@@ -58,12 +58,12 @@ describe('get-history-invoke handler (direct invoke / Step Functions)', () => {
   it('returns the merged history, including an upgrade ThingSpace no longer shows, and archives it', async () => {
     // Prepare: archive today's answer, then ThingSpace's window drops the oldest upgrade.
     const live = simulator.liveHistory(DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE) ?? [];
-    await handler({ ...device }, lambdaContext('get-history-invoke'));
+    await handler({ ...device }, lambdaContext(60_000, 'get-history-invoke'));
     const oldest = [...live].sort((a, b) => a.startDate.localeCompare(b.startDate))[0] as UpgradeRecord;
     simulator.removeRecord(DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE, oldest.id);
 
     // Act
-    const history = await handler({ ...device }, lambdaContext('get-history-invoke'));
+    const history = await handler({ ...device }, lambdaContext(60_000, 'get-history-invoke'));
 
     // Assess
     expect(Array.isArray(history)).toBe(true);

@@ -17,7 +17,7 @@ import {
 } from '../../lib/fleet-sync-events';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda-events';
+import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
 
 const ACCOUNT = '0000000042-00001';
 const SYNC_QUEUE = 'fota-sync-queue';
@@ -80,7 +80,7 @@ describe('sync-devices handler (SQS worker) with the simulator and dynalite', ()
     const event = sqsEvent(deviceIds.map((deviceId) => sqsRecord(deviceMessage(deviceId), { queueName: SYNC_QUEUE })));
 
     // Act
-    const response = await handler(event, lambdaContext('sync-devices'));
+    const response = await handler(event, lambdaContext(60_000, 'sync-devices'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -107,7 +107,7 @@ describe('sync-devices handler (SQS worker) with the simulator and dynalite', ()
     const event = sqsEvent([sqsRecord(deviceMessage(good), { queueName: SYNC_QUEUE }), failingRecord]);
 
     // Act
-    const response = await handler(event, lambdaContext('sync-devices'));
+    const response = await handler(event, lambdaContext(60_000, 'sync-devices'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: failingRecord.messageId }] });
@@ -132,7 +132,7 @@ describe('sync-devices handler (SQS worker) with the simulator and dynalite', ()
     const badAccount = sqsRecord(JSON.stringify({ account: 'ACME', deviceId: fleet.deviceIdAt(5) }), { queueName: SYNC_QUEUE });
 
     // Act
-    const response = await handler(sqsEvent([notJson, badImei, badAccount]), lambdaContext('sync-devices'));
+    const response = await handler(sqsEvent([notJson, badImei, badAccount]), lambdaContext(60_000, 'sync-devices'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -158,7 +158,7 @@ describe('sync-devices handler (SQS worker) with the simulator and dynalite', ()
     const record = sqsRecord(deviceMessage(refused), { queueName: SYNC_QUEUE });
 
     // Act
-    const response = await handler(sqsEvent([record]), lambdaContext('sync-devices'));
+    const response = await handler(sqsEvent([record]), lambdaContext(60_000, 'sync-devices'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -202,7 +202,7 @@ describe('sync-devices handler (SQS worker) with the simulator and dynalite', ()
     ];
 
     // Act
-    const response = await handler(sqsEvent(records), lambdaContext('sync-devices'));
+    const response = await handler(sqsEvent(records), lambdaContext(60_000, 'sync-devices'));
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });

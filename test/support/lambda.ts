@@ -1,19 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
 
-/** A Lambda context with the deployed API function's time budget. */
-export function lambdaContext(remainingMs = 28_000): Context {
-  const deadline = Date.now() + remainingMs;
+export const TEST_AWS_ACCOUNT = '123456789012';
+
+/**
+ * A Lambda context. A number is the time budget, counting down from now (the deployed API function's
+ * by default); a function answers getRemainingTimeInMillis itself, to simulate time running out.
+ */
+export function lambdaContext(remainingMs: number | (() => number) = 28_000, functionName = 'fota-history-test'): Context {
+  const deadline = typeof remainingMs === 'number' ? Date.now() + remainingMs : 0;
+  const remaining = typeof remainingMs === 'number' ? () => Math.max(0, deadline - Date.now()) : remainingMs;
   return {
     callbackWaitsForEmptyEventLoop: true,
-    functionName: 'fota-history-test',
+    functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:fota-history-test',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:${TEST_AWS_ACCOUNT}:function:${functionName}`,
     memoryLimitInMB: '512',
     awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/fota-history-test',
+    logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'test',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: remaining,
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -66,4 +72,34 @@ export function historyRequestEvent(pathParameters: Record<string, string> | nul
       resourcePath: '/reports/{account}/devices/{deviceId}',
     },
   };
+}
+
+/** The URL SQS gives the queue named in `arn` (what the handlers derive from eventSourceARN). */
+export function queueUrlOf(queueName: string): string {
+  return `https://sqs.us-east-1.amazonaws.com/${TEST_AWS_ACCOUNT}/${queueName}`;
+}
+
+/** One SQS record as Lambda's event source delivers it. */
+export function sqsRecord(body: string, options: { queueName: string; receiveCount?: number; messageId?: string }): SQSRecord {
+  const messageId = options.messageId ?? randomUUID();
+  return {
+    messageId,
+    receiptHandle: `receipt-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      SentTimestamp: String(Date.now()),
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:${TEST_AWS_ACCOUNT}:${options.queueName}`,
+    awsRegion: 'us-east-1',
+  };
+}
+
+export function sqsEvent(records: SQSRecord[]): SQSEvent {
+  return { Records: records };
 }
