@@ -1,5 +1,6 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { resolve } from 'node:path';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createHistoryTable } from '../adapters/dynamodb/table-schema';
 import { parseCredentialsJson } from '../adapters/thingspace/credentials';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb';
@@ -73,6 +74,8 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
     let store: LocalEnvironment['store'];
     if (env.DYNAMODB_ENDPOINT) {
       if (!env.TABLE_NAME) throw new LocalConfigurationError('DYNAMODB_ENDPOINT is set but TABLE_NAME is not');
+      // DynamoDB Local and LocalStack accept any credentials; without some the SDK fails before connecting.
+      useLocalAwsDefaults(env);
       await ensureTable(env.DYNAMODB_ENDPOINT, env.TABLE_NAME, env);
       store = {
         endpoint: env.DYNAMODB_ENDPOINT,
@@ -81,6 +84,8 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
       };
     } else {
       const dataDir = resolve(env.DATA_DIR || DEFAULT_DATA_DIR);
+      // LevelDB allows one process per directory; a second one would fail on its first request.
+      closers.push(await lockDataDir(dataDir));
       const embedded = await startEmbeddedDynamoDb({ dataDir }).catch((error: Error) => {
         throw new LocalConfigurationError(`cannot open the embedded store in ${dataDir}: ${error.message}`);
       });
@@ -108,6 +113,52 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
     await close();
     throw error;
   }
+}
+
+const LOCK_FILE = 'npm-start.pid';
+
+/** Whether a process with this id is running (signal 0 checks without signalling). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claims DATA_DIR for this process with a pid file, so a second `npm start` on the same directory
+ * stops with one clear line instead of crashing on LevelDB's lock. A pid file left by a process that
+ * no longer runs (killed with SIGKILL) is taken over. Returns the closer that releases the claim.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockPath = join(dataDir, LOCK_FILE);
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (error) {
+    throw new LocalConfigurationError(`cannot create DATA_DIR ${dataDir}: ${(error as Error).message}`);
+  }
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new LocalConfigurationError(`cannot use DATA_DIR ${dataDir}: ${(error as Error).message}`);
+      }
+      const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isRunning(owner)) {
+        throw new LocalConfigurationError(
+          `DATA_DIR ${dataDir} is in use by another npm start (pid ${owner}); stop it or set another DATA_DIR`,
+        );
+      }
+      await rm(lockPath, { force: true });
+    }
+  }
+  throw new LocalConfigurationError(`DATA_DIR ${dataDir} is being claimed by another npm start; try again`);
 }
 
 /** dynalite accepts any credentials; the SDK still wants some and a region. */

@@ -3,20 +3,62 @@
  * behind an HTTP server that speaks API Gateway's proxy events, an embedded DynamoDB on disk, and the
  * built-in ThingSpace simulator unless THINGSPACE_BASE_URL names a real one.
  */
+import { readFileSync } from 'node:fs';
 import { startLocalApiServer, type LocalApiServer } from './api-gateway-server';
 import { LocalConfigurationError, prepareLocalEnvironment, type LocalEnvironment } from './local-environment';
 import { DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE } from './thingspace-simulator';
+
+/** How often the process checks that whatever launched it (npm, its shell) is still there. */
+const LAUNCHER_CHECK_MS = 500;
 
 function fail(message: string): never {
   process.stderr.write(`thingspace-fota-history: ${message}\n`);
   process.exit(1);
 }
 
+// A reader that went away (a closed pipe) must not turn a clean stop into a crash.
+process.stdout.on('error', () => undefined);
+// Whatever escapes (a store that breaks underneath, a bug) ends the process with one line, not a stack.
+process.on('uncaughtException', (error) => fail(`stopped on an unexpected error: ${error.message}`));
+process.on('unhandledRejection', (reason) => fail(`stopped on an unexpected error: ${(reason as Error)?.message ?? String(reason)}`));
+
 function parsePort(value: string | undefined): number {
   if (value === undefined || value === '') return 3000;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be a port number, not "${value}"`);
   return port;
+}
+
+/** The parent process id of `pid`, where /proc tells it (Linux); undefined elsewhere. */
+function parentOf(pid: number): number | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls `onOrphaned` when the launcher between npm and this process goes away. Under `npm start`
+ * the chain is npm -> sh -> tsx -> this process; a supervisor that signals npm alone (`kill <pid>`,
+ * `timeout`, an IDE's stop button) kills npm and a shell like dash at once, which would leave tsx and
+ * this server running forever, holding the port and DATA_DIR. When our parent's parent changes, the
+ * launcher is gone, and the server stops as if it had been sent SIGTERM.
+ */
+function watchLauncher(onOrphaned: () => void): void {
+  const parent = process.ppid;
+  const grandparent = parentOf(parent);
+  if (grandparent === undefined || grandparent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent || parentOf(parent) !== grandparent) {
+      clearInterval(timer);
+      onOrphaned();
+    }
+  }, LAUNCHER_CHECK_MS);
+  timer.unref();
 }
 
 async function main(): Promise<void> {
@@ -34,11 +76,22 @@ async function main(): Promise<void> {
   try {
     // Imported only now: the handler reads its configuration from the environment prepared above.
     const { handler } = await import('../functions/get-history-api');
+    const { historyDependencies } = await import('../functions/commons/history-dependencies');
+    // Built now rather than on the first request, so a bad setting (e.g. THINGSPACE_TIMEOUT_MS=abc)
+    // stops start-up instead of failing every request; the handler then reuses these.
+    historyDependencies();
     server = await startLocalApiServer({ handler, port, host: process.env.HOST || '127.0.0.1' });
   } catch (error) {
     await environment.close();
     const code = (error as NodeJS.ErrnoException).code;
-    fail(code === 'EADDRINUSE' ? `port ${port} is already in use (set PORT)` : `start-up failed: ${(error as Error).message}`);
+    const name = (error as Error).name;
+    fail(
+      code === 'EADDRINUSE'
+        ? `port ${port} is already in use (set PORT)`
+        : name === 'ConfigurationError'
+          ? (error as Error).message
+          : `start-up failed: ${(error as Error).message}`,
+    );
   }
 
   process.stdout.write(
@@ -52,17 +105,24 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
+  const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`${signal}: finishing requests in flight, then stopping\n`);
-    // Requests in flight finish (and their archive writes land) before the store is flushed and closed.
-    await server.close();
-    await environment.close();
+    process.stdout.write(`${reason}: finishing requests in flight, then stopping\n`);
+    try {
+      // Requests in flight finish (and their archive writes land) before the store is flushed and closed.
+      await server.close();
+      await environment.close();
+    } catch (error) {
+      fail(`could not stop cleanly: ${(error as Error).message}`);
+    }
+    process.stdout.write('thingspace-fota-history stopped\n');
     process.exit(0);
   };
   process.on('SIGINT', (signal) => void stop(signal));
   process.on('SIGTERM', (signal) => void stop(signal));
+  process.on('SIGHUP', (signal) => void stop(signal));
+  watchLauncher(() => void stop('launcher gone'));
 }
 
 await main();
