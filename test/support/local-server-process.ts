@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
 /**
- * How the server is launched: `npm start` as the README says (npm -> sh -> tsx -> node), or tsx
- * directly (tsx -> node), whose exit code is exactly the server's.
+ * How the server is launched: `npm start` as the README says (npm -> node, the script execs it), or
+ * node directly, whose exit code is exactly the server's.
  */
-export type Launcher = 'npm' | 'tsx';
+export type Launcher = 'npm' | 'node';
 
 export interface ExitResult {
   code: number | null;
@@ -99,11 +99,11 @@ async function waitFor<T>(check: () => T | undefined, timeoutMs: number, what: s
 
 function launch(launcher: Launcher, env: Record<string, string | undefined>): ChildProcess {
   const [command, args] =
-    launcher === 'npm' ? ['npm', ['start']] : [join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['local/start.ts']];
+    launcher === 'npm' ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', 'local/start.ts']];
   return spawn(command as string, args as string[], {
     cwd: PROJECT_ROOT,
     env: serverEnvironment(env),
-    // Its own process group, so a stop can signal npm, the shell, tsx and the server together.
+    // Its own process group, so a stop can signal npm and the server together.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
