@@ -1,17 +1,13 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { SqsDeviceSyncQueue } from '../adapters/sqs/sqs-device-sync-queue';
 import { SqsMessageSender } from '../adapters/sqs/sqs-message-sender';
 import { parseAccount } from '../domain/device-key';
 import { discoverFleet } from '../services/discover-fleet';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
-import { logger, metrics, tracer } from './commons/powertools';
+import { logger, metrics } from './commons/powertools';
+import { sqsRecordHandler } from './commons/powertools-handler';
 import { sqsClient } from './commons/sqs-client';
 
 /** Stop taking pages while this much time is left, so the last page's enqueue and checkpoint finish. */
@@ -22,8 +18,6 @@ export interface DiscoveryMessage {
   account: string;
   runId?: string;
 }
-
-const processor = new BatchProcessor(EventType.SQS);
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
@@ -64,14 +58,4 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
 }
 
 /** Discovery worker: pages an account's device list into the sync queue, continuing itself until done. */
-const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, (record: SQSRecord) => discoverRecord(record, context), processor, {
-    context,
-    throwOnFullBatchFailure: false,
-  });
-
-export const handler = middy<SQSEvent, SQSBatchResponse>()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }))
-  .handler(lambdaHandler);
+export const handler = sqsRecordHandler(discoverRecord);

@@ -1,8 +1,4 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { isApiError } from '../domain/api-error';
@@ -12,7 +8,8 @@ import { historyResponse, INTERNAL_ERROR_BODY } from './commons/api-responses';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
-import { logger, metrics, tracer } from './commons/powertools';
+import { logger, metrics } from './commons/powertools';
+import { withPowertools } from './commons/powertools-handler';
 
 /** Time kept back from upstream retries for the archive writes and the answer itself. */
 const ANSWER_RESERVE_MS = 3_000;
@@ -42,9 +39,6 @@ function logRequestError(error: unknown): void {
 }
 
 // Error handler last: it runs first on the way out, so every failure leaves in ThingSpace's shape.
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+export const handler = withPowertools<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(httpErrorHandler({ logger: logRequestError, fallbackMessage: INTERNAL_ERROR_BODY }))
   .handler(lambdaHandler);

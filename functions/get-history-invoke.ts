@@ -1,7 +1,3 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ErrorCode, isApiError } from '../domain/api-error';
 import { parseDeviceKey } from '../domain/device-key';
@@ -10,7 +6,8 @@ import { getDeviceHistory } from '../services/get-device-history';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
-import { logger, metrics, tracer } from './commons/powertools';
+import { logger } from './commons/powertools';
+import { withPowertools } from './commons/powertools-handler';
 
 const ANSWER_RESERVE_MS = 3_000;
 
@@ -55,8 +52,4 @@ const lambdaHandler = async (event: HistoryRequest, context: Context): Promise<U
   }
 };
 
-export const handler = middy<HistoryRequest, UpgradeRecord[]>()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }))
-  .handler(lambdaHandler);
+export const handler = withPowertools<HistoryRequest, UpgradeRecord[]>().handler(lambdaHandler);

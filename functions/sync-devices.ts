@@ -1,25 +1,19 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { delayRetry, queueUrlFromArn, retryDelaySeconds } from '../adapters/sqs/retry-backoff';
 import { ErrorCode, isApiError } from '../domain/api-error';
 import { parseDeviceKey } from '../domain/device-key';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
-import { logger, metrics, tracer } from './commons/powertools';
+import { logger, metrics } from './commons/powertools';
+import { sqsRecordHandler } from './commons/powertools-handler';
 import { sqsClient } from './commons/sqs-client';
 
 const RETRY_BASE_SECONDS = 30;
 const RETRY_MAX_SECONDS = 15 * 60;
 const RECORD_RESERVE_MS = 5_000;
-
-const processor = new BatchProcessor(EventType.SQS);
 
 /**
  * A message that can never succeed (not a device key, or a device ThingSpace refuses) goes straight
@@ -92,14 +86,4 @@ async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
 }
 
 /** SQS worker: syncs each named device; failed messages are reported one by one and retried with backoff. */
-const lambdaHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, (record: SQSRecord) => syncRecord(record, context), processor, {
-    context,
-    throwOnFullBatchFailure: false,
-  });
-
-export const handler = middy<SQSEvent, SQSBatchResponse>()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }))
-  .handler(lambdaHandler);
+export const handler = sqsRecordHandler(syncRecord);
