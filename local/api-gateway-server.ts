@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { apiGatewayProxyEvent, HISTORY_RESOURCE, lambdaContext } from './lambda-emulation';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-/** The deployed route; `{account}` and `{deviceId}` are single path segments, as in API Gateway. */
-const RESOURCE = '/reports/{account}/devices/{deviceId}';
 const ROUTE = /^\/reports\/([^/]+)\/devices\/([^/]+)\/?$/;
 /** API Gateway's integration timeout, so the handler's deadline logic behaves as deployed. */
 const TIMEOUT_MS = 28_000;
@@ -21,90 +19,10 @@ function errorResult(statusCode: number, errorCode: string, errorMessage: string
   return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ errorCode, errorMessage }) };
 }
 
-function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + TIMEOUT_MS;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
-/** The event API Gateway's Lambda proxy integration delivers for this route (REST API, v1 payload). */
-export function toApiGatewayEvent(request: IncomingMessage, url: URL, pathParameters: Record<string, string>): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
-    const values = Array.isArray(value) ? value : [value];
-    headers[name] = values.join(',');
-    multiValueHeaders[name] = values;
-  }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    (multiQuery[name] ??= []).push(value);
-  }
-  const now = new Date();
-  return {
-    resource: RESOURCE,
-    path: url.pathname,
-    httpMethod: request.method ?? 'GET',
-    headers,
-    multiValueHeaders,
-    queryStringParameters: url.searchParams.size > 0 ? query : null,
-    multiValueQueryStringParameters: url.searchParams.size > 0 ? multiQuery : null,
-    pathParameters,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      authorizer: null,
-      protocol: `HTTP/${request.httpVersion}`,
-      httpMethod: request.method ?? 'GET',
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-        user: null,
-        userAgent: request.headers['user-agent'] ?? null,
-        userArn: null,
-      },
-      path: `/local${url.pathname}`,
-      stage: 'local',
-      requestId: randomUUID(),
-      requestTimeEpoch: now.getTime(),
-      resourceId: 'local',
-      resourcePath: RESOURCE,
-    },
-  };
-}
-
 async function answer(request: IncomingMessage, handler: ProxyHandler, functionName: string): Promise<APIGatewayProxyResult> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const match = ROUTE.exec(url.pathname);
-  if (!match) return errorResult(404, 'NOT_FOUND', `No route for ${url.pathname}; try GET ${RESOURCE}`);
+  if (!match) return errorResult(404, 'NOT_FOUND', `No route for ${url.pathname}; try GET ${HISTORY_RESOURCE}`);
   if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
   let pathParameters: Record<string, string>;
   try {
@@ -114,7 +32,16 @@ async function answer(request: IncomingMessage, handler: ProxyHandler, functionN
     return errorResult(400, 'INVALID_PARAMETER', 'Path parameters are not valid percent-encoding');
   }
   try {
-    return await handler(toApiGatewayEvent(request, url, pathParameters), lambdaContext(functionName));
+    const event = apiGatewayProxyEvent({
+      method: request.method ?? 'GET',
+      path: url.pathname,
+      pathParameters,
+      headers: request.headers,
+      searchParams: url.searchParams,
+      sourceIp: request.socket.remoteAddress,
+      httpVersion: request.httpVersion,
+    });
+    return await handler(event, lambdaContext(functionName, TIMEOUT_MS));
   } catch {
     // What API Gateway answers when the integration itself fails.
     return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');

@@ -1,77 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { apiGatewayProxyEvent, lambdaContext as emulatedContext } from '../../local/lambda-emulation';
 
 export const TEST_AWS_ACCOUNT = '123456789012';
 
-/**
- * A Lambda context. A number is the time budget, counting down from now (the deployed API function's
- * by default); a function answers getRemainingTimeInMillis itself, to simulate time running out.
- */
+/** A Lambda context (see local/lambda-emulation.ts), by default with the deployed API function's 28 s. */
 export function lambdaContext(remainingMs: number | (() => number) = 28_000, functionName = 'fota-history-test'): Context {
-  const deadline = typeof remainingMs === 'number' ? Date.now() + remainingMs : 0;
-  const remaining = typeof remainingMs === 'number' ? () => Math.max(0, deadline - Date.now()) : remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:${TEST_AWS_ACCOUNT}:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: remaining,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return emulatedContext(functionName, remainingMs, TEST_AWS_ACCOUNT);
 }
 
 /** The event API Gateway's proxy integration delivers for GET /reports/{account}/devices/{deviceId}. */
 export function historyRequestEvent(pathParameters: Record<string, string> | null): APIGatewayProxyEvent {
   const path = pathParameters ? `/reports/${pathParameters.account}/devices/${pathParameters.deviceId}` : '/reports';
-  return {
-    resource: '/reports/{account}/devices/{deviceId}',
-    path,
-    httpMethod: 'GET',
-    headers: {},
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'test',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: 'GET',
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '127.0.0.1',
-        user: null,
-        userAgent: 'vitest',
-        userArn: null,
-      },
-      path: `/test${path}`,
-      stage: 'test',
-      requestId: randomUUID(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'test',
-      resourcePath: '/reports/{account}/devices/{deviceId}',
-    },
-  };
+  return apiGatewayProxyEvent({ method: 'GET', path, pathParameters, headers: { 'user-agent': 'vitest' } });
 }
 
 /** The URL SQS gives the queue named in `arn` (what the handlers derive from eventSourceARN). */
