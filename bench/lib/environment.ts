@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChild, type StartedChild } from './children';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const HOST = '127.0.0.1';
+
+/** The account main.ts gives its synthetic fleet (SYNTHETIC_FLEET_SIZE). */
+export const SYNTHETIC_ACCOUNT = '0000000001-00001';
+
+/** Node running TypeScript through tsx's loader: the child's pid is the process doing the work. */
+export const TSX_NODE_ARGS = ['--import', 'tsx'];
+
+export interface SimulatorProcess extends StartedChild {
+  url: string;
+}
+
+/** The built-in simulator (local/thingspace-simulator/main.ts) in its own process, demo data seeded. */
+export async function startSimulatorProcess(options: { latencyMs: number; syntheticFleetSize?: number }): Promise<SimulatorProcess> {
+  const started = await startChild(process.execPath, [...TSX_NODE_ARGS, path.join(PROJECT_ROOT, 'local/thingspace-simulator/main.ts')], {
+    cwd: PROJECT_ROOT,
+    name: 'ThingSpace simulator',
+    ready: /listening on (http:\/\/\S+)/,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST,
+      LATENCY_MS: String(options.latencyMs),
+      SYNTHETIC_FLEET_SIZE: String(options.syntheticFleetSize ?? 0),
+      SYNTHETIC_RECORDS: '3',
+    },
+  });
+  return { ...started, url: started.match[1]! };
+}
+
+export interface ServiceProcess extends StartedChild {
+  url: string;
+}
+
+/** `npm start` (local/start.ts) in its own process, pointed at a running simulator, its store in `dataDir`. */
+export async function startServiceProcess(options: {
+  thingspaceUrl: string;
+  credentials: string;
+  dataDir: string;
+  /** A DynamoDB endpoint in another process; the embedded store (npm start's default) when omitted. */
+  dynamoDbEndpoint?: string;
+}): Promise<ServiceProcess> {
+  const started = await startChild(process.execPath, [...TSX_NODE_ARGS, path.join(PROJECT_ROOT, 'local/start.ts')], {
+    cwd: PROJECT_ROOT,
+    name: 'npm start server',
+    ready: /listening on (http:\/\/\S+)/,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST,
+      THINGSPACE_BASE_URL: options.thingspaceUrl,
+      THINGSPACE_CREDENTIALS: options.credentials,
+      DATA_DIR: options.dataDir,
+      DYNAMODB_ENDPOINT: options.dynamoDbEndpoint ?? '',
+      TABLE_NAME: options.dynamoDbEndpoint ? 'fota-history' : '',
+    },
+  });
+  return { ...started, url: started.match[1]! };
+}
+
+/** dynalite in its own process (bench/lib/dynalite-main.ts), in memory. */
+export async function startDynaliteProcess(): Promise<StartedChild & { endpoint: string }> {
+  const started = await startChild(process.execPath, [...TSX_NODE_ARGS, path.join(PROJECT_ROOT, 'bench/lib/dynalite-main.ts')], {
+    cwd: PROJECT_ROOT,
+    name: 'dynalite',
+    ready: /listening on (http:\/\/\S+)/,
+    env: process.env,
+  });
+  return { ...started, endpoint: started.match[1]! };
+}

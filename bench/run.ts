@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: the service's performance, measured side by side in one run on this machine.
+ * `npm run bench -- cold dynamodb` runs only the named sections (warm+concurrency share one set-up:
+ * `http`; then `cold`, `dynamodb`, `sync`) and writes bench/results/partial.tmp instead of latest.json.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { measureColdStart, type ColdStartResults } from './cold-start';
+import { measureDynamoDbCost, type DynamoDbCostResults } from './dynamodb-cost';
+import { measureHttpService, type HttpServiceResults } from './http-service';
+import { killAllStartedChildren, stopAllStartedChildren } from './lib/children';
+import { PROJECT_ROOT } from './lib/environment';
+import { measureSyncThroughput, type SyncThroughputResult } from './sync';
+
+const SECTIONS = ['http', 'cold', 'dynamodb', 'sync'] as const;
+type Section = (typeof SECTIONS)[number];
+/** A hard bound on the whole run; everything started is killed when it is reached. */
+const RUN_LIMIT_MS = 290_000;
+
+interface BenchResults {
+  date: string;
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
+  http?: HttpServiceResults;
+  coldStart?: ColdStartResults;
+  dynamodb?: DynamoDbCostResults;
+  sync?: SyncThroughputResult;
+}
+
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+// The SDK's notice that it will need Node 22 in 2027 (Lambda runs 24) would otherwise fill the output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
+
+function selectedSections(): Section[] {
+  const asked = process.argv.slice(2);
+  if (asked.length === 0) return [...SECTIONS];
+  const unknown = asked.filter((name) => !SECTIONS.includes(name as Section));
+  if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(', ')}; choose from ${SECTIONS.join(', ')}`);
+  return asked as Section[];
+}
+
+const fmt = (value: number | undefined, unit = '') => (value === undefined || Number.isNaN(value) ? 'n/a' : `${value}${unit}`);
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}
+
+export function renderTables(results: BenchResults): string {
+  const parts: string[] = [];
+  const { http, coldStart, dynamodb, sync } = results;
+  if (http) {
+    const { warm, concurrency } = http;
+    parts.push(
+      `### 1. Warm overhead (simulator answers after ${warm.simulatorLatencyMs} ms; ${warm.requestsPerSide} sequential requests per side, interleaved)`,
+      table(
+        ['path', 'p50', 'p95'],
+        [
+          ['through npm start (service; embedded dynalite in the same process)', fmt(warm.service.p50Ms, ' ms'), fmt(warm.service.p95Ms, ' ms')],
+          ['through npm start, DYNAMODB_ENDPOINT = dynalite in its own process', fmt(warm.serviceExternalStore.p50Ms, ' ms'), fmt(warm.serviceExternalStore.p95Ms, ' ms')],
+          ['straight to the simulator (direct)', fmt(warm.direct.p50Ms, ' ms'), fmt(warm.direct.p95Ms, ' ms')],
+          ['ratio service/direct (target p50 <= 1.05)', `**${warm.ratioP50}** (+${warm.overheadP50Ms} ms)`, `${warm.ratioP95}`],
+          ['ratio service with its own-process store/direct', `**${warm.serviceExternalStore.ratioP50}** (+${warm.serviceExternalStore.overheadP50Ms} ms)`, `${warm.serviceExternalStore.ratioP95}`],
+        ],
+      ),
+      `### 2. Concurrency (${concurrency.connections} clients for ${concurrency.durationS} s, ${concurrency.devices} devices)`,
+      table(
+        ['requests/s', 'p50', 'p95', 'p99', 'requests', 'errors', 'peak RSS of the server'],
+        [[fmt(concurrency.requestsPerSecond), fmt(concurrency.p50Ms, ' ms'), fmt(concurrency.p95Ms, ' ms'), fmt(concurrency.p99Ms, ' ms'), fmt(concurrency.requests), fmt(concurrency.errors), fmt(concurrency.peakRssMb, ' MB')]],
+      ),
+    );
+  }
+  if (coldStart) {
+    parts.push(
+      `### 3. Cold start (median of ${coldStart.trials} fresh processes; empty Node process: ${coldStart.emptyProcess.medianMs} ms, ${coldStart.emptyProcess.cpuMs} ms CPU; simulator latency ${coldStart.simulatorLatencyMs} ms)`,
+      table(
+        ['function', 'bundle', 'first event', 'spawn to answer', 'above empty (target <= 60 ms)', 'CPU above empty', 'load', 'first event', 'ok'],
+        coldStart.rows.map((row) => [
+          row.name,
+          fmt(row.bundleKb, ' KB'),
+          row.firstEvent,
+          fmt(row.medianMs, ' ms'),
+          `**${fmt(row.aboveEmptyMs, ' ms')}**`,
+          fmt(row.cpuAboveEmptyMs, ' ms'),
+          fmt(row.loadMs, ' ms'),
+          fmt(row.firstEventMs, ' ms'),
+          row.ok ? 'yes' : `no: ${row.note ?? ''}`,
+        ]),
+      ),
+    );
+  }
+  if (dynamodb) {
+    parts.push(
+      '### 4. DynamoDB request units per API request',
+      table(
+        ['scenario', 'read units', 'write units', 'operations', 'archive result'],
+        dynamodb.rows.map((row) => [
+          row.scenario,
+          fmt(row.readUnits),
+          fmt(row.writeUnits),
+          Object.entries(row.operations).map(([name, count]) => `${count} ${name.replace(/Command$/, '')}`).join(', '),
+          row.archive ? `${row.archive.inserted} inserted, ${row.archive.updated} updated, ${row.archive.unchanged} unchanged` : 'n/a',
+        ]),
+      ),
+      `(${dynamodb.capacitySource})`,
+    );
+  }
+  if (sync) {
+    parts.push(
+      '### 5. Sync throughput',
+      sync.measured
+        ? table(['devices', 'devices/s'], [[fmt(sync.devices), fmt(sync.devicesPerSecond)]])
+        : `not measured: ${sync.reason}`,
+    );
+  }
+  return parts.join('\n\n');
+}
+
+async function main(): Promise<void> {
+  const sections = selectedSections();
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+  };
+  if (sections.includes('http')) results.http = await measureHttpService(log);
+  if (sections.includes('cold')) results.coldStart = await measureColdStart(log);
+  if (sections.includes('dynamodb')) results.dynamodb = await measureDynamoDbCost(log);
+  if (sections.includes('sync')) results.sync = await measureSyncThroughput(log);
+
+  const full = sections.length === SECTIONS.length;
+  const dir = path.join(PROJECT_ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, full ? 'latest.json' : 'partial.tmp');
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${renderTables(results)}\n\nwritten to ${path.relative(PROJECT_ROOT, file)}\n`);
+}
+
+const limit = setTimeout(() => {
+  log(`the run exceeded ${RUN_LIMIT_MS / 1000} s; stopping everything it started`);
+  killAllStartedChildren();
+  process.exit(1);
+}, RUN_LIMIT_MS);
+limit.unref();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllStartedChildren();
+    process.exit(130);
+  });
+}
+process.once('exit', killAllStartedChildren);
+
+try {
+  await main();
+  await stopAllStartedChildren();
+  clearTimeout(limit);
+  // Keep-alive sockets in clients of the benchmark itself must not hold the process open.
+  process.exit(0);
+} catch (error) {
+  log(`failed: ${(error as Error).stack ?? String(error)}`);
+  await stopAllStartedChildren();
+  process.exit(1);
+}
