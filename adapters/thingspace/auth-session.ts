@@ -2,7 +2,7 @@ import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { Budget } from './budget';
 import type { ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer } from './error-answers';
-import { exchange, isTransientStatus, type Exchange } from './exchange';
+import { isTransientStatus, type Exchange } from './exchange';
 import type { InMemoryLoginGuard, LoginGuard, LoginPermit, LoginRefusal } from './login-guard';
 import { joinUrl, LOGIN_PATH, TOKEN_PATH } from './paths';
 import { loginAnswerSchema, parseAnswer, tokenAnswerSchema } from './schemas';
@@ -197,8 +197,7 @@ export class CredentialSession {
 
   /** Sends an auth request; retryable failures become a TransientFailure for the caller's retry loop. */
   private async send(budget: Budget, path: string, headers: Record<string, string>, body: string) {
-    const result: Exchange = await exchange(
-      this.transport.fetch,
+    const result: Exchange = await this.transport.send(
       joinUrl(this.transport.baseUrl, path),
       { method: 'POST', headers: { accept: 'application/json', ...headers }, body },
       budget.attemptTimeoutMs(this.transport.timeoutMs),

@@ -6,7 +6,8 @@ import { fullJitterDelayMs, parseRetryAfterMs } from './backoff';
 import { Budget } from './budget';
 import type { CredentialsProvider, ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer, saysSessionExpired, syntheticErrorCode } from './error-answers';
-import { exchange, isTransientStatus, type FetchFunction } from './exchange';
+import { fetchExchange, isTransientStatus, type FetchFunction } from './exchange';
+import { httpExchange } from './http-exchange';
 import { InMemoryLoginGuard, type LoginGuard } from './login-guard';
 import { deviceListPath, historyPath, joinUrl } from './paths';
 import { parseDeviceListPage, parseHistory } from './schemas';
@@ -35,6 +36,7 @@ export interface ThingSpaceClientOptions {
   loginGuard?: LoginGuard;
   /** Without a deadline, a longer Retry-After than this gives up instead of waiting. */
   maxRetryAfterMs?: number;
+  /** Sends requests through this fetch instead of node:http (tests script ThingSpace with it). */
   fetch?: FetchFunction;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -67,7 +69,7 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
   constructor(private readonly options: ThingSpaceClientOptions) {
     this.transport = {
       baseUrl: options.baseUrl,
-      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      send: options.fetch ? (url, init, timeoutMs) => fetchExchange(options.fetch!, url, init, timeoutMs) : httpExchange,
       timeoutMs: options.timeoutMs ?? 8000,
       now: options.now ?? (() => Date.now()),
       logger: options.logger ?? silentLogger,
@@ -113,8 +115,7 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
       let failure: Failure;
       try {
         used = await auth.headers(budget);
-        const result = await exchange(
-          this.transport.fetch,
+        const result = await this.transport.send(
           url,
           { method: 'GET', headers: { accept: 'application/json', authorization: `Bearer ${used.token}`, 'VZ-M2M-Token': used.session } },
           budget.attemptTimeoutMs(this.transport.timeoutMs),

@@ -1,4 +1,4 @@
-import type { FetchFunction } from './exchange';
+import type { SendRequest } from './exchange';
 
 /**
  * Shaped so a Powertools Logger fits. Never given a token, a secret or a password: callers pass
@@ -21,7 +21,7 @@ export const silentLogger: ThingSpaceLogger = {
 /** What every request to ThingSpace needs, shared by the auth cache and the API calls. */
 export interface Transport {
   baseUrl: string;
-  fetch: FetchFunction;
+  send: SendRequest;
   timeoutMs: number;
   now: () => number;
   logger: ThingSpaceLogger;

@@ -22,6 +22,8 @@ export class SimulatedAuth {
   private currentToken: { value: string; expiresAt: number } | undefined;
   private readonly validTokens = new Map<string, number>();
   private readonly sessions = new Map<string, Session>();
+  /** Every access and session token ever handed out, so tests can search logs for them. */
+  readonly issued: string[] = [];
   tokenRequests = 0;
   tokensIssued = 0;
   loginsOk = 0;
@@ -51,6 +53,7 @@ export class SimulatedAuth {
     const now = this.now();
     if (!this.currentToken || this.currentToken.expiresAt <= now) {
       this.currentToken = { value: newToken(), expiresAt: now + this.tokenTtlMs };
+      this.issued.push(this.currentToken.value);
       this.validTokens.set(this.currentToken.value, this.currentToken.expiresAt);
       this.tokensIssued += 1;
     }
@@ -81,6 +84,7 @@ export class SimulatedAuth {
     this.loginsOk += 1;
     this.consecutiveFailedLogins = 0;
     const sessionToken = newToken();
+    this.issued.push(sessionToken);
     this.sessions.set(sessionToken, { lastUsedAt: this.now(), expired: false });
     return { sessionToken };
   }

@@ -136,6 +136,11 @@ export class ThingSpaceSimulator {
     return this.core.stats();
   }
 
+  /** Every access token and session token this simulator has issued (for searching logs for leaks). */
+  issuedTokens(): string[] {
+    return [...this.core.auth.issued];
+  }
+
   requests(): RequestLogEntry[] {
     return this.core.log.list();
   }

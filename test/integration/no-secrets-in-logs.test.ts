@@ -10,7 +10,6 @@ const db = useTestDynamoDb();
 const savedEnv = { ...process.env };
 let simulator: ThingSpaceSimulator;
 let handler: Handler;
-const issuedTokens: string[] = [];
 const output: string[] = [];
 
 beforeAll(async () => {
@@ -23,17 +22,6 @@ beforeAll(async () => {
     THINGSPACE_MAX_ATTEMPTS: '2',
     THINGSPACE_RETRY_BASE_MS: '1',
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
-  });
-  // Every token ThingSpace hands out, read off the wire, so the logs can be searched for them.
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const response = await realFetch(input, init);
-    const url = String(input instanceof Request ? input.url : input);
-    if (/oauth2\/token|session\/login/.test(url) && response.ok) {
-      const body = (await response.clone().json()) as { access_token?: string; sessionToken?: string };
-      for (const token of [body.access_token, body.sessionToken]) if (token) issuedTokens.push(token);
-    }
-    return response;
   });
   // Captured, not echoed: the debug logs are for this test to search, not for the CI log.
   for (const stream of [process.stdout, process.stderr]) {
@@ -71,6 +59,7 @@ it('never writes a token, secret or password to the logs or a response, whatever
   bodies.push((await ask()).body);
 
   // Assess
+  const issuedTokens = simulator.issuedTokens();
   const everything = [...output, ...bodies].join('\n');
   expect(output.join('').length).toBeGreaterThan(0);
   expect(issuedTokens.length).toBeGreaterThanOrEqual(4);
