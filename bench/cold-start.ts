@@ -8,6 +8,7 @@ import { createDocumentClient } from '../adapters/dynamodb/client';
 import { createHistoryTable } from '../adapters/dynamodb/table-schema';
 import { BUNDLED_HANDLER_FILE, esbuildOptionsFor } from '../lib/lambda-bundling';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
+import { apiGatewayProxyEvent, sqsEvent, sqsRecord } from '../local/lambda-emulation';
 import { DEMO_ACCOUNT, DEMO_CREDENTIALS, DEMO_DEVICE_WITH_FAILURE } from '../local/thingspace-simulator';
 import { track } from './lib/children';
 import { startSimulatorProcess, PROJECT_ROOT } from './lib/environment';
@@ -98,68 +99,25 @@ export function runChild(args: string[], env: NodeJS.ProcessEnv, nodeArgs: reado
   });
 }
 
-/** The REST API (v1 payload) proxy event API Gateway delivers for GET /reports/{account}/devices/{deviceId}. */
+/** The proxy event API Gateway delivers for GET /reports/{account}/devices/{deviceId}, as npm start builds it. */
 export function apiGatewayEvent(): unknown {
-  const path = `/reports/${DEMO_ACCOUNT}/devices/${DEMO_DEVICE_WITH_FAILURE}`;
-  const resource = '/reports/{account}/devices/{deviceId}';
-  const headers = { Host: 'api.example.com', Accept: 'application/json', 'User-Agent': 'bench' };
-  return {
-    resource,
-    path,
-    httpMethod: 'GET',
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
+  return apiGatewayProxyEvent({
+    method: 'GET',
+    path: `/reports/${DEMO_ACCOUNT}/devices/${DEMO_DEVICE_WITH_FAILURE}`,
     pathParameters: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE },
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'bench',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: 'GET',
-      identity: { sourceIp: '127.0.0.1', userAgent: 'bench', caller: null, user: null, userArn: null, accessKey: null, accountId: null },
-      path: `/prod${path}`,
-      stage: 'prod',
-      requestId: '22222222-2222-4222-8222-222222222222',
-      requestTimeEpoch: Date.now(),
-      resourceId: 'bench',
-      resourcePath: resource,
-    },
-  };
+    headers: { accept: 'application/json', 'user-agent': 'bench' },
+  });
 }
 
-function sqsEvent(body: unknown): unknown {
-  return {
-    Records: [
-      {
-        messageId: '11111111-1111-4111-8111-111111111111',
-        receiptHandle: 'bench',
-        body: JSON.stringify(body),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'bench',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:fota-history-sync',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
+function sqsDeviceEvent(body: unknown): unknown {
+  return sqsEvent([sqsRecord(JSON.stringify(body), { queueName: 'fota-history-sync' })]);
 }
 
 const VARIANTS: Variant[] = [
   { name: 'get-history-api', file: 'get-history-api.ts', firstEvent: 'API Gateway GET for a demo device (3 upgrades, archived)', event: apiGatewayEvent(), nodeOptions: DEPLOYED_NODE_OPTIONS },
   { name: 'get-history-api (no source maps)', file: 'get-history-api.ts', firstEvent: 'same, NODE_OPTIONS empty', event: apiGatewayEvent(), nodeOptions: '' },
   { name: 'get-history-invoke', file: 'get-history-invoke.ts', firstEvent: '{account, deviceId} for the same device', event: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE }, nodeOptions: DEPLOYED_NODE_OPTIONS },
-  { name: 'sync-devices', file: 'sync-devices.ts', firstEvent: 'SQS batch of one device message', event: sqsEvent({ account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE }), nodeOptions: DEPLOYED_NODE_OPTIONS },
+  { name: 'sync-devices', file: 'sync-devices.ts', firstEvent: 'SQS batch of one device message', event: sqsDeviceEvent({ account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE }), nodeOptions: DEPLOYED_NODE_OPTIONS },
   { name: 'discover-fleet', file: 'discover-fleet.ts', firstEvent: 'load only (its event needs SQS queues)', nodeOptions: DEPLOYED_NODE_OPTIONS },
 ];
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
 
 /** The deployed route; `{account}` and `{deviceId}` are single path segments, as in API Gateway. */
 export const HISTORY_RESOURCE = '/reports/{account}/devices/{deviceId}';
@@ -97,4 +97,32 @@ export function apiGatewayProxyEvent(request: ProxyRequest): APIGatewayProxyEven
       resourcePath: HISTORY_RESOURCE,
     },
   };
+}
+
+/** One SQS record as Lambda's SQS event source delivers it. */
+export function sqsRecord(
+  body: string,
+  options: { queueName: string; receiveCount?: number; messageId?: string; awsAccountId?: string },
+): SQSRecord {
+  const messageId = options.messageId ?? randomUUID();
+  return {
+    messageId,
+    receiptHandle: `receipt-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      SentTimestamp: String(Date.now()),
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:${options.awsAccountId ?? '000000000000'}:${options.queueName}`,
+    awsRegion: 'us-east-1',
+  };
+}
+
+export function sqsEvent(records: SQSRecord[]): SQSEvent {
+  return { Records: records };
 }

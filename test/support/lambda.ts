@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { apiGatewayProxyEvent, lambdaContext as emulatedContext } from '../../local/lambda-emulation';
+import type { APIGatewayProxyEvent, Context, SQSRecord } from 'aws-lambda';
+import { apiGatewayProxyEvent, lambdaContext as emulatedContext, sqsRecord as emulatedSqsRecord } from '../../local/lambda-emulation';
 
 export const TEST_AWS_ACCOUNT = '123456789012';
 
@@ -20,27 +19,9 @@ export function queueUrlOf(queueName: string): string {
   return `https://sqs.us-east-1.amazonaws.com/${TEST_AWS_ACCOUNT}/${queueName}`;
 }
 
-/** One SQS record as Lambda's event source delivers it. */
-export function sqsRecord(body: string, options: { queueName: string; receiveCount?: number; messageId?: string }): SQSRecord {
-  const messageId = options.messageId ?? randomUUID();
-  return {
-    messageId,
-    receiptHandle: `receipt-${messageId}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(options.receiveCount ?? 1),
-      SentTimestamp: String(Date.now()),
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:us-east-1:${TEST_AWS_ACCOUNT}:${options.queueName}`,
-    awsRegion: 'us-east-1',
-  };
-}
+export { sqsEvent } from '../../local/lambda-emulation';
 
-export function sqsEvent(records: SQSRecord[]): SQSEvent {
-  return { Records: records };
+/** One SQS record on a queue of the test account. */
+export function sqsRecord(body: string, options: { queueName: string; receiveCount?: number; messageId?: string }): SQSRecord {
+  return emulatedSqsRecord(body, { ...options, awsAccountId: TEST_AWS_ACCOUNT });
 }
