@@ -3,12 +3,11 @@
  * behind an HTTP server that speaks API Gateway's proxy events, an embedded DynamoDB on disk, and the
  * built-in ThingSpace simulator unless THINGSPACE_BASE_URL names a real one.
  */
-import { readFileSync } from 'node:fs';
 import { startLocalApiServer, type LocalApiServer } from './api-gateway-server';
 import { LocalConfigurationError, prepareLocalEnvironment, type LocalEnvironment } from './local-environment';
 import { DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE } from './thingspace-simulator';
 
-/** How often the process checks that whatever launched it (npm, its shell) is still there. */
+/** How often the process checks that whatever launched it (npm) is still there. */
 const LAUNCHER_CHECK_MS = 500;
 
 function fail(message: string): never {
@@ -29,31 +28,16 @@ function parsePort(value: string | undefined): number {
   return port;
 }
 
-/** The parent process id of `pid`, where /proc tells it (Linux); undefined elsewhere. */
-function parentOf(pid: number): number | undefined {
-  try {
-    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    return Number.isInteger(ppid) ? ppid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * Calls `onOrphaned` when the launcher between npm and this process goes away. Under `npm start`
- * the chain is npm -> sh -> tsx -> this process; a supervisor that signals npm alone (`kill <pid>`,
- * `timeout`, an IDE's stop button) kills npm and a shell like dash at once, which would leave tsx and
- * this server running forever, holding the port and DATA_DIR. When our parent's parent changes, the
- * launcher is gone, and the server stops as if it had been sent SIGTERM.
+ * Calls `onOrphaned` when the process that launched this one (npm, which execs the server) dies
+ * without passing a signal on, e.g. on SIGKILL: an orphaned server would hold the port and DATA_DIR
+ * forever. An orphan is re-parented, so a changed parent process id is the sign.
  */
 function watchLauncher(onOrphaned: () => void): void {
-  const parent = process.ppid;
-  const grandparent = parentOf(parent);
-  if (grandparent === undefined || grandparent <= 1) return;
+  const launcher = process.ppid;
+  if (launcher <= 1) return;
   const timer = setInterval(() => {
-    if (process.ppid !== parent || parentOf(parent) !== grandparent) {
+    if (process.ppid !== launcher) {
       clearInterval(timer);
       onOrphaned();
     }
