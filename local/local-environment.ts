@@ -128,7 +128,7 @@ function isRunning(pid: number): boolean {
 }
 
 /**
- * Claims DATA_DIR for this process with a pid file, so a second `npm start` on the same directory
+ * Claims DATA_DIR for this process with a pid file, so a second `npm start` (or `npm run sync`) on it
  * stops with one clear line instead of crashing on LevelDB's lock. A pid file left by a process that
  * no longer runs (killed with SIGKILL) is taken over. Returns the closer that releases the claim.
  */
@@ -152,13 +152,13 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isRunning(owner)) {
         throw new LocalConfigurationError(
-          `DATA_DIR ${dataDir} is in use by another npm start (pid ${owner}); stop it or set another DATA_DIR`,
+          `DATA_DIR ${dataDir} is in use by another npm start or npm run sync (pid ${owner}); stop it or set another DATA_DIR`,
         );
       }
       await rm(lockPath, { force: true });
     }
   }
-  throw new LocalConfigurationError(`DATA_DIR ${dataDir} is being claimed by another npm start; try again`);
+  throw new LocalConfigurationError(`DATA_DIR ${dataDir} is being claimed by another process; try again`);
 }
 
 /** dynalite accepts any credentials; the SDK still wants some and a region. */
