@@ -8,9 +8,10 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
-import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
 import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
+import { useHandlerEnvironment } from '../support/handler-environment';
 
 const SYNC_QUEUE_URL = queueUrlOf('fota-sync-queue');
 const DISCOVERY_QUEUE = 'fota-discovery-queue';
@@ -33,16 +34,7 @@ beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ pageSize: PAGE_SIZE });
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
-    THINGSPACE_BASE_URL: simulator.url,
-    THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
-    THINGSPACE_MAX_ATTEMPTS: '2',
-    THINGSPACE_RETRY_BASE_MS: '1',
-    SYNC_QUEUE_URL,
-    DISCOVERY_QUEUE_URL,
-  });
+  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url }, { SYNC_QUEUE_URL, DISCOVERY_QUEUE_URL });
   ({ handler } = await import('../../functions/discover-fleet'));
 });
 

@@ -12,6 +12,7 @@ import {
 import { useTestDynamoDb } from '../support/dynamodb';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
+import { useHandlerEnvironment } from '../support/handler-environment';
 
 type Handler = (typeof import('../../functions/get-history-api'))['handler'];
 
@@ -24,15 +25,7 @@ const savedEnv = { ...process.env };
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   const tableName = await db.createTestTable();
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: db.endpoint,
-    THINGSPACE_BASE_URL: simulator.url,
-    THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
-    THINGSPACE_TIMEOUT_MS: '1000',
-    THINGSPACE_MAX_ATTEMPTS: '3',
-    THINGSPACE_RETRY_BASE_MS: '1',
-  });
+  useHandlerEnvironment({ tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url }, { THINGSPACE_TIMEOUT_MS: '1000', THINGSPACE_MAX_ATTEMPTS: '3' });
   ({ handler } = await import('../../functions/get-history-api'));
   store = new DynamoDbHistoryStore({ client: db.client, tableName });
 });

@@ -5,7 +5,6 @@ import { ErrorCode } from '../../domain/api-error';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
 import {
   DEMO_ACCOUNT,
-  DEMO_CREDENTIALS,
   DEMO_DEVICE_WITH_FAILURE,
   seedDemoData,
   startThingSpaceSimulator,
@@ -13,6 +12,7 @@ import {
 } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
 import { lambdaContext } from '../support/lambda';
+import { useHandlerEnvironment } from '../support/handler-environment';
 
 const dynamo = useTestDynamoDb();
 const device = { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE };
@@ -26,14 +26,7 @@ beforeAll(async () => {
   seedDemoData(simulator);
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
-    THINGSPACE_BASE_URL: simulator.url,
-    THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
-    THINGSPACE_MAX_ATTEMPTS: '2',
-    THINGSPACE_RETRY_BASE_MS: '1',
-  });
+  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url });
   ({ handler } = (await import('../../functions/get-history-invoke')) as unknown as { handler: typeof handler });
 });
 

@@ -4,6 +4,7 @@ import { LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema'
 import { isThingSpaceError } from '../../domain/thingspace-error';
 import { DEMO_ACCOUNT, DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
+import { useHandlerEnvironment } from '../support/handler-environment';
 
 const db = useTestDynamoDb();
 const savedEnv = { ...process.env };
@@ -13,14 +14,7 @@ let tableName: string;
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: { ...DEMO_CREDENTIALS, password: 'changed-in-the-portal' } });
   tableName = await db.createTestTable();
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: db.endpoint,
-    THINGSPACE_BASE_URL: simulator.url,
-    THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
-    THINGSPACE_TIMEOUT_MS: '1000',
-    THINGSPACE_RETRY_BASE_MS: '1',
-  });
+  useHandlerEnvironment({ tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url }, { THINGSPACE_TIMEOUT_MS: '1000' });
 });
 
 afterAll(async () => {

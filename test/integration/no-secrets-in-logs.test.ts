@@ -3,6 +3,7 @@ import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } 
 import { useTestDynamoDb } from '../support/dynamodb';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
+import { useHandlerEnvironment } from '../support/handler-environment';
 
 type Handler = (typeof import('../../functions/get-history-api'))['handler'];
 
@@ -14,15 +15,7 @@ const output: string[] = [];
 
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
-  Object.assign(process.env, {
-    TABLE_NAME: await db.createTestTable(),
-    DYNAMODB_ENDPOINT: db.endpoint,
-    THINGSPACE_BASE_URL: simulator.url,
-    THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
-    THINGSPACE_MAX_ATTEMPTS: '2',
-    THINGSPACE_RETRY_BASE_MS: '1',
-    POWERTOOLS_LOG_LEVEL: 'DEBUG',
-  });
+  useHandlerEnvironment({ tableName: await db.createTestTable(), dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url }, { POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   // Captured, not echoed: the debug logs are for this test to search, not for the CI log.
   for (const stream of [process.stdout, process.stderr]) {
     vi.spyOn(stream, 'write').mockImplementation((chunk: unknown) => {

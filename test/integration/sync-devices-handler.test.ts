@@ -15,9 +15,10 @@ import {
   FLEET_SYNC_EVENT_SOURCE,
   type DeviceSyncRequestedDetail,
 } from '../../lib/fleet-sync-events';
-import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
 import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
+import { useHandlerEnvironment } from '../support/handler-environment';
 
 const ACCOUNT = '0000000042-00001';
 const SYNC_QUEUE = 'fota-sync-queue';
@@ -37,15 +38,7 @@ beforeAll(async () => {
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
   // The handler builds its dependencies from the environment at first use.
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
-    THINGSPACE_BASE_URL: simulator.url,
-    THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
-    THINGSPACE_MAX_ATTEMPTS: '2',
-    THINGSPACE_RETRY_BASE_MS: '1',
-    SYNC_DLQ_URL: DLQ_URL,
-  });
+  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url }, { SYNC_DLQ_URL: DLQ_URL });
   ({ handler } = await import('../../functions/sync-devices'));
 });
 
