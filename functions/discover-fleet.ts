@@ -4,6 +4,7 @@ import { SqsDeviceSyncQueue } from '../adapters/sqs/sqs-device-sync-queue';
 import { SqsMessageSender } from '../adapters/sqs/sqs-message-sender';
 import { parseAccount } from '../domain/device-key';
 import { discoverFleet } from '../services/discover-fleet';
+import { deadLetter, parseMessage } from './commons/dead-letter';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { logger, metrics } from './commons/powertools';
@@ -26,11 +27,18 @@ function requiredEnv(name: string): string {
 }
 
 async function discoverRecord(record: SQSRecord, context: Context): Promise<void> {
-  const message = JSON.parse(record.body) as Partial<DiscoveryMessage>;
-  const account = parseAccount(message.account);
+  const parsed = parseMessage(record.body, (payload) => ({
+    account: parseAccount(payload.account),
+    runId: typeof payload.runId === 'string' && payload.runId !== '' ? payload.runId : undefined,
+  }));
+  if ('refused' in parsed) {
+    await deadLetter(record, 'DISCOVERY_DLQ_URL', parsed.refused);
+    return;
+  }
+  const { account } = parsed.value;
   // A retried schedule message keeps its messageId, so its pass resumes instead of starting over.
-  const continuation = typeof message.runId === 'string' && message.runId !== '';
-  const runId = continuation ? (message.runId as string) : record.messageId;
+  const continuation = parsed.value.runId !== undefined;
+  const runId = parsed.value.runId ?? record.messageId;
   logger.appendKeys({ account, runId });
 
   const { thingspace, store } = historyDependencies();

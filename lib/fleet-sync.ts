@@ -91,11 +91,14 @@ export class FleetSync extends Construct {
       environment: {
         SYNC_QUEUE_URL: this.syncQueue.queue.queueUrl,
         DISCOVERY_QUEUE_URL: this.discoveryQueue.queue.queueUrl,
+        DISCOVERY_DLQ_URL: this.discoveryQueue.deadLetterQueue.queueUrl,
       },
     });
     grantHistoryAccess(this.discovery, props.access, { callsThingSpace: true });
     this.syncQueue.queue.grantSendMessages(this.discovery.lambda);
     this.discoveryQueue.queue.grantSendMessages(this.discovery.lambda);
+    // As for the sync worker: a message that is not an account goes straight to the DLQ.
+    this.discoveryQueue.deadLetterQueue.grantSendMessages(this.discovery.lambda);
     this.discovery.lambda.addEventSource(
       new SqsEventSource(this.discoveryQueue.queue, {
         batchSize: 1,

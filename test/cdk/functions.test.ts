@@ -69,7 +69,7 @@ describe('service functions', () => {
     }
   });
 
-  it('tells the sync worker its DLQ and the discovery both queues', () => {
+  it('tells the sync worker its DLQ and the discovery both queues and its DLQ', () => {
     // Act
     const worker = functionEnvironment('SyncWorker');
     const discovery = functionEnvironment('Discovery');
@@ -78,6 +78,7 @@ describe('service functions', () => {
     expect(worker.SYNC_DLQ_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncSyncQueueDeadLetterQueue/) });
     expect(discovery.SYNC_QUEUE_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncSyncQueue[0-9A-F]+$/) });
     expect(discovery.DISCOVERY_QUEUE_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncDiscoveryQueue[0-9A-F]+$/) });
+    expect(discovery.DISCOVERY_DLQ_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncDiscoveryQueueDeadLetterQueue/) });
   });
 
   it('scopes the secret read policy to exactly the one ThingSpace secret', () => {

@@ -1,5 +1,6 @@
 import {
   SendMessageBatchCommand,
+  SendMessageCommand,
   SQSClient,
   type SendMessageBatchCommandInput,
   type SendMessageBatchCommandOutput,
@@ -16,6 +17,7 @@ import { useHandlerEnvironment } from '../support/handler-environment';
 const SYNC_QUEUE_URL = queueUrlOf('fota-sync-queue');
 const DISCOVERY_QUEUE = 'fota-discovery-queue';
 const DISCOVERY_QUEUE_URL = queueUrlOf(DISCOVERY_QUEUE);
+const DISCOVERY_DLQ_URL = queueUrlOf('fota-discovery-dlq');
 const FLEET_SIZE = 45;
 const PAGE_SIZE = 20;
 /** The discovery function's timeout (10 minutes); it pauses when a minute is left. */
@@ -34,7 +36,7 @@ beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ pageSize: PAGE_SIZE });
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
-  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url }, { SYNC_QUEUE_URL, DISCOVERY_QUEUE_URL });
+  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url }, { SYNC_QUEUE_URL, DISCOVERY_QUEUE_URL, DISCOVERY_DLQ_URL });
   ({ handler } = await import('../../functions/discover-fleet'));
 });
 
@@ -160,5 +162,33 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     expect(accepted.map((body) => JSON.parse(body) as unknown).sort(byDeviceId)).toEqual(
       deviceIds.map((deviceId) => ({ account, deviceId })),
     );
+  });
+
+  it.each([
+    ['a body that is not JSON', 'account=0000000042-00001', 'Message body is not JSON'],
+    ['an account that is not one', JSON.stringify({ account: '../0042' }), 'Invalid account name format'],
+  ])('dead-letters %s with its reason instead of retrying it, and lists no device', async (_case, body, reason) => {
+    // Prepare
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'dead-lettered' });
+    const listCallsBefore = simulator.stats().listCalls;
+    const record = sqsRecord(body, { queueName: DISCOVERY_QUEUE });
+
+    // Act
+    const response = await handler(sqsEvent([record]), lambdaContext(FULL_BUDGET_MS, 'discover-fleet'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const deadLettered = sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
+    expect(deadLettered).toHaveLength(1);
+    expect(deadLettered[0]).toMatchObject({
+      QueueUrl: DISCOVERY_DLQ_URL,
+      MessageBody: body,
+      MessageAttributes: {
+        errorCode: { DataType: 'String', StringValue: 'INVALID_PARAMETER' },
+        errorMessage: { DataType: 'String', StringValue: expect.stringContaining(reason) },
+      },
+    });
+    expect(simulator.stats().listCalls).toBe(listCallsBefore);
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
   });
 });
