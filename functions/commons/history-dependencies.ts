@@ -80,12 +80,7 @@ export function historyDependencies(): HistoryDependencies {
       baseDelayMs: optionalPositiveInteger('THINGSPACE_RETRY_BASE_MS'),
       // The lease must outlast one instance's token request and login, each bounded by the timeout.
       loginGuard: new DynamoDbLoginGuard({ client, tableName, leaseMs: 2 * (timeoutMs ?? DEFAULT_THINGSPACE_TIMEOUT_MS) + 4000 }),
-      logger: {
-        debug: (message, extra = {}) => logger.debug(message, extra),
-        info: (message, extra = {}) => logger.info(message, extra),
-        warn: (message, extra = {}) => logger.warn(message, extra),
-        error: (message, extra = {}) => logger.error(message, extra),
-      },
+      logger,
     }),
     store: new DynamoDbHistoryStore({ client, tableName }),
   };
