@@ -37,7 +37,10 @@ export interface DynamoDbLoginGuardOptions {
   newLeaseId?: () => string;
 }
 
-/** The guard item, one per set of credentials. Every write is a whole-item conditional put. */
+/**
+ * The guard item, one per API user login (keyed by the hash of username and password, not of the app key
+ * pair: ThingSpace locks the user). Every write is a whole-item conditional put.
+ */
 interface GuardItem {
   pk: string;
   sk: string;
@@ -48,7 +51,7 @@ interface GuardItem {
   refusals: number;
   /** No login before this (epoch ms). */
   pausedUntil?: number;
-  /** No login until the credentials change (or someone deletes this item). */
+  /** No login until the user's credentials change (or someone deletes this item). */
   stopped?: boolean;
   lastRefusedAt?: number;
   status?: number;

@@ -3,7 +3,7 @@ import type { Budget } from './budget';
 import type { ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer } from './error-answers';
 import { isTransientStatus, type Exchange } from './exchange';
-import type { InMemoryLoginGuard, LoginGuard, LoginPermit, LoginRefusal } from './login-guard';
+import { STOPPED_UNTIL, type InMemoryLoginGuard, type LoginGuard, type LoginPermit, type LoginRefusal, type PausedStep } from './login-guard';
 import { joinUrl, LOGIN_PATH, TOKEN_PATH } from './paths';
 import { loginAnswerSchema, parseAnswer, tokenAnswerSchema } from './schemas';
 import { TransientFailure, type Transport } from './transport';
@@ -18,17 +18,23 @@ export interface AuthHeaders {
   session: string;
 }
 
-/** ThingSpace refused the credentials (token endpoint 400/401, or the login itself). */
+/** ThingSpace refused the credentials: the app key pair at the token endpoint (400/401), or the login itself. */
 export class CredentialsRefused extends ThingSpaceError {
   constructor(
     message: string,
     readonly refusal: LoginRefusal,
+    /** Only a refused login counts towards the user's lockout; a refused token request never does. */
+    readonly step: PausedStep,
   ) {
     super('auth', message, refusal.errorCode === undefined ? { status: refusal.status } : { status: refusal.status, errorCode: refusal.errorCode });
   }
 }
 
-/** The guards of one set of credentials: this process's own, and optionally one shared by every instance. */
+/**
+ * The guards: this process's own, and optionally one shared by every instance. The local one keeps
+ * login pauses under the login key and token-request pauses under the app key pair's key; the shared one
+ * sees logins only, under the login key.
+ */
 export interface SessionGuards {
   local: InMemoryLoginGuard;
   shared?: LoginGuard;
@@ -38,12 +44,22 @@ function renewalMargin(lifetimeMs: number): number {
   return Math.min(RENEWAL_MARGIN_MS, lifetimeMs / 10);
 }
 
+/** What the guards key on, both hashes (session-cache.ts): never the credentials themselves. */
+export interface GuardKeys {
+  /** The API user's (username, password): logins, locally and in the shared guard. */
+  login: string;
+  /** The app's (appKey, appSecret): token requests the token endpoint refused, in this process only. */
+  app: string;
+}
+
 /**
  * The OAuth token and the M2M session of one set of credentials. Concurrent callers share one
- * in-flight token request and one in-flight login. A refused login pauses further logins: five
- * consecutive refusals lock the API user, and only Verizon support can unlock it. The process's own
- * guard pauses this instance; the shared guard, when there is one, pauses every instance and lets only
- * one of them try credentials not yet known to be good.
+ * in-flight token request and one in-flight login. A refused login pauses further logins of the same
+ * user credentials, whatever the app key pair: five consecutive refusals lock the API user, and only
+ * Verizon support can unlock it. The process's own guard pauses this instance; the shared guard, when
+ * there is one, pauses every instance and lets only one of them try user credentials not yet known to be
+ * good. A refused token request pauses token requests of the same app key pair in this process, and
+ * never logins: it says nothing about the user's password and cannot lock the user.
  */
 export class CredentialSession {
   private token: { value: string; renewAt: number } | undefined;
@@ -53,7 +69,7 @@ export class CredentialSession {
 
   constructor(
     private readonly credentials: ThingSpaceCredentials,
-    private readonly credentialsKey: string,
+    private readonly keys: GuardKeys,
     private readonly transport: Transport,
     private readonly guards: SessionGuards,
   ) {}
@@ -76,8 +92,12 @@ export class CredentialSession {
     if (this.session?.value === used.session) this.session = undefined;
   }
 
+  private hasFreshToken(): boolean {
+    return this.token !== undefined && this.transport.now() < this.token.renewAt;
+  }
+
   private currentToken(budget: Budget): Promise<string> {
-    if (this.token && this.transport.now() < this.token.renewAt) return Promise.resolve(this.token.value);
+    if (this.token && this.hasFreshToken()) return Promise.resolve(this.token.value);
     this.tokenInFlight ??= this.requestToken(budget).finally(() => {
       this.tokenInFlight = undefined;
     });
@@ -96,27 +116,30 @@ export class CredentialSession {
   }
 
   private async requestToken(budget: Budget): Promise<string> {
-    this.guards.local.assertAllowed(this.credentialsKey);
+    this.guards.local.assertAllowed(this.keys.app, 'token');
     const startedAt = this.transport.now();
     const basic = Buffer.from(`${this.credentials.appKey}:${this.credentials.appSecret}`).toString('base64');
     const answer = await this.send(budget, TOKEN_PATH, {
       authorization: `Basic ${basic}`,
       'content-type': 'application/x-www-form-urlencoded',
     }, 'grant_type=client_credentials');
-    if (answer.status === 400 || answer.status === 401) this.refuse('OAuth token request', answer.status, answer.text);
+    if (answer.status === 400 || answer.status === 401) this.refuse('token', answer.status, answer.text);
     if (answer.status < 200 || answer.status >= 300) {
       throw new ThingSpaceError('auth', `ThingSpace token endpoint answered HTTP ${answer.status}`, { status: answer.status });
     }
     const token = parseAnswer(answer.text, tokenAnswerSchema, 'token');
     const lifetimeMs = (token.expires_in ?? DEFAULT_TOKEN_LIFETIME_SECONDS) * 1000;
     this.token = { value: token.access_token, renewAt: startedAt + lifetimeMs - renewalMargin(lifetimeMs) };
+    this.guards.local.succeeded(this.keys.app);
     this.transport.logger.debug('ThingSpace access token obtained', { expiresInSeconds: lifetimeMs / 1000 });
     return token.access_token;
   }
 
   /** A login under both guards: the shared one decides first, and hears how it ended. */
   private async login(budget: Budget): Promise<string> {
-    this.guards.local.assertAllowed(this.credentialsKey);
+    this.guards.local.assertAllowed(this.keys.login, 'login');
+    // A login that would need a token request this process holds back fails here, before any lease.
+    if (!this.hasFreshToken()) this.guards.local.assertAllowed(this.keys.app, 'token');
     const shared = this.guards.shared;
     if (!shared) return this.openSession(budget);
     const permit = await this.checkShared(shared, budget);
@@ -124,7 +147,8 @@ export class CredentialSession {
     try {
       session = await this.openSession(budget);
     } catch (error) {
-      if (error instanceof CredentialsRefused) await this.recordSharedRefusal(shared, permit, error.refusal);
+      // A refused app key pair is no verdict on the user's credentials: it must not pause their logins.
+      if (error instanceof CredentialsRefused && error.step === 'login') await this.recordSharedRefusal(shared, permit, error.refusal);
       else await this.quietly('release', () => shared.release(permit));
       throw error;
     }
@@ -134,7 +158,7 @@ export class CredentialSession {
 
   private async checkShared(shared: LoginGuard, budget: Budget): Promise<LoginPermit> {
     try {
-      return await shared.check(this.credentialsKey, budget);
+      return await shared.check(this.keys.login, budget);
     } catch (error) {
       if (error instanceof ThingSpaceError) throw error;
       // Fail safe: without the guard's word, no login. A failed request is far better than a locked user.
@@ -149,7 +173,7 @@ export class CredentialSession {
         status: refusal.status,
         errorCode: refusal.errorCode,
         refusals: record.refusals,
-        pausedForMs: Number.isFinite(record.pausedForMs) ? record.pausedForMs : 'until the credentials change',
+        pausedForMs: Number.isFinite(record.pausedForMs) ? record.pausedForMs : STOPPED_UNTIL.login,
       });
     } catch (error) {
       this.transport.logger.error('The shared login guard could not record a refused login; only this instance pauses', {
@@ -189,7 +213,7 @@ export class CredentialSession {
       if (answer.status >= 300) this.refuse('login', answer.status, answer.text);
       const { sessionToken } = parseAnswer(answer.text, loginAnswerSchema, 'login');
       this.session = { value: sessionToken, lastUsedAt: this.transport.now() };
-      this.guards.local.succeeded(this.credentialsKey);
+      this.guards.local.succeeded(this.keys.login);
       this.transport.logger.debug('ThingSpace M2M session opened');
       return sessionToken;
     }
@@ -208,18 +232,25 @@ export class CredentialSession {
     return result;
   }
 
-  private refuse(what: string, status: number, text: string): never {
+  /** Records a refusal in this process's guard, under the key of what was refused, and throws it. */
+  private refuse(step: PausedStep, status: number, text: string): never {
     const { errorCode } = readErrorAnswer(text);
     const refusal: LoginRefusal = errorCode === undefined ? { status } : { status, errorCode };
-    const { refusals, pausedForMs } = this.guards.local.refused(this.credentialsKey, refusal);
-    this.transport.logger.error('ThingSpace refused the service credentials; logins paused', {
-      step: what,
-      status,
-      errorCode,
-      refusals,
-      pausedForMs: Number.isFinite(pausedForMs) ? pausedForMs : 'until the credentials change',
-    });
-    throw new CredentialsRefused(`ThingSpace refused the ${what} for the configured credentials`, refusal);
+    const { refusals, pausedForMs } = this.guards.local.refused(step === 'login' ? this.keys.login : this.keys.app, refusal);
+    this.transport.logger.error(
+      step === 'login'
+        ? 'ThingSpace refused the API user login; logins paused'
+        : 'ThingSpace refused the app key pair; token requests paused (logins are not counted against the user)',
+      {
+        step: step === 'login' ? 'login' : 'OAuth token request',
+        status,
+        errorCode,
+        refusals,
+        pausedForMs: Number.isFinite(pausedForMs) ? pausedForMs : STOPPED_UNTIL[step],
+      },
+    );
+    const what = step === 'login' ? 'login' : 'OAuth token request';
+    throw new CredentialsRefused(`ThingSpace refused the ${what} for the configured credentials`, refusal, step);
   }
 }
 

@@ -26,12 +26,17 @@ export interface ThingSpaceClientOptions {
   /** First pause of logins after ThingSpace refused the credentials; doubles with each refusal. */
   loginBackoffMs?: number;
   maxLoginBackoffMs?: number;
-  /** Refusals of the same credentials after which logins stop until the credentials change. */
+  /**
+   * Refusals of the same API user login (username, password) after which logins stop until the password
+   * or username changes; rotating only the app key pair does not resume them. Refused token requests are
+   * paused the same way, per app key pair, in this process only.
+   */
   maxLoginRefusals?: number;
   /**
    * A guard shared by every instance of the service (DynamoDbLoginGuard when deployed), consulted before
    * each login in addition to this process's own in-memory guard, so that many instances together can
-   * not lock the API user either. It has its own pause policy.
+   * not lock the API user either. It is keyed by the login (username, password) and hears only of refused
+   * logins: a refused app key pair cannot lock the user. It has its own pause policy.
    */
   loginGuard?: LoginGuard;
   /** Without a deadline, a longer Retry-After than this gives up instead of waiting. */

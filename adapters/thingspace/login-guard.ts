@@ -3,14 +3,17 @@ import { ThingSpaceError } from '../../domain/thingspace-error';
 /**
  * Logins to ThingSpace's M2M API are dangerous: five consecutive refused logins lock the UWS API user,
  * and only Verizon support can unlock it. A login guard decides whether a login may be attempted and
- * remembers refusals, per set of credentials (by the hash session-cache.ts computes, never by values).
+ * remembers refusals, per API user login: by the hash of (username, password) that session-cache.ts
+ * computes (loginKey), never by the values, and not by the app key pair, which does not lock the user.
+ * The in-memory guard also pauses token requests the token endpoint refused, by the hash of the app key
+ * pair (appCredentialsKey); those pauses never hold logins back.
  */
 
 export interface LoginGuardPolicy {
   /** First pause after a refused login; each further refusal doubles it. */
   loginBackoffMs: number;
   maxLoginBackoffMs: number;
-  /** After this many refusals of the same credentials, logins stop until the credentials change. */
+  /** After this many refusals of the same credentials, logins stop until those credentials change. */
   maxLoginRefusals: number;
 }
 
@@ -44,17 +47,18 @@ export interface LoginPermit {
 }
 
 /**
- * The port. `check` runs before a login (the token request of that login included) and throws
- * ThingSpaceError('auth') without touching ThingSpace while logins are paused or stopped; it may wait
- * for another instance's login of the same credentials. Exactly one of the other three ends the login.
+ * The port, keyed by the login key (username and password). `check` runs before a login (the token
+ * request of that login included) and throws ThingSpaceError('auth') without touching ThingSpace while
+ * logins are paused or stopped; it may wait for another instance's login of the same user credentials.
+ * Exactly one of the other three ends the login.
  */
 export interface LoginGuard {
   check(credentialsKey: string, wait?: LoginWait): Promise<LoginPermit>;
-  /** ThingSpace refused the credentials (token endpoint or login): pause, or stop after too many. */
+  /** ThingSpace refused the login itself: pause, or stop after too many. */
   recordRefusal(permit: LoginPermit, refusal: LoginRefusal): Promise<RefusalRecord>;
   /** ThingSpace accepted them. */
   recordSuccess(permit: LoginPermit): Promise<void>;
-  /** The login ended without a verdict on the credentials (timeout, 5xx, network). */
+  /** The login ended without a verdict on the user's credentials (timeout, 5xx, network, refused app key pair). */
   release(permit: LoginPermit): Promise<void>;
 }
 
@@ -65,12 +69,25 @@ export function pauseAfterRefusal(refusals: number, policy: LoginGuardPolicy): n
   return Math.min(policy.loginBackoffMs * 2 ** doublings, policy.maxLoginBackoffMs);
 }
 
+/** What a pause holds back: logins (keyed per API user login) or token requests (keyed per app key pair). */
+export type PausedStep = 'login' | 'token';
+
+/** How the log and errors name the end of a stop, per step. */
+export const STOPPED_UNTIL: Record<PausedStep, string> = {
+  login: "until the credentials change (the API user's password or username; a new app key does not count)",
+  token: 'until the app key or app secret change',
+};
+
 /** The error of a login the guard did not allow. Carries the last refusal's status and code only. */
-export function loginsPausedError(waitMs: number, lastRefusal: LoginRefusal | undefined, scope = ''): ThingSpaceError {
-  const until = Number.isFinite(waitMs) ? `for another ${Math.ceil(waitMs / 1000)} s` : 'until the credentials change';
+export function loginsPausedError(waitMs: number, lastRefusal: LoginRefusal | undefined, scope = '', step: PausedStep = 'login'): ThingSpaceError {
+  const until = Number.isFinite(waitMs) ? `for another ${Math.ceil(waitMs / 1000)} s` : STOPPED_UNTIL[step];
+  const what =
+    step === 'login'
+      ? `ThingSpace logins are paused${scope} ${until} after a refused login, to keep the API user from being locked`
+      : `ThingSpace token requests are paused${scope} ${until} after the token endpoint refused the app key pair`;
   return new ThingSpaceError(
     'auth',
-    `ThingSpace logins are paused${scope} ${until} after a refused login, to keep the API user from being locked`,
+    what,
     lastRefusal === undefined ? {} : { status: lastRefusal.status, ...(lastRefusal.errorCode === undefined ? {} : { errorCode: lastRefusal.errorCode }) },
   );
 }
@@ -96,12 +113,16 @@ export class InMemoryLoginGuard implements LoginGuard {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  /** Throws ThingSpaceError('auth') while logins with these credentials are paused or stopped. */
-  assertAllowed(credentialsKey: string): void {
+  /**
+   * Throws ThingSpaceError('auth') while requests under this key are paused or stopped. The key says
+   * what is paused: a login key pauses logins, an app key pair's key pauses token requests; `step` only
+   * words the error.
+   */
+  assertAllowed(credentialsKey: string, step: PausedStep = 'login'): void {
     const state = this.states.get(credentialsKey);
     if (!state) return;
     const waitMs = state.pausedUntil - this.now();
-    if (waitMs > 0) throw loginsPausedError(waitMs, state.lastRefusal);
+    if (waitMs > 0) throw loginsPausedError(waitMs, state.lastRefusal, '', step);
   }
 
   refused(credentialsKey: string, refusal: LoginRefusal): RefusalRecord {

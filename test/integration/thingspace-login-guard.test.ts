@@ -38,16 +38,35 @@ afterEach(async () => {
   await simulator.close();
 });
 
-function instance(credentials: () => ThingSpaceCredentials, client: DynamoDBDocumentClient = db.createClient()): ThingSpaceApi {
+function instance(
+  credentials: () => ThingSpaceCredentials,
+  client: DynamoDBDocumentClient = db.createClient(),
+  now?: () => number,
+): ThingSpaceApi {
   return createThingSpaceClient({
     baseUrl: simulator.url,
     credentials: async () => credentials(),
     baseDelayMs: 1,
     maxDelayMs: 5,
     timeoutMs: 2000,
-    loginGuard: new DynamoDbLoginGuard({ client, tableName, pollMs: 5 }),
+    ...(now ? { now } : {}),
+    loginGuard: new DynamoDbLoginGuard({ client, tableName, pollMs: 5, ...(now ? { now } : {}) }),
   });
 }
+
+/** A clock the test moves past the guards' pauses; the simulator keeps real time. */
+function movableClock() {
+  let offsetMs = 0;
+  return {
+    now: () => Date.now() + offsetMs,
+    advance: (ms: number) => {
+      offsetMs += ms;
+    },
+  };
+}
+
+const HOUR = 3_600_000;
+const NEW_APP_PAIR = { appKey: 'rotated-app-key', appSecret: 'rotated-app-secret' };
 
 async function outcomeOf(promise: Promise<unknown>): Promise<'ok' | ThingSpaceError> {
   const outcome = await promise.then(
@@ -92,6 +111,66 @@ describe('ThingSpace login guard shared through DynamoDB, against the simulator'
     expect(whileWrong.userLocked).toBe(false);
     expect(afterRotation).toEqual(Array.from({ length: INSTANCES }, () => 'ok'));
     expect(simulator.stats()).toMatchObject({ loginsFailed: 1, loginsOk: INSTANCES, consecutiveFailedLogins: 0, userLocked: false });
+  });
+
+  it('stops logins of a refused password on every instance, cold ones included, when only the app key pair is rotated, until the password is', async () => {
+    // Prepare
+    simulator.setCredentials(ROTATED);
+    const clock = movableClock();
+    let current: ThingSpaceCredentials = DEMO_CREDENTIALS;
+    const warm = Array.from({ length: 3 }, () => instance(() => current, db.createClient(), clock.now));
+    for (let round = 0; round < 4; round += 1) {
+      await Promise.all(warm.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+      clock.advance(2 * HOUR);
+    }
+    const whenStopped = simulator.stats();
+
+    // Act
+    simulator.setCredentials({ ...ROTATED, ...NEW_APP_PAIR });
+    current = { ...DEMO_CREDENTIALS, ...NEW_APP_PAIR };
+    const instances = [...warm, ...Array.from({ length: INSTANCES }, () => instance(() => current, db.createClient(), clock.now))];
+    const afterAppRotation = [];
+    for (let round = 0; round < 3; round += 1) {
+      afterAppRotation.push(...(await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))))));
+      clock.advance(24 * HOUR);
+    }
+    const afterAppRotationStats = simulator.stats();
+    current = { ...ROTATED, ...NEW_APP_PAIR };
+    const afterPasswordRotation = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+
+    // Assess
+    expect(whenStopped).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 3, userLocked: false });
+    for (const outcome of afterAppRotation) {
+      expect(outcome).not.toBe('ok');
+      expect((outcome as ThingSpaceError).failure).toBe('auth');
+    }
+    expect(afterAppRotationStats).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 3, userLocked: false });
+    expect(afterPasswordRotation).toEqual(instances.map(() => 'ok'));
+    expect(simulator.stats()).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 0, userLocked: false });
+  });
+
+  it('pauses token requests for a wrong app secret without pausing logins, which work at once once it is fixed', async () => {
+    // Prepare
+    let current: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, appSecret: 'wrong-app-secret' };
+    const first = instance(() => current);
+    const refused = await outcomeOf(first.getDeviceHistory(DEVICE));
+    const tokenRequestsAfterRefusal = simulator.stats().tokenRequests;
+
+    // Act
+    const paused = await outcomeOf(first.getDeviceHistory(DEVICE));
+    const tokenRequestsWhilePaused = simulator.stats().tokenRequests;
+    current = DEMO_CREDENTIALS;
+    const fixed = await Promise.all([first, instance(() => current)].map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+
+    // Assess
+    expect(refused).not.toBe('ok');
+    expect((refused as ThingSpaceError).details.status).toBe(401);
+    expect(paused).not.toBe('ok');
+    expect((paused as ThingSpaceError).failure).toBe('auth');
+    expect(tokenRequestsWhilePaused).toBe(tokenRequestsAfterRefusal);
+    expect(fixed).toEqual(['ok', 'ok']);
+    expect(simulator.stats()).toMatchObject({ loginsFailed: 0, consecutiveFailedLogins: 0 });
+    expect((await guardItems()).every((item) => item.refusals === 0)).toBe(true);
   });
 
   it('keeps only a hash of the credentials and ThingSpace\'s error code in the table', async () => {

@@ -294,6 +294,82 @@ describe('ThingSpace client lockout guard', () => {
     expect(logins).toEqual([CREDENTIALS.password, 'rotated-password']);
   });
 
+  it('does not log in again when only the app key pair is rotated after the password was refused, and does when the password is', async () => {
+    // Prepare
+    const thingspace = new FakeThingSpace();
+    const clock = fakeClock();
+    let current: ThingSpaceCredentials = CREDENTIALS;
+    const client = createThingSpaceClient({
+      baseUrl: 'https://thingspace.test',
+      credentials: async () => current,
+      fetch: thingspace.fetch,
+      now: clock.now,
+      sleep: clock.sleep,
+      loginBackoffMs: MINUTE,
+      maxLoginRefusals: 3,
+    });
+    thingspace.loginReplies.push(LOGIN_REFUSED, LOGIN_REFUSED, LOGIN_REFUSED);
+    for (let round = 0; round < 3; round += 1) {
+      await failureOf(client.getDeviceHistory(DEVICE));
+      clock.time += 60 * MINUTE;
+    }
+    const loginsWhileWrong = thingspace.count('login');
+    const requestsBefore = thingspace.seen.length;
+
+    // Act
+    current = { ...CREDENTIALS, appKey: 'rotated-app-key', appSecret: 'rotated-app-secret' };
+    const afterAppRotation = [];
+    for (let round = 0; round < 3; round += 1) {
+      afterAppRotation.push(await failureOf(client.getDeviceHistory(DEVICE)));
+      clock.time += 24 * 60 * MINUTE;
+    }
+    const requestsAfterAppRotation = thingspace.seen.length - requestsBefore;
+    current = { ...current, password: 'rotated-password' };
+    const history = await client.getDeviceHistory(DEVICE);
+
+    // Assess
+    expect(loginsWhileWrong).toBe(3);
+    expect(afterAppRotation.map((failure) => failure.failure)).toEqual(['auth', 'auth', 'auth']);
+    expect(afterAppRotation[0]?.message).toContain('until the credentials change');
+    expect(thingspace.count('login')).toBe(4);
+    expect(requestsAfterAppRotation).toBe(0);
+    expect(history).toEqual([RECORD]);
+    const lastLogin = thingspace.requests('login').at(-1);
+    expect(JSON.parse(lastLogin?.body ?? '')).toEqual({ username: CREDENTIALS.username, password: 'rotated-password' });
+  });
+
+  it('pauses token requests after a refused app secret, and logs in at once with the fixed one', async () => {
+    // Prepare
+    const thingspace = new FakeThingSpace();
+    const clock = fakeClock();
+    let current: ThingSpaceCredentials = { ...CREDENTIALS, appSecret: 'wrong-app-secret' };
+    const client = createThingSpaceClient({
+      baseUrl: 'https://thingspace.test',
+      credentials: async () => current,
+      fetch: thingspace.fetch,
+      now: clock.now,
+      sleep: clock.sleep,
+      loginBackoffMs: MINUTE,
+    });
+    thingspace.tokenReplies.push({ status: 401, body: { error: 'invalid_client' } });
+    const refused = await failureOf(client.getDeviceHistory(DEVICE));
+
+    // Act
+    const paused = [];
+    for (let call = 0; call < 5; call += 1) paused.push(await failureOf(client.getDeviceHistory(DEVICE)));
+    const tokenRequestsWhilePaused = thingspace.count('token');
+    current = CREDENTIALS;
+    const history = await client.getDeviceHistory(DEVICE);
+
+    // Assess
+    expect(refused.details).toEqual({ status: 401, errorCode: 'invalid_client' });
+    expect(paused.every((failure) => failure.failure === 'auth' && failure.message.includes('token requests are paused'))).toBe(true);
+    expect(tokenRequestsWhilePaused).toBe(1);
+    expect(history).toEqual([RECORD]);
+    expect(thingspace.count('token')).toBe(2);
+    expect(thingspace.count('login')).toBe(1);
+  });
+
   it('gets a new token and session when the credentials change', async () => {
     // Prepare
     const thingspace = new FakeThingSpace();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
+import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 import {
   InMemoryLoginGuard,
   pauseAfterRefusal,
@@ -8,7 +9,7 @@ import {
   type LoginRefusal,
   type RefusalRecord,
 } from '../../adapters/thingspace/login-guard';
-import { credentialsKey } from '../../adapters/thingspace/session-cache';
+import { appCredentialsKey, credentialsKey, loginKey } from '../../adapters/thingspace/session-cache';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import { capturingLogger, CREDENTIALS, DEVICE, failureOf, FakeThingSpace, fakeClock, RECORD } from './thingspace-fake';
 
@@ -121,7 +122,7 @@ describe('ThingSpace client with a shared login guard', () => {
     expect(thingspace.count('login')).toBe(1);
   });
 
-  it('keys the shared guard on the credentials hash, never on the credentials', async () => {
+  it('keys the shared guard on a hash of the API user login only, never on the credentials', async () => {
     // Prepare
     const keys: string[] = [];
     const inner = new InMemoryLoginGuard(POLICY);
@@ -140,9 +141,15 @@ describe('ThingSpace client with a shared login guard', () => {
     await clients[0]?.getDeviceHistory(DEVICE);
 
     // Assess
-    expect(keys).toEqual([credentialsKey(CREDENTIALS)]);
+    expect(keys).toEqual([loginKey(CREDENTIALS)]);
     expect(keys[0]).toMatch(/^[0-9a-f]{64}$/);
     for (const value of Object.values(CREDENTIALS)) expect(keys[0]).not.toContain(value);
+    const otherAppPair: ThingSpaceCredentials = { ...CREDENTIALS, appKey: 'other-app-key', appSecret: 'other-app-secret' };
+    const otherPassword: ThingSpaceCredentials = { ...CREDENTIALS, password: 'other-password' };
+    expect(loginKey(otherAppPair)).toBe(keys[0]);
+    expect(loginKey(otherPassword)).not.toBe(keys[0]);
+    expect(keys[0]).not.toBe(credentialsKey(CREDENTIALS));
+    expect(keys[0]).not.toBe(appCredentialsKey(CREDENTIALS));
   });
 
   it('lets one refused login on one instance pause the logins of every other instance', async () => {
@@ -210,7 +217,7 @@ describe('ThingSpace client with a shared login guard', () => {
     expect(thingspace.seen).toEqual([]);
   });
 
-  it('records a refused app key pair met during a login with the shared guard too', async () => {
+  it('does not count a refused app key pair met during a login against the API user in the shared guard', async () => {
     // Prepare
     const guard = new RecordingGuard();
     const { clients, thingspace } = instancesSharing(guard, 2);
@@ -218,12 +225,52 @@ describe('ThingSpace client with a shared login guard', () => {
 
     // Act
     const first = await failureOf(clients[0]!.getDeviceHistory(DEVICE));
-    const second = await failureOf(clients[1]!.getDeviceHistory(DEVICE));
+    const pausedHere = await failureOf(clients[0]!.getDeviceHistory(DEVICE));
+    const history = await clients[1]!.getDeviceHistory(DEVICE);
 
     // Assess
-    expect([first.failure, second.failure]).toEqual(['auth', 'auth']);
-    expect(guard.calls).toEqual(['check', 'refusal 401 invalid_client', 'check']);
-    expect(thingspace.count('token')).toBe(1);
+    expect(first.details).toEqual({ status: 401, errorCode: 'invalid_client' });
+    expect(pausedHere.failure).toBe('auth');
+    expect(pausedHere.message).toContain('token requests are paused');
+    expect(history).toEqual([RECORD]);
+    expect(guard.calls).toEqual(['check', 'release', 'check', 'success']);
+    expect(thingspace.count('token')).toBe(2);
+    expect(thingspace.count('login')).toBe(1);
+  });
+
+  it('keeps every instance from logging in when only the app key pair is rotated after the password was refused', async () => {
+    // Prepare
+    const guard = new RecordingGuard(new InMemoryLoginGuard({ ...POLICY, maxLoginRefusals: 3 }, () => clock.now()));
+    const { clients, thingspace, clock } = instancesSharing(guard, 1);
+    thingspace.loginReplies.push(LOGIN_REFUSED, LOGIN_REFUSED, LOGIN_REFUSED);
+    for (let round = 0; round < 3; round += 1) {
+      await failureOf(clients[0]!.getDeviceHistory(DEVICE));
+      clock.time += 60 * MINUTE;
+    }
+    let current = { ...CREDENTIALS, appKey: 'rotated-app-key', appSecret: 'rotated-app-secret' };
+    const cold = createThingSpaceClient({
+      baseUrl: 'https://thingspace.test',
+      credentials: async () => current,
+      fetch: thingspace.fetch,
+      now: clock.now,
+      sleep: clock.sleep,
+      loginGuard: guard,
+    });
+    const requestsBefore = thingspace.seen.length;
+
+    // Act
+    const afterAppRotation = await failureOf(cold.getDeviceHistory(DEVICE));
+    const requestsAfterAppRotation = thingspace.seen.length - requestsBefore;
+    current = { ...current, password: 'rotated-password' };
+    const afterPasswordRotation = await cold.getDeviceHistory(DEVICE);
+
+    // Assess
+    expect(afterAppRotation.failure).toBe('auth');
+    expect(afterAppRotation.message).toContain('until the credentials change');
+    expect(requestsAfterAppRotation).toBe(0);
+    expect(afterPasswordRotation).toEqual([RECORD]);
+    const passwords = thingspace.requests('login').map((request) => JSON.parse(request.body).password);
+    expect(passwords).toEqual([CREDENTIALS.password, CREDENTIALS.password, CREDENTIALS.password, 'rotated-password']);
   });
 
   it('releases the shared guard when a login ends without a verdict, and retries under a new check', async () => {
