@@ -46,8 +46,8 @@ function renewalMargin(lifetimeMs: number): number {
 
 /** What the guards key on, both hashes (session-cache.ts): never the credentials themselves. */
 export interface GuardKeys {
-  /** The API user's (username, password): logins, locally and in the shared guard. */
-  login: string;
+  /** The API user's (username, password): logins, locally and in the shared guard. Slow to derive. */
+  login: Promise<string>;
   /** The app's (appKey, appSecret): token requests the token endpoint refused, in this process only. */
   app: string;
 }
@@ -123,7 +123,7 @@ export class CredentialSession {
       authorization: `Basic ${basic}`,
       'content-type': 'application/x-www-form-urlencoded',
     }, 'grant_type=client_credentials');
-    if (answer.status === 400 || answer.status === 401) this.refuse('token', answer.status, answer.text);
+    if (answer.status === 400 || answer.status === 401) this.refuse('token', this.keys.app, answer.status, answer.text);
     if (answer.status < 200 || answer.status >= 300) {
       throw new ThingSpaceError('auth', `ThingSpace token endpoint answered HTTP ${answer.status}`, { status: answer.status });
     }
@@ -137,15 +137,17 @@ export class CredentialSession {
 
   /** A login under both guards: the shared one decides first, and hears how it ended. */
   private async login(budget: Budget): Promise<string> {
-    this.guards.local.assertAllowed(this.keys.login, 'login');
+    // Derived on the thread pool since the credentials were first seen; awaited only by a login.
+    const loginKey = await this.keys.login;
+    this.guards.local.assertAllowed(loginKey, 'login');
     // A login that would need a token request this process holds back fails here, before any lease.
     if (!this.hasFreshToken()) this.guards.local.assertAllowed(this.keys.app, 'token');
     const shared = this.guards.shared;
-    if (!shared) return this.openSession(budget);
-    const permit = await this.checkShared(shared, budget);
+    if (!shared) return this.openSession(budget, loginKey);
+    const permit = await this.checkShared(shared, loginKey, budget);
     let session: string;
     try {
-      session = await this.openSession(budget);
+      session = await this.openSession(budget, loginKey);
     } catch (error) {
       // A refused app key pair is no verdict on the user's credentials: it must not pause their logins.
       if (error instanceof CredentialsRefused && error.step === 'login') await this.recordSharedRefusal(shared, permit, error.refusal);
@@ -156,9 +158,9 @@ export class CredentialSession {
     return session;
   }
 
-  private async checkShared(shared: LoginGuard, budget: Budget): Promise<LoginPermit> {
+  private async checkShared(shared: LoginGuard, loginKey: string, budget: Budget): Promise<LoginPermit> {
     try {
-      return await shared.check(this.keys.login, budget);
+      return await shared.check(loginKey, budget);
     } catch (error) {
       if (error instanceof ThingSpaceError) throw error;
       // Fail safe: without the guard's word, no login. A failed request is far better than a locked user.
@@ -191,7 +193,7 @@ export class CredentialSession {
     }
   }
 
-  private async openSession(budget: Budget): Promise<string> {
+  private async openSession(budget: Budget, loginKey: string): Promise<string> {
     let tokenRenewed = false;
     for (;;) {
       const token = await this.currentToken(budget);
@@ -210,10 +212,10 @@ export class CredentialSession {
       if (answer.status === 401) {
         throw new ThingSpaceError('auth', 'ThingSpace refused a freshly issued access token at login', { status: 401 });
       }
-      if (answer.status >= 300) this.refuse('login', answer.status, answer.text);
+      if (answer.status >= 300) this.refuse('login', loginKey, answer.status, answer.text);
       const { sessionToken } = parseAnswer(answer.text, loginAnswerSchema, 'login');
       this.session = { value: sessionToken, lastUsedAt: this.transport.now() };
-      this.guards.local.succeeded(this.keys.login);
+      this.guards.local.succeeded(loginKey);
       this.transport.logger.debug('ThingSpace M2M session opened');
       return sessionToken;
     }
@@ -233,10 +235,10 @@ export class CredentialSession {
   }
 
   /** Records a refusal in this process's guard, under the key of what was refused, and throws it. */
-  private refuse(step: PausedStep, status: number, text: string): never {
+  private refuse(step: PausedStep, key: string, status: number, text: string): never {
     const { errorCode } = readErrorAnswer(text);
     const refusal: LoginRefusal = errorCode === undefined ? { status } : { status, errorCode };
-    const { refusals, pausedForMs } = this.guards.local.refused(step === 'login' ? this.keys.login : this.keys.app, refusal);
+    const { refusals, pausedForMs } = this.guards.local.refused(key, refusal);
     this.transport.logger.error(
       step === 'login'
         ? 'ThingSpace refused the API user login; logins paused'

@@ -1,4 +1,4 @@
-import { createHash, scryptSync } from 'node:crypto';
+import { createHash, scrypt } from 'node:crypto';
 import { CredentialSession, type SessionGuards } from './auth-session';
 import type { ThingSpaceCredentials } from './credentials';
 import type { Transport } from './transport';
@@ -17,7 +17,10 @@ export function credentialsKey(credentials: ThingSpaceCredentials): string {
     .digest('hex');
 }
 
-/** scrypt cost: about 16 MiB and tens of milliseconds, once per set of credentials a process sees. */
+/**
+ * scrypt cost: about 16 MiB and 30-40 ms of CPU, once per set of credentials a process sees. It runs on
+ * libuv's thread pool, not the event loop, started as soon as the credentials are first seen.
+ */
 const LOGIN_KEY_SCRYPT = { N: 2 ** 14, r: 8, p: 1 } as const;
 const LOGIN_KEY_SALT = 'thingspace-fota-history/login-guard/v2';
 
@@ -28,8 +31,12 @@ const LOGIN_KEY_SALT = 'thingspace-fota-history/login-guard/v2';
  * new key, and gets a fresh chance. It is stored in the shared guard's table, and without the app secret
  * in its input a plain hash of a password could be guessed offline, so it is a (deliberately slow) scrypt.
  */
-export function loginKey(credentials: Pick<ThingSpaceCredentials, 'username' | 'password'>): string {
-  return scryptSync(JSON.stringify([credentials.username, credentials.password]), LOGIN_KEY_SALT, 32, LOGIN_KEY_SCRYPT).toString('hex');
+export function loginKey(credentials: Pick<ThingSpaceCredentials, 'username' | 'password'>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    scrypt(JSON.stringify([credentials.username, credentials.password]), LOGIN_KEY_SALT, 32, LOGIN_KEY_SCRYPT, (error, key) =>
+      error ? reject(error) : resolve(key.toString('hex')),
+    );
+  });
 }
 
 /**

@@ -141,13 +141,13 @@ describe('ThingSpace client with a shared login guard', () => {
     await clients[0]?.getDeviceHistory(DEVICE);
 
     // Assess
-    expect(keys).toEqual([loginKey(CREDENTIALS)]);
+    expect(keys).toEqual([await loginKey(CREDENTIALS)]);
     expect(keys[0]).toMatch(/^[0-9a-f]{64}$/);
     for (const value of Object.values(CREDENTIALS)) expect(keys[0]).not.toContain(value);
     const otherAppPair: ThingSpaceCredentials = { ...CREDENTIALS, appKey: 'other-app-key', appSecret: 'other-app-secret' };
     const otherPassword: ThingSpaceCredentials = { ...CREDENTIALS, password: 'other-password' };
-    expect(loginKey(otherAppPair)).toBe(keys[0]);
-    expect(loginKey(otherPassword)).not.toBe(keys[0]);
+    expect(await loginKey(otherAppPair)).toBe(keys[0]);
+    expect(await loginKey(otherPassword)).not.toBe(keys[0]);
     expect(keys[0]).not.toBe(credentialsKey(CREDENTIALS));
     expect(keys[0]).not.toBe(appCredentialsKey(CREDENTIALS));
   });
