@@ -15,6 +15,8 @@ export interface FotaHistoryConfig {
   readonly apiThrottleRateLimit: number;
   readonly apiThrottleBurstLimit: number;
   readonly logLevel: string;
+  /** An SNS topic (the operator's, e.g. to email or page) that every alarm of the stack notifies. */
+  readonly alarmTopicArn?: string;
 }
 
 export const DEFAULT_CONFIG: FotaHistoryConfig = {
@@ -54,7 +56,17 @@ export function readFotaHistoryConfig(node: Node): FotaHistoryConfig {
     apiThrottleRateLimit: readInteger(context('apiThrottleRateLimit'), 'apiThrottleRateLimit', DEFAULT_CONFIG.apiThrottleRateLimit),
     apiThrottleBurstLimit: readInteger(context('apiThrottleBurstLimit'), 'apiThrottleBurstLimit', DEFAULT_CONFIG.apiThrottleBurstLimit),
     logLevel,
+    alarmTopicArn: readAlarmTopicArn(context('alarmTopicArn')),
   };
+}
+
+function readAlarmTopicArn(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const arn = readString(value, 'alarmTopicArn', '');
+  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn)) {
+    throw new Error(`context alarmTopicArn must be an SNS topic ARN, got ${JSON.stringify(value)}`);
+  }
+  return arn;
 }
 
 function readString(value: unknown, key: string, fallback: string): string {

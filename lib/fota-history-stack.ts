@@ -1,4 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { FleetSync } from './fleet-sync';
 import type { FotaHistoryConfig } from './fota-history-config';
@@ -43,6 +45,14 @@ export class FotaHistoryStack extends Stack {
       schedule: config.syncSchedule,
       syncMaxConcurrency: config.syncMaxConcurrency,
     });
+
+    if (config.alarmTopicArn) {
+      // The operator's topic: a dead-lettered device is one whose history may age out unseen.
+      const topic = Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
+      for (const alarm of [this.fleetSync.syncQueue.deadLetterAlarm, this.fleetSync.discoveryQueue.deadLetterAlarm]) {
+        alarm.addAlarmAction(new SnsAction(topic));
+      }
+    }
 
     new CfnOutput(this, 'HistoryTableName', { value: this.historyTable.table.tableName });
   }

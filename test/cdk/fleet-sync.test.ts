@@ -201,3 +201,24 @@ describe('fleet sync triggers', () => {
     });
   });
 });
+
+describe('fleet sync alarms', () => {
+  it('notifies the operator\'s SNS topic from both dead-letter alarms when one is configured', () => {
+    // Prepare
+    const topicArn = 'arn:aws:sns:us-east-1:123456789012:fota-history-alarms';
+
+    // Act
+    const { template: withTopic } = buildStack({ fleetAccounts: FLEET_ACCOUNTS.join(','), alarmTopicArn: topicArn });
+
+    // Assess
+    const alarms = Object.values(resourcesOfType(withTopic, 'AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(2);
+    for (const alarm of alarms) expect(alarm.Properties?.AlarmActions).toEqual([topicArn]);
+  });
+
+  it('has no alarm action without a topic, and refuses something that is not a topic ARN', () => {
+    const alarms = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm'));
+    for (const alarm of alarms) expect(alarm.Properties?.AlarmActions).toBeUndefined();
+    expect(() => buildStack({ alarmTopicArn: 'ops@example.com' })).toThrow(/alarmTopicArn must be an SNS topic ARN/);
+  });
+});
