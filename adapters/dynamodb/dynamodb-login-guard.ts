@@ -2,15 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import {
-  DEFAULT_LOGIN_GUARD_POLICY,
-  loginsPausedError,
-  pauseAfterRefusal,
+  afterRefusal,
+  assertMayLogIn,
+  loginGuardPolicy,
+  USER_STOPPED_UNTIL,
+  type GuardWording,
+  type LoginAttempt,
   type LoginGuard,
   type LoginGuardPolicy,
   type LoginPermit,
   type LoginRefusal,
   type LoginWait,
   type RefusalRecord,
+  type UserRefusals,
 } from '../thingspace/login-guard';
 import { isConditionalCheckFailed, retryThrottled, type RetryPolicy } from './retry';
 import { ITEM_TYPES, loginGuardKey } from './table-schema';
@@ -18,7 +22,10 @@ import { ITEM_TYPES, loginGuardKey } from './table-schema';
 export interface DynamoDbLoginGuardOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
-  /** Pauses after refusals, counted over every instance. Defaults: 1 min doubling to 1 h, stop after 3. */
+  /**
+   * Pauses after refusals, counted over every instance. Defaults: 1 min doubling to 1 h; a password is
+   * stopped after 3 consecutive refusals, every password after 4 consecutive refusals of the user.
+   */
   policy?: Partial<LoginGuardPolicy>;
   /**
    * How long one instance may hold the right to try credentials not known to be good. Must cover that
@@ -38,8 +45,9 @@ export interface DynamoDbLoginGuardOptions {
 }
 
 /**
- * The guard item, one per API user login (keyed by the hash of username and password, not of the app key
- * pair: ThingSpace locks the user). Every write is a whole-item conditional put.
+ * The guard item, one per API user (keyed by the SHA-256 of the username, not by the password or the app
+ * key pair: ThingSpace locks the user, whatever passwords were tried). Every write is a whole-item
+ * conditional put.
  */
 interface GuardItem {
   pk: string;
@@ -47,12 +55,20 @@ interface GuardItem {
   type: typeof ITEM_TYPES.loginGuard;
   /** Bumped by every write; each write is conditional on the version it read. */
   version: number;
-  /** Refusals since the last successful login, over every instance. */
+  /** Consecutive refusals of the user since the last successful login, over every instance, whatever the passwords. */
   refusals: number;
-  /** No login before this (epoch ms). */
+  /** Consecutive refusals of the password refusedPasswordVerifier names (the last refused one). */
+  passwordRefusals?: number;
+  /** No login with the refused password before this (epoch ms). */
   pausedUntil?: number;
-  /** No login until the user's credentials change (or someone deletes this item). */
+  /** No login with any password until someone deletes this item or a login succeeds elsewhere. */
   stopped?: boolean;
+  /**
+   * scrypt(username, password) of the last refused password, under refusedPasswordSalt (random per item),
+   * both hex: tells a retry of that password from a rotated one. Written only with a refusal.
+   */
+  refusedPasswordVerifier?: string;
+  refusedPasswordSalt?: string;
   lastRefusedAt?: number;
   status?: number;
   errorCode?: string;
@@ -75,14 +91,16 @@ interface DynamoDbLoginPermit extends LoginPermit {
 
 /** How long one DynamoDB operation of the guard keeps retrying throttling. */
 const THROTTLING_BUDGET_MS = 2_000;
-const SHARED = ' on every instance';
+const SHARED: GuardWording = { scope: ' on every instance', userStoppedUntil: USER_STOPPED_UNTIL.shared };
 
 /**
  * The login guard of every instance of the service, in the history table (GetItem and conditional
- * PutItem only). Refusals anywhere pause logins everywhere. Credentials not known to be good (never
- * accepted, refused before, or not accepted for trustVerifiedForMs) are tried by one instance at a
- * time, under a lease; the others wait for its verdict. Known-good credentials cost one GetItem per
- * login and no write.
+ * PutItem only). Refusals anywhere count against the user everywhere: the refused password pauses, and
+ * stops after maxLoginRefusals; another password may be tried while the user's consecutive refusals are
+ * below maxConsecutiveUserRefusals, and then none. A user not known to be good (never accepted, refused
+ * before, or not accepted for trustVerifiedForMs) is tried by one instance at a time, under a lease; the
+ * others wait for its verdict. A known-good user costs one GetItem per login, no write and no key
+ * derivation: the slow verifier of a refused password is derived only when a refusal is on record.
  *
  * When DynamoDB fails, `check` throws ThingSpaceError('unavailable') and nobody logs in: a failed request
  * is far better than a locked API user. Deleting the item lifts a pause or a stop.
@@ -103,7 +121,7 @@ export class DynamoDbLoginGuard implements LoginGuard {
   constructor(options: DynamoDbLoginGuardOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
-    this.policy = { ...DEFAULT_LOGIN_GUARD_POLICY, ...options.policy };
+    this.policy = loginGuardPolicy(options.policy);
     this.leaseMs = options.leaseMs ?? 20_000;
     this.trustMs = options.trustVerifiedForMs ?? 30 * 60_000;
     this.pollMs = options.pollMs ?? 200;
@@ -114,9 +132,9 @@ export class DynamoDbLoginGuard implements LoginGuard {
     this.retry = { baseDelayMs: 25, maxDelayMs: 500, sleep: this.sleep, now: this.now, random: Math.random };
   }
 
-  async check(credentialsKey: string, wait?: LoginWait): Promise<DynamoDbLoginPermit> {
+  async check(attempt: LoginAttempt, wait?: LoginWait): Promise<DynamoDbLoginPermit> {
     try {
-      return await this.acquire(credentialsKey, wait);
+      return await this.acquire(attempt, wait);
     } catch (error) {
       if (error instanceof ThingSpaceError) throw error;
       throw new ThingSpaceError(
@@ -129,59 +147,50 @@ export class DynamoDbLoginGuard implements LoginGuard {
   }
 
   async recordRefusal(permit: DynamoDbLoginPermit, refusal: LoginRefusal): Promise<RefusalRecord> {
-    return this.update(permit.credentialsKey, (item, now) => {
-      const refusals = (item?.refusals ?? 0) + 1;
-      const pausedForMs = pauseAfterRefusal(refusals, this.policy);
-      // Refused credentials are no longer known to be good, and any lease ends: the pause rules now.
-      const next: GuardItem = {
-        ...this.blank(permit.credentialsKey, item, now),
-        refusals,
-        lastRefusedAt: now,
-        status: refusal.status,
-        ...(refusal.errorCode === undefined ? {} : { errorCode: refusal.errorCode }),
-        ...(Number.isFinite(pausedForMs) ? { pausedUntil: now + pausedForMs } : { stopped: true }),
-      };
-      return { next, result: { refusals, pausedForMs } };
+    return this.update(permit.attempt.userKey, async (item, now) => {
+      const { state, record } = await afterRefusal(item === undefined ? undefined : refusalsOf(item), permit.attempt, refusal, this.policy, now);
+      // A refused user is no longer known to be good, and any lease ends: the refusals now rule.
+      const next: GuardItem = { ...this.blank(permit.attempt.userKey, item, now), ...refusalFields(state), lastRefusedAt: now };
+      return { next, result: record };
     });
   }
 
   async recordSuccess(permit: DynamoDbLoginPermit): Promise<void> {
     if (!permit.confirm) return;
-    await this.update(permit.credentialsKey, (item, now) => {
+    await this.update(permit.attempt.userKey, async (item, now) => {
       // A refusal recorded after this login was allowed is newer news than this success: keep it.
       if (item?.lastRefusedAt !== undefined && item.lastRefusedAt >= permit.checkedAt) return { result: undefined };
       const alreadyConfirmed =
         item !== undefined && item.refusals === 0 && item.verifiedAt !== undefined && now - item.verifiedAt < this.trustMs / 2;
       if (alreadyConfirmed && (item.leaseOwner === undefined || item.leaseOwner !== permit.leaseOwner)) return { result: undefined };
-      return { next: { ...this.blank(permit.credentialsKey, item, now), refusals: 0, verifiedAt: now }, result: undefined };
+      return { next: { ...this.blank(permit.attempt.userKey, item, now), refusals: 0, verifiedAt: now }, result: undefined };
     });
   }
 
   async release(permit: DynamoDbLoginPermit): Promise<void> {
     if (permit.leaseOwner === undefined) return;
-    await this.update(permit.credentialsKey, (item, now) => {
+    await this.update(permit.attempt.userKey, async (item, now) => {
       if (item === undefined || item.leaseOwner !== permit.leaseOwner) return { result: undefined };
       const { leaseOwner: _owner, leaseUntil: _until, ...rest } = item;
       return { next: { ...rest, version: item.version + 1, updatedAt: new Date(now).toISOString() }, result: undefined };
     });
   }
 
-  private async acquire(credentialsKey: string, wait: LoginWait | undefined): Promise<DynamoDbLoginPermit> {
+  private async acquire(attempt: LoginAttempt, wait: LoginWait | undefined): Promise<DynamoDbLoginPermit> {
+    const key = attempt.userKey;
     const leaseOwner = this.newLeaseId();
     const startedAt = this.now();
     let conflicts = 0;
     for (;;) {
-      const item = await this.read(credentialsKey);
+      const item = await this.read(key);
       const now = this.now();
-      if (item?.stopped) throw loginsPausedError(Number.POSITIVE_INFINITY, lastRefusal(item), SHARED);
-      if (item?.pausedUntil !== undefined && item.pausedUntil > now) {
-        throw loginsPausedError(item.pausedUntil - now, lastRefusal(item), SHARED);
-      }
+      // Derives the refused password's verifier only when a refusal is on record.
+      await assertMayLogIn(item === undefined ? undefined : refusalsOf(item), attempt, this.policy, now, SHARED);
       if (item !== undefined && this.trusted(item, now)) {
-        return { credentialsKey, confirm: now - (item.verifiedAt ?? 0) >= this.trustMs / 2, checkedAt: now };
+        return { attempt, confirm: now - (item.verifiedAt ?? 0) >= this.trustMs / 2, checkedAt: now };
       }
       if (item?.leaseUntil !== undefined && item.leaseUntil > now) {
-        // Another instance is trying these credentials: its verdict decides, so wait for it.
+        // Another instance is trying this user's login: its verdict decides, so wait for it.
         // A lease lasts leaseMs, so waiting longer means a chain of instances that all failed to answer.
         if (now - startedAt > this.leaseMs || (wait !== undefined && !wait.allowsWait(this.pollMs))) {
           throw new ThingSpaceError('unavailable', 'Another instance is trying the ThingSpace credentials; not logging in alongside it');
@@ -189,8 +198,8 @@ export class DynamoDbLoginGuard implements LoginGuard {
         await this.sleep(this.pollMs);
         continue;
       }
-      const next: GuardItem = { ...this.blank(credentialsKey, item, now), ...this.keptState(item), leaseOwner, leaseUntil: now + this.leaseMs };
-      if (await this.put(next, item)) return { credentialsKey, leaseOwner, confirm: true, checkedAt: now };
+      const next: GuardItem = { ...this.kept(key, item, now), leaseOwner, leaseUntil: now + this.leaseMs };
+      if (await this.put(next, item)) return { attempt, leaseOwner, confirm: true, checkedAt: now };
       conflicts += 1;
       if (conflicts > this.maxConflicts) throw new ThingSpaceError('unavailable', 'The shared ThingSpace login guard is too contended; not logging in');
     }
@@ -202,19 +211,22 @@ export class DynamoDbLoginGuard implements LoginGuard {
   }
 
   /** Read, change, conditional put; a lost race re-reads. `change` returns no `next` to write nothing. */
-  private async update<T>(credentialsKey: string, change: (item: GuardItem | undefined, now: number) => { next?: GuardItem; result: T }): Promise<T> {
+  private async update<T>(
+    key: string,
+    change: (item: GuardItem | undefined, now: number) => Promise<{ next?: GuardItem; result: T }>,
+  ): Promise<T> {
     for (let conflicts = 0; ; conflicts += 1) {
-      const item = await this.read(credentialsKey);
-      const { next, result } = change(item, this.now());
+      const item = await this.read(key);
+      const { next, result } = await change(item, this.now());
       if (next === undefined || (await this.put(next, item))) return result;
       if (conflicts >= this.maxConflicts) throw new Error('The shared ThingSpace login guard is too contended');
     }
   }
 
   /** The item's identity and a bumped version, without state: callers add what they keep. */
-  private blank(credentialsKey: string, item: GuardItem | undefined, now: number): GuardItem {
+  private blank(key: string, item: GuardItem | undefined, now: number): GuardItem {
     return {
-      ...loginGuardKey(credentialsKey),
+      ...loginGuardKey(key),
       type: ITEM_TYPES.loginGuard,
       version: (item?.version ?? 0) + 1,
       refusals: 0,
@@ -222,21 +234,16 @@ export class DynamoDbLoginGuard implements LoginGuard {
     };
   }
 
-  /** What taking a lease keeps: the refusal history (its pause has ended) and the last verification. */
-  private keptState(item: GuardItem | undefined): Partial<GuardItem> {
-    const kept: Partial<GuardItem> = {};
-    if (item === undefined) return kept;
-    kept.refusals = item.refusals;
-    if (item.lastRefusedAt !== undefined) kept.lastRefusedAt = item.lastRefusedAt;
-    if (item.status !== undefined) kept.status = item.status;
-    if (item.errorCode !== undefined) kept.errorCode = item.errorCode;
-    if (item.verifiedAt !== undefined) kept.verifiedAt = item.verifiedAt;
-    return kept;
+  /** What taking a lease keeps: everything but the old lease (refusals, their pause, the last verification). */
+  private kept(key: string, item: GuardItem | undefined, now: number): GuardItem {
+    if (item === undefined) return this.blank(key, item, now);
+    const { leaseOwner: _owner, leaseUntil: _until, ...rest } = item;
+    return { ...rest, version: item.version + 1, updatedAt: new Date(now).toISOString() };
   }
 
-  private async read(credentialsKey: string): Promise<GuardItem | undefined> {
+  private async read(key: string): Promise<GuardItem | undefined> {
     const { Item } = await retryThrottled(
-      () => this.client.send(new GetCommand({ TableName: this.tableName, Key: loginGuardKey(credentialsKey), ConsistentRead: true })),
+      () => this.client.send(new GetCommand({ TableName: this.tableName, Key: loginGuardKey(key), ConsistentRead: true })),
       this.now() + THROTTLING_BUDGET_MS,
       this.retry,
     );
@@ -268,6 +275,35 @@ function lastRefusal(item: GuardItem): LoginRefusal | undefined {
   return item.errorCode === undefined ? { status: item.status } : { status: item.status, errorCode: item.errorCode };
 }
 
+/** The item's refusals as the policy (login-guard.ts) sees them. */
+function refusalsOf(item: GuardItem): UserRefusals {
+  const refusal = lastRefusal(item);
+  return {
+    refusals: item.refusals,
+    passwordRefusals: item.passwordRefusals ?? item.refusals,
+    ...(item.pausedUntil === undefined ? {} : { pausedUntil: item.pausedUntil }),
+    ...(item.refusedPasswordVerifier === undefined || item.refusedPasswordSalt === undefined
+      ? {}
+      : { verifier: { hash: item.refusedPasswordVerifier, salt: item.refusedPasswordSalt } }),
+    ...(refusal === undefined ? {} : { lastRefusal: refusal }),
+    ...(item.stopped ? { userStopped: true } : {}),
+  };
+}
+
+/** The item's attributes of a state after a refusal. */
+function refusalFields(state: UserRefusals): Partial<GuardItem> {
+  return {
+    refusals: state.refusals,
+    passwordRefusals: state.passwordRefusals,
+    ...(state.pausedUntil === undefined ? {} : { pausedUntil: state.pausedUntil }),
+    ...(state.userStopped ? { stopped: true } : {}),
+    ...(state.verifier === undefined ? {} : { refusedPasswordVerifier: state.verifier.hash, refusedPasswordSalt: state.verifier.salt }),
+    ...(state.lastRefusal === undefined
+      ? {}
+      : { status: state.lastRefusal.status, ...(state.lastRefusal.errorCode === undefined ? {} : { errorCode: state.lastRefusal.errorCode }) }),
+  };
+}
+
 /**
  * The stored item, read defensively: it is plain data anyone with table access could edit. An item
  * that cannot be trusted throws, and `check` then refuses the login (fail safe).
@@ -290,7 +326,21 @@ function parseGuardItem(raw: Record<string, unknown>): GuardItem {
     refusals: number('refusals') ?? 0,
     updatedAt: text('updatedAt') ?? '',
   };
+  const hex = (name: string): string | undefined => {
+    const value = raw[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(value)) throw new Error(`The login guard item's ${name} is not hex`);
+    return value;
+  };
+  const refusedPasswordVerifier = hex('refusedPasswordVerifier');
+  const refusedPasswordSalt = hex('refusedPasswordSalt');
+  if ((refusedPasswordVerifier === undefined) !== (refusedPasswordSalt === undefined)) {
+    throw new Error('The login guard item has half a password verifier');
+  }
   const optional: Partial<GuardItem> = {
+    passwordRefusals: number('passwordRefusals'),
+    refusedPasswordVerifier,
+    refusedPasswordSalt,
     pausedUntil: number('pausedUntil'),
     stopped: raw.stopped === true ? true : undefined,
     lastRefusedAt: number('lastRefusedAt'),

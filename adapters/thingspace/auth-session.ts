@@ -3,7 +3,7 @@ import type { Budget } from './budget';
 import type { ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer } from './error-answers';
 import { isTransientStatus, type Exchange } from './exchange';
-import { STOPPED_UNTIL, type InMemoryLoginGuard, type LoginGuard, type LoginPermit, type LoginRefusal, type PausedStep } from './login-guard';
+import { STOPPED_UNTIL, type InMemoryLoginGuard, type LoginAttempt, type LoginGuard, type LoginPermit, type LoginRefusal, type PausedStep, type RefusalRecord } from './login-guard';
 import { joinUrl, LOGIN_PATH, TOKEN_PATH } from './paths';
 import { loginAnswerSchema, parseAnswer, tokenAnswerSchema } from './schemas';
 import { TransientFailure, type Transport } from './transport';
@@ -31,9 +31,9 @@ export class CredentialsRefused extends ThingSpaceError {
 }
 
 /**
- * The guards: this process's own, and optionally one shared by every instance. The local one keeps
- * login pauses under the login key and token-request pauses under the app key pair's key; the shared one
- * sees logins only, under the login key.
+ * The guards: this process's own, and optionally one shared by every instance. Both count login refusals
+ * per API user (LoginAttempt.userKey); with a shared guard, the local one records only the refusals the
+ * shared one could not. The local one also keeps token-request pauses under the app key pair's key.
  */
 export interface SessionGuards {
   local: InMemoryLoginGuard;
@@ -44,22 +44,22 @@ function renewalMargin(lifetimeMs: number): number {
   return Math.min(RENEWAL_MARGIN_MS, lifetimeMs / 10);
 }
 
-/** What the guards key on, both hashes (session-cache.ts): never the credentials themselves. */
+/** What the guards key on: never the credentials themselves. */
 export interface GuardKeys {
-  /** The API user's (username, password): logins, locally and in the shared guard. Slow to derive. */
-  login: Promise<string>;
+  /** The API user (its key is a fast hash of the username) and a way to tell a refused password again. */
+  login: LoginAttempt;
   /** The app's (appKey, appSecret): token requests the token endpoint refused, in this process only. */
   app: string;
 }
 
 /**
  * The OAuth token and the M2M session of one set of credentials. Concurrent callers share one
- * in-flight token request and one in-flight login. A refused login pauses further logins of the same
- * user credentials, whatever the app key pair: five consecutive refusals lock the API user, and only
- * Verizon support can unlock it. The process's own guard pauses this instance; the shared guard, when
- * there is one, pauses every instance and lets only one of them try user credentials not yet known to be
- * good. A refused token request pauses token requests of the same app key pair in this process, and
- * never logins: it says nothing about the user's password and cannot lock the user.
+ * in-flight token request and one in-flight login. A refused login counts against the API user, whatever
+ * the password or app key pair: five consecutive refusals lock the user, and only Verizon support can
+ * unlock it. The guards pause the refused password, stop it after a few refusals, and stop every password
+ * one refusal short of the lock. The shared guard, when there is one, does so for every instance and lets
+ * only one of them try a user not yet known to be good. A refused token request pauses token requests of
+ * the same app key pair in this process, and never logins: it cannot lock the user.
  */
 export class CredentialSession {
   private token: { value: string; renewAt: number } | undefined;
@@ -116,51 +116,51 @@ export class CredentialSession {
   }
 
   private async requestToken(budget: Budget): Promise<string> {
-    this.guards.local.assertAllowed(this.keys.app, 'token');
+    this.guards.local.assertTokenAllowed(this.keys.app);
     const startedAt = this.transport.now();
     const basic = Buffer.from(`${this.credentials.appKey}:${this.credentials.appSecret}`).toString('base64');
     const answer = await this.send(budget, TOKEN_PATH, {
       authorization: `Basic ${basic}`,
       'content-type': 'application/x-www-form-urlencoded',
     }, 'grant_type=client_credentials');
-    if (answer.status === 400 || answer.status === 401) this.refuse('token', this.keys.app, answer.status, answer.text);
+    if (answer.status === 400 || answer.status === 401) this.refuseToken(answer.status, answer.text);
     if (answer.status < 200 || answer.status >= 300) {
       throw new ThingSpaceError('auth', `ThingSpace token endpoint answered HTTP ${answer.status}`, { status: answer.status });
     }
     const token = parseAnswer(answer.text, tokenAnswerSchema, 'token');
     const lifetimeMs = (token.expires_in ?? DEFAULT_TOKEN_LIFETIME_SECONDS) * 1000;
     this.token = { value: token.access_token, renewAt: startedAt + lifetimeMs - renewalMargin(lifetimeMs) };
-    this.guards.local.succeeded(this.keys.app);
+    this.guards.local.tokenSucceeded(this.keys.app);
     this.transport.logger.debug('ThingSpace access token obtained', { expiresInSeconds: lifetimeMs / 1000 });
     return token.access_token;
   }
 
-  /** A login under both guards: the shared one decides first, and hears how it ended. */
+  /** A login under both guards: the local one first (no I/O), then the shared one, which hears how it ended. */
   private async login(budget: Budget): Promise<string> {
-    // Derived on the thread pool since the credentials were first seen; awaited only by a login.
-    const loginKey = await this.keys.login;
-    this.guards.local.assertAllowed(loginKey, 'login');
+    const attempt = this.keys.login;
+    const local = this.guards.local;
+    const localPermit = await local.check(attempt);
     // A login that would need a token request this process holds back fails here, before any lease.
-    if (!this.hasFreshToken()) this.guards.local.assertAllowed(this.keys.app, 'token');
+    if (!this.hasFreshToken()) local.assertTokenAllowed(this.keys.app);
     const shared = this.guards.shared;
-    if (!shared) return this.openSession(budget, loginKey);
-    const permit = await this.checkShared(shared, loginKey, budget);
+    const permit = shared ? await this.checkShared(shared, attempt, budget) : undefined;
     let session: string;
     try {
-      session = await this.openSession(budget, loginKey);
+      session = await this.openSession(budget);
     } catch (error) {
       // A refused app key pair is no verdict on the user's credentials: it must not pause their logins.
-      if (error instanceof CredentialsRefused && error.step === 'login') await this.recordSharedRefusal(shared, permit, error.refusal);
-      else await this.quietly('release', () => shared.release(permit));
+      if (error instanceof CredentialsRefused && error.step === 'login') await this.recordRefusal(localPermit, shared, permit, error.refusal);
+      else if (shared && permit) await this.quietly('release', () => shared.release(permit));
       throw error;
     }
-    await this.quietly('record a successful login with', () => shared.recordSuccess(permit));
+    await local.recordSuccess(localPermit);
+    if (shared && permit) await this.quietly('record a successful login with', () => shared.recordSuccess(permit));
     return session;
   }
 
-  private async checkShared(shared: LoginGuard, loginKey: string, budget: Budget): Promise<LoginPermit> {
+  private async checkShared(shared: LoginGuard, attempt: LoginAttempt, budget: Budget): Promise<LoginPermit> {
     try {
-      return await shared.check(loginKey, budget);
+      return await shared.check(attempt, budget);
     } catch (error) {
       if (error instanceof ThingSpaceError) throw error;
       // Fail safe: without the guard's word, no login. A failed request is far better than a locked user.
@@ -168,20 +168,35 @@ export class CredentialSession {
     }
   }
 
-  private async recordSharedRefusal(shared: LoginGuard, permit: LoginPermit, refusal: LoginRefusal): Promise<void> {
-    try {
-      const record = await shared.recordRefusal(permit, refusal);
-      this.transport.logger.error('ThingSpace logins paused on every instance', {
-        status: refusal.status,
-        errorCode: refusal.errorCode,
-        refusals: record.refusals,
-        pausedForMs: Number.isFinite(record.pausedForMs) ? record.pausedForMs : STOPPED_UNTIL.login,
-      });
-    } catch (error) {
-      this.transport.logger.error('The shared login guard could not record a refused login; only this instance pauses', {
-        error: errorName(error),
-      });
+  /**
+   * Counts a refused login against the user: in the shared guard when there is one (then every instance
+   * pauses, and the local guard stays clear so that clearing the shared item frees this instance too), and
+   * in this process's guard otherwise, or when the shared guard could not record it.
+   */
+  private async recordRefusal(localPermit: LoginPermit, shared: LoginGuard | undefined, permit: LoginPermit | undefined, refusal: LoginRefusal): Promise<void> {
+    if (shared && permit) {
+      try {
+        const record = await shared.recordRefusal(permit, refusal);
+        this.logRefusal('ThingSpace refused the API user login; logins paused on every instance', refusal, record);
+        return;
+      } catch (error) {
+        this.transport.logger.error('The shared login guard could not record a refused login; only this instance pauses', {
+          error: errorName(error),
+        });
+      }
     }
+    const record = await this.guards.local.recordRefusal(localPermit, refusal);
+    this.logRefusal('ThingSpace refused the API user login; logins paused', refusal, record);
+  }
+
+  private logRefusal(message: string, refusal: LoginRefusal, record: RefusalRecord): void {
+    this.transport.logger.error(message, {
+      step: 'login',
+      status: refusal.status,
+      errorCode: refusal.errorCode,
+      refusals: record.refusals,
+      pausedForMs: Number.isFinite(record.pausedForMs) ? record.pausedForMs : STOPPED_UNTIL.login,
+    });
   }
 
   /** A guard write whose failure must not turn a finished login into a failed call; it is logged. */
@@ -193,7 +208,7 @@ export class CredentialSession {
     }
   }
 
-  private async openSession(budget: Budget, loginKey: string): Promise<string> {
+  private async openSession(budget: Budget): Promise<string> {
     let tokenRenewed = false;
     for (;;) {
       const token = await this.currentToken(budget);
@@ -212,10 +227,9 @@ export class CredentialSession {
       if (answer.status === 401) {
         throw new ThingSpaceError('auth', 'ThingSpace refused a freshly issued access token at login', { status: 401 });
       }
-      if (answer.status >= 300) this.refuse('login', loginKey, answer.status, answer.text);
+      if (answer.status >= 300) throw new CredentialsRefused('ThingSpace refused the login for the configured credentials', refusalOf(answer.status, answer.text), 'login');
       const { sessionToken } = parseAnswer(answer.text, loginAnswerSchema, 'login');
       this.session = { value: sessionToken, lastUsedAt: this.transport.now() };
-      this.guards.local.succeeded(loginKey);
       this.transport.logger.debug('ThingSpace M2M session opened');
       return sessionToken;
     }
@@ -234,26 +248,25 @@ export class CredentialSession {
     return result;
   }
 
-  /** Records a refusal in this process's guard, under the key of what was refused, and throws it. */
-  private refuse(step: PausedStep, key: string, status: number, text: string): never {
-    const { errorCode } = readErrorAnswer(text);
-    const refusal: LoginRefusal = errorCode === undefined ? { status } : { status, errorCode };
-    const { refusals, pausedForMs } = this.guards.local.refused(key, refusal);
-    this.transport.logger.error(
-      step === 'login'
-        ? 'ThingSpace refused the API user login; logins paused'
-        : 'ThingSpace refused the app key pair; token requests paused (logins are not counted against the user)',
-      {
-        step: step === 'login' ? 'login' : 'OAuth token request',
-        status,
-        errorCode,
-        refusals,
-        pausedForMs: Number.isFinite(pausedForMs) ? pausedForMs : STOPPED_UNTIL[step],
-      },
-    );
-    const what = step === 'login' ? 'login' : 'OAuth token request';
-    throw new CredentialsRefused(`ThingSpace refused the ${what} for the configured credentials`, refusal, step);
+  /** Pauses token requests of this app key pair in this process (never logins), and throws the refusal. */
+  private refuseToken(status: number, text: string): never {
+    const refusal = refusalOf(status, text);
+    const { refusals, pausedForMs } = this.guards.local.tokenRefused(this.keys.app, refusal);
+    this.transport.logger.error('ThingSpace refused the app key pair; token requests paused (logins are not counted against the user)', {
+      step: 'OAuth token request',
+      status,
+      errorCode: refusal.errorCode,
+      refusals,
+      pausedForMs: Number.isFinite(pausedForMs) ? pausedForMs : STOPPED_UNTIL.token,
+    });
+    throw new CredentialsRefused('ThingSpace refused the OAuth token request for the configured credentials', refusal, 'token');
   }
+}
+
+/** What ThingSpace said when it refused: its status and error code, never the credentials. */
+function refusalOf(status: number, text: string): LoginRefusal {
+  const { errorCode } = readErrorAnswer(text);
+  return errorCode === undefined ? { status } : { status, errorCode };
 }
 
 /** An error's name only: messages of infrastructure errors are not ours to vouch for. */

@@ -8,6 +8,7 @@ import type { CredentialsProvider, ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer, saysSessionExpired, syntheticErrorCode } from './error-answers';
 import { fetchExchange, isTransientStatus, type FetchFunction } from './exchange';
 import { httpExchange } from './http-exchange';
+import type { DeriveVerifier } from './login-attempt';
 import { InMemoryLoginGuard, type LoginGuard } from './login-guard';
 import { deviceListPath, historyPath, joinUrl } from './paths';
 import { parseDeviceListPage, parseHistory } from './schemas';
@@ -27,18 +28,28 @@ export interface ThingSpaceClientOptions {
   loginBackoffMs?: number;
   maxLoginBackoffMs?: number;
   /**
-   * Refusals of the same API user login (username, password) after which logins stop until the password
-   * or username changes; rotating only the app key pair does not resume them. Refused token requests are
-   * paused the same way, per app key pair, in this process only.
+   * Consecutive refusals of the same password after which that password is never tried again; rotating
+   * only the app key pair does not resume it. Refused token requests are paused the same way, per app key
+   * pair, in this process only.
    */
   maxLoginRefusals?: number;
   /**
+   * Consecutive refusals of the API user, whatever the passwords, after which no login is tried at all
+   * (default and maximum 4: ThingSpace locks the user at 5).
+   */
+  maxConsecutiveUserRefusals?: number;
+  /**
    * A guard shared by every instance of the service (DynamoDbLoginGuard when deployed), consulted before
    * each login in addition to this process's own in-memory guard, so that many instances together can
-   * not lock the API user either. It is keyed by the login (username, password) and hears only of refused
-   * logins: a refused app key pair cannot lock the user. It has its own pause policy.
+   * not lock the API user either. It is keyed by the API user and hears only of refused logins: a refused
+   * app key pair cannot lock the user. It has its own pause policy.
    */
   loginGuard?: LoginGuard;
+  /**
+   * Derives the verifier of a refused password (default scrypt). Called only when a guard has a refusal
+   * on record or records one, never on the normal path; tests count its calls.
+   */
+  deriveVerifier?: DeriveVerifier;
   /** Without a deadline, a longer Retry-After than this gives up instead of waiting. */
   maxRetryAfterMs?: number;
   /** Sends requests through this fetch instead of node:http (tests script ThingSpace with it). */
@@ -85,10 +96,11 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
         loginBackoffMs,
         maxLoginBackoffMs: options.maxLoginBackoffMs ?? Math.max(loginBackoffMs, 3_600_000),
         maxLoginRefusals: options.maxLoginRefusals ?? 3,
+        ...(options.maxConsecutiveUserRefusals === undefined ? {} : { maxConsecutiveUserRefusals: options.maxConsecutiveUserRefusals }),
       },
       this.transport.now,
     );
-    this.sessions = new SessionCache(this.transport, { local, ...(options.loginGuard ? { shared: options.loginGuard } : {}) });
+    this.sessions = new SessionCache(this.transport, { local, ...(options.loginGuard ? { shared: options.loginGuard } : {}) }, options.deriveVerifier);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 5000;

@@ -1,9 +1,10 @@
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard';
 import { LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
+import { scryptVerifier, type DeriveVerifier } from '../../adapters/thingspace/login-attempt';
 import type { ThingSpaceApi } from '../../domain/ports';
 import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
 import {
@@ -42,6 +43,7 @@ function instance(
   credentials: () => ThingSpaceCredentials,
   client: DynamoDBDocumentClient = db.createClient(),
   now?: () => number,
+  deriveVerifier?: DeriveVerifier,
 ): ThingSpaceApi {
   return createThingSpaceClient({
     baseUrl: simulator.url,
@@ -50,6 +52,7 @@ function instance(
     maxDelayMs: 5,
     timeoutMs: 2000,
     ...(now ? { now } : {}),
+    ...(deriveVerifier ? { deriveVerifier } : {}),
     loginGuard: new DynamoDbLoginGuard({ client, tableName, pollMs: 5, ...(now ? { now } : {}) }),
   });
 }
@@ -75,6 +78,23 @@ async function outcomeOf(promise: Promise<unknown>): Promise<'ok' | ThingSpaceEr
   );
   if (outcome !== 'ok' && !isThingSpaceError(outcome)) throw new Error(`expected a ThingSpaceError, got ${String(outcome)}`);
   return outcome;
+}
+
+/** What an operator does to lift a stop: delete the user's guard item. */
+async function deleteGuardItems(): Promise<void> {
+  for (const item of await guardItems()) {
+    await db.client.send(new DeleteCommand({ TableName: tableName, Key: { pk: item.pk, sk: item.sk } }));
+  }
+}
+
+/** scrypt, counted. */
+function countingScrypt() {
+  const counter = { calls: 0 };
+  const derive: DeriveVerifier = (secret, salt) => {
+    counter.calls += 1;
+    return scryptVerifier(secret, salt);
+  };
+  return { counter, derive };
 }
 
 async function guardItems(): Promise<Record<string, unknown>[]> {
@@ -173,7 +193,7 @@ describe('ThingSpace login guard shared through DynamoDB, against the simulator'
     expect((await guardItems()).every((item) => item.refusals === 0)).toBe(true);
   });
 
-  it('keeps only a hash of the credentials and ThingSpace\'s error code in the table', async () => {
+  it('keeps only hashes (of the username; salted scrypt of the refused password) and ThingSpace\'s error code in the table', async () => {
     // Prepare
     simulator.setCredentials(ROTATED);
     const client = instance(() => DEMO_CREDENTIALS);
@@ -184,17 +204,24 @@ describe('ThingSpace login guard shared through DynamoDB, against the simulator'
     // Assess
     const items = await guardItems();
     expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({ sk: expect.stringMatching(/^GUARD#[0-9a-f]{64}$/), refusals: 1, status: 400 });
+    expect(items[0]).toMatchObject({
+      sk: expect.stringMatching(/^GUARD#[0-9a-f]{64}$/),
+      refusals: 1,
+      status: 400,
+      refusedPasswordVerifier: expect.stringMatching(/^[0-9a-f]{64}$/),
+      refusedPasswordSalt: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
     const stored = JSON.stringify(items);
     for (const value of Object.values(DEMO_CREDENTIALS)) expect(stored).not.toContain(value);
   });
 
-  it('lets ten instances with known-good credentials each log in once, with no guard write', async () => {
+  it('lets ten instances with known-good credentials each log in once, with no guard write and no key derivation', async () => {
     // Prepare
-    await instance(() => DEMO_CREDENTIALS).getDeviceHistory(DEVICE);
+    const { counter, derive } = countingScrypt();
+    await instance(() => DEMO_CREDENTIALS, db.createClient(), undefined, derive).getDeviceHistory(DEVICE);
     const dynamo = db.createClient();
     const operations = countOperations(dynamo);
-    const instances = Array.from({ length: INSTANCES }, () => instance(() => DEMO_CREDENTIALS, dynamo));
+    const instances = Array.from({ length: INSTANCES }, () => instance(() => DEMO_CREDENTIALS, dynamo, undefined, derive));
     const loginsBefore = simulator.stats().loginsOk;
 
     // Act
@@ -205,5 +232,96 @@ describe('ThingSpace login guard shared through DynamoDB, against the simulator'
     expect(simulator.stats().loginsOk - loginsBefore).toBe(INSTANCES);
     expect(operations.count('GetItem')).toBe(INSTANCES);
     expect(operations.count('PutItem')).toBe(0);
+    expect(counter.calls).toBe(0);
+  });
+
+  it('keeps the API user out of a lock when a refused password is rotated to another wrong one, until an operator clears the guard', async () => {
+    // Prepare
+    const RIGHT: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, password: 'right-password-C' };
+    simulator.setCredentials(RIGHT);
+    const clock = movableClock();
+    const { counter, derive } = countingScrypt();
+    let current: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, password: 'wrong-password-A' };
+    const instances = Array.from({ length: 4 }, () => instance(() => current, db.createClient(), clock.now, derive));
+    let mostConsecutiveFailures = 0;
+    const rounds = async (count: number) => {
+      const outcomes = [];
+      for (let round = 0; round < count; round += 1) {
+        outcomes.push(...(await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))))));
+        mostConsecutiveFailures = Math.max(mostConsecutiveFailures, simulator.stats().consecutiveFailedLogins);
+        clock.advance(2 * HOUR);
+      }
+      return outcomes;
+    };
+
+    // Act
+    const withA = await rounds(6);
+    const afterA = simulator.stats();
+    current = { ...DEMO_CREDENTIALS, password: 'wrong-password-B' };
+    const withB = await rounds(6);
+    const afterB = simulator.stats();
+    const lastError = withB.at(-1);
+    await deleteGuardItems();
+    current = RIGHT;
+    const afterClearing = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+
+    // Assess
+    for (const outcome of [...withA, ...withB]) {
+      expect(outcome).not.toBe('ok');
+      expect((outcome as ThingSpaceError).failure).toBe('auth');
+    }
+    expect(afterA).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 3, userLocked: false });
+    expect(afterB).toMatchObject({ loginsFailed: 4, consecutiveFailedLogins: 4, userLocked: false });
+    expect((lastError as ThingSpaceError).message).toContain('deletes the login guard item');
+    expect(mostConsecutiveFailures).toBe(4);
+    expect(counter.calls).toBeGreaterThan(0);
+    expect(afterClearing).toEqual(instances.map(() => 'ok'));
+    expect(simulator.stats()).toMatchObject({ loginsFailed: 4, consecutiveFailedLogins: 0, userLocked: false });
+  });
+
+  it('logs in at once with the right password set after the wrong one was refused, pause or not', async () => {
+    // Prepare
+    simulator.setCredentials(ROTATED);
+    const clock = movableClock();
+    let current: ThingSpaceCredentials = DEMO_CREDENTIALS;
+    const instances = Array.from({ length: 3 }, () => instance(() => current, db.createClient(), clock.now));
+    for (let round = 0; round < 2; round += 1) {
+      await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+      clock.advance(2 * HOUR);
+    }
+    await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+    const whileStopped = simulator.stats();
+
+    // Act
+    current = ROTATED;
+    const first = await outcomeOf(instances[0]!.getDeviceHistory(DEVICE));
+    const afterFirst = simulator.stats();
+
+    // Assess
+    expect(whileStopped).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 3, loginsOk: 0 });
+    expect(first).toBe('ok');
+    expect(afterFirst).toMatchObject({ loginsFailed: 3, loginsOk: 1, consecutiveFailedLogins: 0 });
+  });
+
+  it('does not log in again after a refusal when only the app key pair is rotated, even after the pause', async () => {
+    // Prepare
+    simulator.setCredentials(ROTATED);
+    const clock = movableClock();
+    let current: ThingSpaceCredentials = DEMO_CREDENTIALS;
+    const client = instance(() => current, db.createClient(), clock.now);
+    await outcomeOf(client.getDeviceHistory(DEVICE));
+    const afterRefusal = simulator.stats();
+
+    // Act
+    simulator.setCredentials({ ...ROTATED, ...NEW_APP_PAIR });
+    current = { ...DEMO_CREDENTIALS, ...NEW_APP_PAIR };
+    const duringPause = await outcomeOf(client.getDeviceHistory(DEVICE));
+    const cold = await outcomeOf(instance(() => current, db.createClient(), clock.now).getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(afterRefusal).toMatchObject({ loginsFailed: 1, consecutiveFailedLogins: 1 });
+    expect((duringPause as ThingSpaceError).failure).toBe('auth');
+    expect((cold as ThingSpaceError).failure).toBe('auth');
+    expect(simulator.stats()).toMatchObject({ loginsFailed: 1, loginsOk: 0, consecutiveFailedLogins: 1 });
   });
 });

@@ -1,20 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
+import { loginAttempt, scryptVerifier, userKey, type DeriveVerifier } from '../../adapters/thingspace/login-attempt';
 import {
   InMemoryLoginGuard,
   pauseAfterRefusal,
+  type LoginAttempt,
   type LoginGuard,
   type LoginPermit,
   type LoginRefusal,
   type RefusalRecord,
 } from '../../adapters/thingspace/login-guard';
-import { appCredentialsKey, credentialsKey, loginKey } from '../../adapters/thingspace/session-cache';
+import { appCredentialsKey, credentialsKey } from '../../adapters/thingspace/session-cache';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import { capturingLogger, CREDENTIALS, DEVICE, failureOf, FakeThingSpace, fakeClock, RECORD } from './thingspace-fake';
 
 const MINUTE = 60_000;
-const POLICY = { loginBackoffMs: MINUTE, maxLoginBackoffMs: 4 * MINUTE, maxLoginRefusals: 5 };
+const POLICY = { loginBackoffMs: MINUTE, maxLoginBackoffMs: 4 * MINUTE, maxLoginRefusals: 5, maxConsecutiveUserRefusals: 4 };
+
+/** scrypt, counted: the verifier of a refused password must never be derived on the normal path. */
+function countingScrypt() {
+  const counter = { calls: 0 };
+  const derive: DeriveVerifier = (secret, salt) => {
+    counter.calls += 1;
+    return scryptVerifier(secret, salt);
+  };
+  return { counter, derive };
+}
 const LOGIN_REFUSED = { status: 400, body: { errorCode: 'UnifiedWebService.AUTH.Failed', errorMessage: 'Invalid credentials' } };
 
 /** A guard that records what the client told it, around a real in-memory guard, or fails on demand. */
@@ -25,10 +37,10 @@ class RecordingGuard implements LoginGuard {
 
   constructor(readonly inner: LoginGuard = new InMemoryLoginGuard(POLICY)) {}
 
-  async check(key: string): Promise<LoginPermit> {
+  async check(attempt: LoginAttempt): Promise<LoginPermit> {
     this.calls.push('check');
     if (this.failCheckWith !== undefined) throw this.failCheckWith;
-    return this.inner.check(key);
+    return this.inner.check(attempt);
   }
 
   async recordRefusal(permit: LoginPermit, refusal: LoginRefusal): Promise<RefusalRecord> {
@@ -50,7 +62,7 @@ class RecordingGuard implements LoginGuard {
 }
 
 /** Several clients ("Lambda instances") sharing one guard, each with its own process-local state. */
-function instancesSharing(guard: LoginGuard, count: number) {
+function instancesSharing(guard: LoginGuard, count: number, deriveVerifier?: DeriveVerifier) {
   const thingspace = new FakeThingSpace();
   const clock = fakeClock();
   const { lines, logger } = capturingLogger();
@@ -66,6 +78,7 @@ function instancesSharing(guard: LoginGuard, count: number) {
       baseDelayMs: 10,
       loginGuard: guard,
       logger,
+      ...(deriveVerifier ? { deriveVerifier } : {}),
     }),
   );
   return { clients, thingspace, clock, logLines: lines };
@@ -82,27 +95,71 @@ describe('login pause policy', () => {
 });
 
 describe('in-memory login guard', () => {
-  it('pauses only the refused credentials, until the pause ends, and forgets refusals after a success', async () => {
+  const attempt = (password: string, username = 'unit-user') => loginAttempt({ username, password });
+
+  it('pauses only the refused password of the refused user, until the pause ends, and forgets refusals after a success', async () => {
     // Prepare
     const clock = fakeClock();
     const guard = new InMemoryLoginGuard(POLICY, clock.now);
-    const refused = await guard.check('key-a');
+    const refused = await guard.check(attempt('password-a'));
     await guard.recordRefusal(refused, { status: 400, errorCode: 'UnifiedWebService.AUTH.Failed' });
 
     // Act
-    const whilePaused = await guard.check('key-a').then(() => undefined, (error: unknown) => error);
-    const otherCredentials = await guard.check('key-b');
+    const whilePaused = await guard.check(attempt('password-a')).then(() => undefined, (error: unknown) => error);
+    const otherUser = await guard.check(attempt('password-a', 'other-user'));
+    const otherPassword = await guard.check(attempt('password-b'));
     clock.time += MINUTE;
-    const afterPause = await guard.check('key-a');
+    const afterPause = await guard.check(attempt('password-a'));
     await guard.recordSuccess(afterPause);
-    const afterSuccess = await guard.recordRefusal(await guard.check('key-a'), { status: 400 });
+    const afterSuccess = await guard.recordRefusal(await guard.check(attempt('password-a')), { status: 400 });
 
     // Assess
     expect(whilePaused).toBeInstanceOf(ThingSpaceError);
     expect((whilePaused as ThingSpaceError).failure).toBe('auth');
     expect((whilePaused as ThingSpaceError).details).toEqual({ status: 400, errorCode: 'UnifiedWebService.AUTH.Failed' });
-    expect(otherCredentials.credentialsKey).toBe('key-b');
+    expect(otherUser.attempt.userKey).toBe(userKey('other-user'));
+    expect(otherPassword.attempt.userKey).toBe(userKey('unit-user'));
     expect(afterSuccess).toEqual({ refusals: 1, pausedForMs: MINUTE });
+  });
+
+  it('counts refusals per user across passwords: stops the same password at maxLoginRefusals and every password one short of the lock', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const guard = new InMemoryLoginGuard({ ...POLICY, maxLoginRefusals: 3 }, clock.now);
+    const records = [];
+    for (let round = 0; round < 3; round += 1) {
+      records.push(await guard.recordRefusal(await guard.check(attempt('password-a')), { status: 400 }));
+      clock.time += 60 * MINUTE;
+    }
+
+    // Act
+    const samePassword = await failureOf(guard.check(attempt('password-a')));
+    const rotated = await guard.check(attempt('password-b'));
+    records.push(await guard.recordRefusal(rotated, { status: 400 }));
+    clock.time += 30 * 24 * 60 * MINUTE;
+    const afterFour = await Promise.all(['password-a', 'password-b', 'password-c'].map((password) => failureOf(guard.check(attempt(password)))));
+
+    // Assess
+    expect(records).toEqual([
+      { refusals: 1, pausedForMs: MINUTE },
+      { refusals: 2, pausedForMs: 2 * MINUTE },
+      { refusals: 3, pausedForMs: Infinity },
+      { refusals: 4, pausedForMs: Infinity },
+    ]);
+    expect(samePassword.message).toContain('until the credentials change');
+    for (const stopped of afterFour) expect(stopped.message).toContain('for every password after 4 consecutive refused logins');
+  });
+
+  it('never allows a user limit at or above ThingSpace\'s lockout', async () => {
+    // Prepare
+    const guard = new InMemoryLoginGuard({ ...POLICY, maxLoginRefusals: 10, maxConsecutiveUserRefusals: 9 });
+    for (const password of ['a', 'b', 'c', 'd']) await guard.recordRefusal(await guard.check(attempt(password)), { status: 400 });
+
+    // Act
+    const fifth = await failureOf(guard.check(attempt('e')));
+
+    // Assess
+    expect(fifth.message).toContain('for every password after 4 consecutive refused logins');
   });
 });
 
@@ -122,14 +179,14 @@ describe('ThingSpace client with a shared login guard', () => {
     expect(thingspace.count('login')).toBe(1);
   });
 
-  it('keys the shared guard on a hash of the API user login only, never on the credentials', async () => {
+  it('keys the shared guard on a fast hash of the username only, never on the password or the app key pair', async () => {
     // Prepare
-    const keys: string[] = [];
+    const attempts: LoginAttempt[] = [];
     const inner = new InMemoryLoginGuard(POLICY);
     const guard: LoginGuard = {
-      check: (key) => {
-        keys.push(key);
-        return inner.check(key);
+      check: (attempt) => {
+        attempts.push(attempt);
+        return inner.check(attempt);
       },
       recordRefusal: (permit, refusal) => inner.recordRefusal(permit, refusal),
       recordSuccess: (permit) => inner.recordSuccess(permit),
@@ -141,15 +198,60 @@ describe('ThingSpace client with a shared login guard', () => {
     await clients[0]?.getDeviceHistory(DEVICE);
 
     // Assess
-    expect(keys).toEqual([await loginKey(CREDENTIALS)]);
-    expect(keys[0]).toMatch(/^[0-9a-f]{64}$/);
-    for (const value of Object.values(CREDENTIALS)) expect(keys[0]).not.toContain(value);
+    const key = attempts[0]?.userKey;
+    expect(attempts).toHaveLength(1);
+    expect(key).toBe(userKey(CREDENTIALS.username));
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    for (const value of Object.values(CREDENTIALS)) expect(key).not.toContain(value);
     const otherAppPair: ThingSpaceCredentials = { ...CREDENTIALS, appKey: 'other-app-key', appSecret: 'other-app-secret' };
     const otherPassword: ThingSpaceCredentials = { ...CREDENTIALS, password: 'other-password' };
-    expect(await loginKey(otherAppPair)).toBe(keys[0]);
-    expect(await loginKey(otherPassword)).not.toBe(keys[0]);
-    expect(keys[0]).not.toBe(credentialsKey(CREDENTIALS));
-    expect(keys[0]).not.toBe(appCredentialsKey(CREDENTIALS));
+    const otherUser: ThingSpaceCredentials = { ...CREDENTIALS, username: 'other-user' };
+    expect(loginAttempt(otherAppPair).userKey).toBe(key);
+    expect(loginAttempt(otherPassword).userKey).toBe(key);
+    expect(loginAttempt(otherUser).userKey).not.toBe(key);
+    expect(key).not.toBe(credentialsKey(CREDENTIALS));
+    expect(key).not.toBe(appCredentialsKey(CREDENTIALS));
+  });
+
+  it('derives no password verifier for ten instances with good credentials, and only after a refusal', async () => {
+    // Prepare
+    const { counter, derive } = countingScrypt();
+    const guard = new RecordingGuard();
+    const { clients, thingspace } = instancesSharing(guard, 10, derive);
+
+    // Act
+    const histories = await Promise.all(clients.map((client) => client.getDeviceHistory(DEVICE)));
+    const onNormalPath = counter.calls;
+    thingspace.fotaReplies.push({ status: 400, body: { errorCode: 'UnifiedWebService.REQUEST_FAILED.SessionToken.Expired', errorMessage: 'The Session has expired.' } });
+    thingspace.loginReplies.push(LOGIN_REFUSED);
+    await failureOf(clients[0]!.getDeviceHistory(DEVICE));
+    const afterRefusal = counter.calls;
+    thingspace.fotaReplies.push({ status: 400, body: { errorCode: 'UnifiedWebService.REQUEST_FAILED.SessionToken.Expired', errorMessage: 'The Session has expired.' } });
+    const paused = await failureOf(clients[1]!.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(histories).toEqual(clients.map(() => [RECORD]));
+    expect(onNormalPath).toBe(0);
+    expect(afterRefusal).toBe(1);
+    expect(paused.message).toContain('logins are paused');
+    expect(counter.calls).toBe(2);
+    expect(thingspace.count('login')).toBe(11);
+  });
+
+  it('matches a refused password with real scrypt, and tells a different one apart', async () => {
+    // Prepare
+    const refused = loginAttempt({ username: 'unit-user', password: 'password-a' });
+    const verifier = await refused.newVerifier();
+
+    // Act
+    const same = await loginAttempt({ username: 'unit-user', password: 'password-a' }).matches(verifier);
+    const different = await loginAttempt({ username: 'unit-user', password: 'password-b' }).matches(verifier);
+
+    // Assess
+    expect(verifier.salt).toMatch(/^[0-9a-f]{32}$/);
+    expect(verifier.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(same).toBe(true);
+    expect(different).toBe(false);
   });
 
   it('lets one refused login on one instance pause the logins of every other instance', async () => {
