@@ -4,7 +4,7 @@ import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard
 import { LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import { scryptVerifier, type DeriveVerifier } from '../../adapters/thingspace/login-attempt';
+import type { DeriveVerifier } from '../../adapters/thingspace/login-attempt';
 import type { ThingSpaceApi } from '../../domain/ports';
 import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
 import {
@@ -16,6 +16,7 @@ import {
   type ThingSpaceSimulator,
 } from '../../local/thingspace-simulator';
 import { countOperations, useTestDynamoDb } from '../support/dynamodb';
+import { countingScrypt } from '../support/counting-verifier';
 
 /**
  * Ten clients, each with its own guard object and DynamoDB client, stand for ten Lambda instances:
@@ -85,16 +86,6 @@ async function deleteGuardItems(): Promise<void> {
   for (const item of await guardItems()) {
     await db.client.send(new DeleteCommand({ TableName: tableName, Key: { pk: item.pk, sk: item.sk } }));
   }
-}
-
-/** scrypt, counted. */
-function countingScrypt() {
-  const counter = { calls: 0 };
-  const derive: DeriveVerifier = (secret, salt) => {
-    counter.calls += 1;
-    return scryptVerifier(secret, salt);
-  };
-  return { counter, derive };
 }
 
 async function guardItems(): Promise<Record<string, unknown>[]> {

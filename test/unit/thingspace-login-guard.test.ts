@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import { loginAttempt, scryptVerifier, userKey, type DeriveVerifier } from '../../adapters/thingspace/login-attempt';
+import { loginAttempt, userKey, type DeriveVerifier } from '../../adapters/thingspace/login-attempt';
 import {
   InMemoryLoginGuard,
   pauseAfterRefusal,
@@ -14,19 +14,11 @@ import {
 import { appCredentialsKey, credentialsKey } from '../../adapters/thingspace/session-cache';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import { capturingLogger, CREDENTIALS, DEVICE, failureOf, FakeThingSpace, fakeClock, RECORD } from './thingspace-fake';
+import { countingScrypt } from '../support/counting-verifier';
 
 const MINUTE = 60_000;
 const POLICY = { loginBackoffMs: MINUTE, maxLoginBackoffMs: 4 * MINUTE, maxLoginRefusals: 5, maxConsecutiveUserRefusals: 4 };
 
-/** scrypt, counted: the verifier of a refused password must never be derived on the normal path. */
-function countingScrypt() {
-  const counter = { calls: 0 };
-  const derive: DeriveVerifier = (secret, salt) => {
-    counter.calls += 1;
-    return scryptVerifier(secret, salt);
-  };
-  return { counter, derive };
-}
 const LOGIN_REFUSED = { status: 400, body: { errorCode: 'UnifiedWebService.AUTH.Failed', errorMessage: 'Invalid credentials' } };
 
 /** A guard that records what the client told it, around a real in-memory guard, or fails on demand. */
