@@ -2,6 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
+import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import { planArchiveWrites } from '../../domain/archive-plan';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useHandlerEnvironment } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
@@ -84,6 +86,26 @@ describe('a DynamoDB that accepts connections and never answers', () => {
 
     // Assess
     await expect(query).rejects.toMatchObject({ name: 'TimeoutError' });
+    client.destroy();
+  });
+
+  it('aborts every kind of store call at the caller\'s deadline: writes, log reads, sync outcomes', async () => {
+    // Prepare: the SDK's own timeout is far away, so only the deadline can end these calls.
+    const client = createDocumentClient({ endpoint: stalled.endpoint, requestTimeoutMs: 60_000 });
+    const store = new DynamoDbHistoryStore({ client, tableName: 'fota-history-stalled' });
+    const device = { account: TEST_ACCOUNT, deviceId: nextDeviceId() };
+    const writes = planArchiveWrites([upgradeRecord({ deviceId: device.deviceId, id: 'u1' })], [], new Date().toISOString());
+    const soon = () => ({ deadline: Date.now() + 300 });
+
+    // Act
+    const calls = await Promise.allSettled([
+      store.applyWrites(device, writes, soon()),
+      store.listStatusLogs(device, soon()),
+      store.recordSyncOutcome(device, { syncedAt: new Date().toISOString(), outcome: 'success', upgradesSeen: 1 }, soon()),
+    ]);
+
+    // Assess
+    for (const call of calls) expect(call).toMatchObject({ status: 'rejected', reason: { name: 'AbortError' } });
     client.destroy();
   });
 });
