@@ -92,6 +92,8 @@ class UnreadableStoredUpgrade extends Error {
   }
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Enough of an upgrade id to find it, even when a hostile one is kilobytes long. */
 const LOGGED_ID_LENGTH = 64;
 
@@ -409,7 +411,8 @@ export class DynamoDbHistoryStore implements HistoryStore {
   private async within<T>(options: CallOptions | undefined, run: (call: Call) => Promise<T>): Promise<T> {
     const deadline = options?.deadline ?? this.policy.now() + this.defaultBudgetMs;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - this.policy.now()));
+    // Node fires a timer longer than 2^31-1 ms at once, so a far-off deadline is capped, not turned into an abort.
+    const timer = setTimeout(() => controller.abort(), Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.policy.now())));
     try {
       return await run({ deadline, signal: controller.signal });
     } finally {

@@ -204,6 +204,25 @@ describe('DynamoDbHistoryStore.applyWrites conditional writes', () => {
     });
   });
 
+  it('passes one abort signal, bound to the deadline, to the write and to the re-read after a lost race', async () => {
+    // Prepare
+    const write = firstSighting(upgrade('upg-1'));
+    dynamo.on(PutCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand).resolves({ Item: itemOf(write.next) });
+
+    // Act
+    await newStore().applyWrites(device, [write], { deadline: Date.now() + 60_000 });
+
+    // Assess
+    const signals = [...dynamo.commandCalls(PutCommand), ...dynamo.commandCalls(GetCommand)].map(
+      (call) => (call.args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined,
+    );
+    expect(signals).toHaveLength(2);
+    for (const options of signals) expect(options?.abortSignal).toBeInstanceOf(AbortSignal);
+    expect(signals[0]!.abortSignal).toBe(signals[1]!.abortSignal);
+    expect(signals[0]!.abortSignal!.aborted).toBe(false);
+  });
+
   it('re-plans a lost race into an update on top of what the other writer stored', async () => {
     // Prepare: another writer inserted the in-progress state first; this writer saw the success.
     const othersWrite = firstSighting(upgrade('upg-1'), '2024-05-02T00:00:00.000Z');
