@@ -1,9 +1,15 @@
-import type { ArchiveWrite, ArchivedUpgrade } from './archive-plan';
+import type { ArchiveWrite, ArchivedUpgrade, UpgradeStatusLog } from './archive-plan';
 import type { DeviceKey, UpgradeRecord } from './upgrade-record';
 
 /** Options every upstream call takes: the absolute time (epoch ms) by which it must give up. */
 export interface CallOptions {
   deadline?: number;
+  /**
+   * When archive calls must give up (epoch ms); defaults to `deadline`. Later than `deadline`, so the
+   * writes after an upstream answer that came at the last moment still have time, yet early enough
+   * that a stalled store is answered as such before the function is cut off.
+   */
+  storeDeadline?: number;
 }
 
 /** One page of ThingSpace's FOTA device list. */
@@ -22,11 +28,16 @@ export interface ThingSpaceApi {
   listDevices(account: string, startIndex: string, options?: CallOptions): Promise<DeviceListPage>;
 }
 
-/** How one archive pass went: how many upgrades it inserted, updated, or found unchanged. */
+/** How one archive pass went: how many upgrades it inserted, updated, found unchanged or skipped. */
 export interface ArchiveResult {
   inserted: number;
   updated: number;
   unchanged: number;
+  /**
+   * Upgrades DynamoDB refuses for good (an item or key over its limits): not archived, still served.
+   * Never a transient failure: those fail the whole call, so nothing is answered unarchived by chance.
+   */
+  skipped: number;
 }
 
 export interface SyncOutcome {
@@ -58,16 +69,22 @@ export interface DiscoveryCheckpoint {
 
 /** The archive. Implemented over DynamoDB in adapters/dynamodb. */
 export interface HistoryStore {
-  /** Every archived upgrade of the device (all pages). */
-  listUpgrades(device: DeviceKey): Promise<ArchivedUpgrade[]>;
+  /**
+   * Every archived upgrade of the device (all pages), each with the part of its status log kept on its
+   * item. Items that cannot be read as an upgrade are left out, never thrown.
+   */
+  listUpgrades(device: DeviceKey, options?: CallOptions): Promise<ArchivedUpgrade[]>;
+  /** The whole status log of each archived upgrade of the device, oldest entry first. */
+  listStatusLogs(device: DeviceKey, options?: CallOptions): Promise<UpgradeStatusLog[]>;
   /**
    * Applies planned writes with conditions, so that concurrent writers never duplicate or lose an
    * upgrade and an older observation never overwrites a newer one. A write whose condition fails is
    * re-planned against the stored item (planUpgradeWrite) and retried; throttling is retried until
-   * written or the deadline passes.
+   * written or the deadline passes. A write DynamoDB refuses for good is skipped and counted; any other
+   * failure (throttled past the deadline, timed out, store unreachable) rejects.
    */
   applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: CallOptions): Promise<ArchiveResult>;
-  recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome): Promise<void>;
+  recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome, options?: CallOptions): Promise<void>;
   getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined>;
   getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined>;
   /**

@@ -13,6 +13,8 @@ import { withPowertools } from './commons/powertools-handler';
 
 /** Time kept back from upstream retries for the archive writes and the answer itself. */
 const ANSWER_RESERVE_MS = 3_000;
+/** Time kept back from the archive's calls for the answer itself, so a stalled store still gets a 503. */
+const STORE_RESERVE_MS = 1_000;
 
 /** GET /reports/{account}/devices/{deviceId}: ThingSpace's request, answered with the whole history. */
 const lambdaHandler = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
@@ -20,6 +22,7 @@ const lambdaHandler = async (event: APIGatewayProxyEvent, context: Context): Pro
   logger.appendKeys({ account: device.account, deviceId: device.deviceId });
   const history = await getDeviceHistory(device, historyDependencies(), {
     deadline: deadlineFor(context, ANSWER_RESERVE_MS),
+    storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
   });
   if (history.stale) {
     logger.warn('ThingSpace unavailable; answering from the archive', { failure: history.upstreamFailure?.failure });

@@ -10,6 +10,7 @@ import { logger } from './commons/powertools';
 import { withPowertools } from './commons/powertools-handler';
 
 const ANSWER_RESERVE_MS = 3_000;
+const STORE_RESERVE_MS = 1_000;
 
 export interface HistoryRequest {
   account?: unknown;
@@ -39,6 +40,7 @@ const lambdaHandler = async (event: HistoryRequest, context: Context): Promise<U
     logger.appendKeys({ account: device.account, deviceId: device.deviceId });
     const history = await getDeviceHistory(device, historyDependencies(), {
       deadline: deadlineFor(context, ANSWER_RESERVE_MS),
+      storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
     });
     recordHistoryMetrics(history);
     return history.records;

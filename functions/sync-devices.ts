@@ -13,6 +13,8 @@ import { sqsClient } from './commons/sqs-client';
 const RETRY_BASE_SECONDS = 30;
 const RETRY_MAX_SECONDS = 15 * 60;
 const RECORD_RESERVE_MS = 5_000;
+/** The archive may use part of the record's reserve, so writes after a late upstream answer still land. */
+const STORE_RESERVE_MS = 2_000;
 
 async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
   const parsed = parseMessage(record.body, parseDeviceKey);
@@ -24,10 +26,12 @@ async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
   try {
     const result = await syncDevice(device, historyDependencies(), {
       deadline: deadlineFor(context, RECORD_RESERVE_MS),
+      storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
     });
     metrics.addMetric('DevicesSynced', MetricUnit.Count, 1);
     metrics.addMetric('UpgradesInserted', MetricUnit.Count, result.archive.inserted);
     metrics.addMetric('UpgradesUpdated', MetricUnit.Count, result.archive.updated);
+    metrics.addMetric('UpgradesNotArchived', MetricUnit.Count, result.archive.skipped);
   } catch (error) {
     if (error instanceof DeviceSyncError && !error.retryable) {
       await deadLetter(record, 'SYNC_DLQ_URL', { errorCode: error.errorCode, errorMessage: error.message });

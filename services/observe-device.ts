@@ -24,7 +24,8 @@ export type DeviceObservation =
 /**
  * The one path by which anything reaches the archive, shared by the API, direct invocations and the
  * fleet sync: ask ThingSpace and read the archive at the same time (so the archive read adds no
- * latency), then write only what is new or changed.
+ * latency), then write only what is new or changed. Archive calls are bounded by the store deadline;
+ * a record the archive refuses for good is skipped (counted in `archive.skipped`) and still served.
  */
 export async function observeDevice(
   device: DeviceKey,
@@ -32,36 +33,51 @@ export async function observeDevice(
   options: CallOptions = {},
 ): Promise<DeviceObservation> {
   const { thingspace, store, now = () => new Date() } = dependencies;
-  const [liveResult, archivedResult] = await Promise.allSettled([
-    thingspace.getDeviceHistory(device, options).then((records) => ({ records, observedAt: now().toISOString() })),
-    store.listUpgrades(device),
-  ]);
+  const storeOptions = archiveCallOptions(options);
+  const liveCall = thingspace
+    .getDeviceHistory(device, options)
+    .then((records) => ({ records, observedAt: now().toISOString() }));
+  // Settled here so an upstream failure is never unhandled when the archive read fails first.
+  const liveResult = liveCall.then(
+    (value) => ({ status: 'fulfilled' as const, value }),
+    (reason: unknown) => ({ status: 'rejected' as const, reason }),
+  );
 
-  if (archivedResult.status === 'rejected') {
-    throw new ArchiveUnavailableError('read', { cause: archivedResult.reason });
+  let archived: ArchivedUpgrade[];
+  try {
+    archived = await store.listUpgrades(device, storeOptions);
+  } catch (cause) {
+    // The answer is 503 whatever ThingSpace says, so it is given now rather than after the upstream call.
+    throw new ArchiveUnavailableError('read', { cause });
   }
-  const archived = archivedResult.value;
 
-  if (liveResult.status === 'rejected') {
-    if (isThingSpaceError(liveResult.reason)) {
-      return { kind: 'upstream-failed', error: liveResult.reason, archived };
+  const live = await liveResult;
+  if (live.status === 'rejected') {
+    if (isThingSpaceError(live.reason)) {
+      return { kind: 'upstream-failed', error: live.reason, archived };
     }
-    throw liveResult.reason;
+    throw live.reason;
   }
 
-  const { records: live, observedAt } = liveResult.value;
-  const writes = planArchiveWrites(live, archived, observedAt);
+  const { records, observedAt } = live.value;
+  const writes = planArchiveWrites(records, archived, observedAt);
   let written: ArchiveResult;
   try {
-    written = await store.applyWrites(device, writes, options);
+    written = await store.applyWrites(device, writes, storeOptions);
   } catch (cause) {
     throw new ArchiveUnavailableError('write', { cause });
   }
-  const uniqueLive = new Set(live.map((record) => record.id)).size;
+  const uniqueLive = new Set(records.map((record) => record.id)).size;
   return {
     kind: 'live',
-    live,
+    live: records,
     archived,
     archive: { ...written, unchanged: written.unchanged + (uniqueLive - writes.length) },
   };
+}
+
+/** What the archive's calls are bounded by: the store deadline when the caller gave one. */
+export function archiveCallOptions(options: CallOptions): CallOptions {
+  const deadline = options.storeDeadline ?? options.deadline;
+  return deadline === undefined ? {} : { deadline };
 }

@@ -1,7 +1,7 @@
 import { ErrorCode } from '../domain/api-error';
 import type { ArchiveResult, CallOptions } from '../domain/ports';
 import type { DeviceKey } from '../domain/upgrade-record';
-import { ArchiveUnavailableError, observeDevice, type HistoryDependencies } from './observe-device';
+import { ArchiveUnavailableError, archiveCallOptions, observeDevice, type HistoryDependencies } from './observe-device';
 
 export interface SyncResult {
   upgradesSeen: number;
@@ -46,11 +46,11 @@ export async function syncDevice(
 
   if (observation.kind === 'live') {
     const upgradesSeen = observation.live.length;
-    await dependencies.store.recordSyncOutcome(device, {
-      syncedAt: now().toISOString(),
-      outcome: 'success',
-      upgradesSeen,
-    });
+    await dependencies.store.recordSyncOutcome(
+      device,
+      { syncedAt: now().toISOString(), outcome: 'success', upgradesSeen },
+      archiveCallOptions(options),
+    );
     return { upgradesSeen, archive: observation.archive };
   }
 
@@ -63,10 +63,10 @@ export async function syncDevice(
         : failure.failure === 'auth'
           ? ErrorCode.upstreamAuthFailed
           : ErrorCode.upstreamUnavailable;
-  await dependencies.store.recordSyncOutcome(device, {
-    syncedAt: now().toISOString(),
-    outcome: 'failure',
-    errorCode,
-  });
+  await dependencies.store.recordSyncOutcome(
+    device,
+    { syncedAt: now().toISOString(), outcome: 'failure', errorCode },
+    archiveCallOptions(options),
+  );
   throw new DeviceSyncError(errorCode, failure.message, failure.failure !== 'rejected', { cause: failure });
 }

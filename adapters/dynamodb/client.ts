@@ -11,6 +11,8 @@ export interface DocumentClientOptions {
   retryMode?: 'standard' | 'adaptive';
   /** Bounds one HTTP attempt so a stuck connection cannot eat a Lambda's whole time budget. */
   requestTimeoutMs?: number;
+  /** Bounds establishing a connection. */
+  connectionTimeoutMs?: number;
 }
 
 /**
@@ -24,7 +26,14 @@ export function createDocumentClient(options: DocumentClientOptions = {}): Dynam
     region: options.region ?? process.env.AWS_REGION ?? (local ? 'us-east-1' : undefined),
     maxAttempts: options.maxAttempts ?? 3,
     retryMode: options.retryMode ?? 'standard',
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: options.requestTimeoutMs ?? 5_000 },
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? 2_000,
+      requestTimeout: options.requestTimeoutMs ?? 5_000,
+      // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting, so a
+      // store that accepts connections but never answers held a request until Lambda killed it (500).
+      // As an error, it is a TimeoutError the SDK retries (maxAttempts) on a fresh connection.
+      throwOnRequestTimeout: true,
+    },
     // A local endpoint (dynalite) accepts any signature; dummy keys spare `npm start` an AWS profile.
     ...(local && !process.env.AWS_ACCESS_KEY_ID
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }

@@ -4,8 +4,16 @@ import {
   QueryCommand,
   type DynamoDBDocumentClient,
   type PutCommandInput,
+  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { planUpgradeWrite, type ArchiveWrite, type ArchivedUpgrade } from '../../domain/archive-plan';
+import {
+  mergeStatusLog,
+  planUpgradeWrite,
+  type ArchiveWrite,
+  type ArchivedUpgrade,
+  type StatusLogEntry,
+  type UpgradeStatusLog,
+} from '../../domain/archive-plan';
 import type {
   ArchiveResult,
   CallOptions,
@@ -18,22 +26,36 @@ import type { DeviceKey } from '../../domain/upgrade-record';
 import {
   checkpointToItem,
   itemToCheckpoint,
+  itemToStatusLogEntry,
   itemToSyncState,
   itemToUpgrade,
+  statusLogEntryToItem,
   syncStateToItem,
   upgradeToItem,
 } from './item-mapping';
-import { isConditionalCheckFailed, mapWithConcurrency, retryThrottled, type RetryPolicy } from './retry';
+import {
+  isConditionalCheckFailed,
+  isPermanentRequestError,
+  mapWithConcurrency,
+  retryThrottled,
+  type RetryPolicy,
+} from './retry';
 import {
   devicePartitionKey,
   discoveryCheckpointKey,
   PARTITION_KEY,
   SORT_KEY,
+  STATUS_LOG_SORT_KEY_PREFIX,
   syncStateKey,
   upgradeKey,
   type TableKey,
   UPGRADE_SORT_KEY_PREFIX,
 } from './table-schema';
+
+/** Where the store reports what it leaves out of the archive: ids and counts only, never content. */
+export interface StoreLogger {
+  warn(message: string, attributes: Record<string, unknown>): void;
+}
 
 export interface DynamoDbHistoryStoreOptions {
   client: DynamoDBDocumentClient;
@@ -41,7 +63,7 @@ export interface DynamoDbHistoryStoreOptions {
   retry?: {
     baseDelayMs?: number;
     maxDelayMs?: number;
-    /** How long a call without a deadline keeps retrying throttling before it gives up. */
+    /** How long a call without a deadline keeps retrying throttling (and may wait at all) before it gives up. */
     defaultBudgetMs?: number;
   };
   sleep?: (ms: number) => Promise<void>;
@@ -50,15 +72,36 @@ export interface DynamoDbHistoryStoreOptions {
   writeConcurrency?: number;
   /** Re-plans of one write after lost races before it gives up (each lost race is another writer's progress). */
   maxConflictRetries?: number;
+  logger?: StoreLogger;
 }
 
-type Outcome = 'inserted' | 'updated' | 'unchanged';
+type Outcome = 'inserted' | 'updated' | 'unchanged' | 'skipped';
 type Condition = Pick<PutCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>;
+
+/** One public call's bounds: retries stop before `deadline`, and `signal` aborts whatever is in flight then. */
+interface Call {
+  deadline: number;
+  signal: AbortSignal;
+}
+
+/** The stored item under an upgrade's key cannot be read as one, so no plan against it can succeed. */
+class UnreadableStoredUpgrade extends Error {
+  constructor() {
+    super('the stored item of this upgrade cannot be read');
+    this.name = 'UnreadableStoredUpgrade';
+  }
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Enough of an upgrade id to find it, even when a hostile one is kilobytes long. */
+const LOGGED_ID_LENGTH = 64;
 
 /**
  * The archive over one DynamoDB table. Every upgrade write is conditional on what the planner saw, so
  * concurrent syncs of one device cannot duplicate, lose, or roll back a record; a writer that loses a
- * race re-reads the item and re-plans instead of overwriting.
+ * race re-reads the item and re-plans instead of overwriting. Every call, retries included, is aborted
+ * at the caller's deadline, so a stalled store fails in time instead of holding the request.
  */
 export class DynamoDbHistoryStore implements HistoryStore {
   private readonly client: DynamoDBDocumentClient;
@@ -67,6 +110,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
   private readonly defaultBudgetMs: number;
   private readonly writeConcurrency: number;
   private readonly maxConflictRetries: number;
+  private readonly logger: StoreLogger | undefined;
 
   constructor(options: DynamoDbHistoryStoreOptions) {
     this.client = options.client;
@@ -81,70 +125,92 @@ export class DynamoDbHistoryStore implements HistoryStore {
     this.defaultBudgetMs = options.retry?.defaultBudgetMs ?? 20_000;
     this.writeConcurrency = options.writeConcurrency ?? 8;
     this.maxConflictRetries = options.maxConflictRetries ?? 25;
+    this.logger = options.logger;
   }
 
-  async listUpgrades(device: DeviceKey): Promise<ArchivedUpgrade[]> {
-    const deadline = this.deadlineOf(undefined);
-    const upgrades: ArchivedUpgrade[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.withRetry(
-        () =>
-          this.client.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-              ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-              ExpressionAttributeValues: { ':pk': devicePartitionKey(device), ':prefix': UPGRADE_SORT_KEY_PREFIX },
-              ExclusiveStartKey: startKey,
-            }),
-          ),
-        deadline,
-      );
-      for (const item of page.Items ?? []) upgrades.push(itemToUpgrade(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return upgrades;
+  async listUpgrades(device: DeviceKey, options?: CallOptions): Promise<ArchivedUpgrade[]> {
+    return this.within(options, async (call) => {
+      const upgrades: ArchivedUpgrade[] = [];
+      let unreadable = 0;
+      await this.queryPartition(device, UPGRADE_SORT_KEY_PREFIX, call, (item) => {
+        const upgrade = itemToUpgrade(item);
+        if (upgrade) upgrades.push(upgrade);
+        else unreadable += 1;
+      });
+      this.reportUnreadable(device, unreadable);
+      return upgrades;
+    });
+  }
+
+  async listStatusLogs(device: DeviceKey, options?: CallOptions): Promise<UpgradeStatusLog[]> {
+    return this.within(options, async (call) => {
+      const onItems = new Map<string, StatusLogEntry[]>();
+      const moved = new Map<string, StatusLogEntry[]>();
+      let unreadable = 0;
+      // One pass over the partition: upgrade items and moved entries (and the small SYNC item, ignored).
+      await this.queryPartition(device, undefined, call, (item) => {
+        const sortKey = String(item[SORT_KEY]);
+        if (sortKey.startsWith(UPGRADE_SORT_KEY_PREFIX)) {
+          const upgrade = itemToUpgrade(item);
+          if (upgrade) onItems.set(upgrade.record.id, upgrade.statusLog);
+          else unreadable += 1;
+        } else if (sortKey.startsWith(STATUS_LOG_SORT_KEY_PREFIX)) {
+          const entry = itemToStatusLogEntry(item);
+          if (!entry) unreadable += 1;
+          else moved.set(entry.upgradeId, [...(moved.get(entry.upgradeId) ?? []), entry.entry]);
+        }
+      });
+      this.reportUnreadable(device, unreadable);
+      const logs: UpgradeStatusLog[] = [];
+      for (const [upgradeId, statusLog] of onItems) {
+        logs.push({ upgradeId, statusLog: mergeStatusLog(statusLog, moved.get(upgradeId) ?? []) });
+      }
+      return logs;
+    });
   }
 
   async applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: CallOptions): Promise<ArchiveResult> {
-    const deadline = this.deadlineOf(options);
-    const outcomes = await mapWithConcurrency(writes, this.writeConcurrency, (write) =>
-      this.applyWrite(device, write, deadline),
-    );
-    const result: ArchiveResult = { inserted: 0, updated: 0, unchanged: 0 };
-    for (const outcome of outcomes) result[outcome] += 1;
-    return result;
+    return this.within(options, async (call) => {
+      const outcomes = await mapWithConcurrency(writes, this.writeConcurrency, (write) =>
+        this.applyWrite(device, write, call),
+      );
+      const result: ArchiveResult = { inserted: 0, updated: 0, unchanged: 0, skipped: 0 };
+      for (const outcome of outcomes) result[outcome] += 1;
+      return result;
+    });
   }
 
-  async recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome): Promise<void> {
-    try {
-      await this.withRetry(
-        () =>
-          this.client.send(
-            new PutCommand({
-              TableName: this.tableName,
-              Item: syncStateToItem(device, outcome),
-              ConditionExpression: 'attribute_not_exists(#pk) OR #syncedAt < :syncedAt',
-              ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#syncedAt': 'syncedAt' },
-              ExpressionAttributeValues: { ':syncedAt': outcome.syncedAt },
-            }),
-          ),
-        this.deadlineOf(undefined),
-      );
-    } catch (error) {
-      // A newer outcome is already stored: this older one is history, not state.
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+  async recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome, options?: CallOptions): Promise<void> {
+    await this.within(options, async (call) => {
+      try {
+        await this.withRetry(
+          () =>
+            this.client.send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: syncStateToItem(device, outcome),
+                ConditionExpression: 'attribute_not_exists(#pk) OR #syncedAt < :syncedAt',
+                ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#syncedAt': 'syncedAt' },
+                ExpressionAttributeValues: { ':syncedAt': outcome.syncedAt },
+              }),
+              { abortSignal: call.signal },
+            ),
+          call.deadline,
+        );
+      } catch (error) {
+        // A newer outcome is already stored: this older one is history, not state.
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    });
   }
 
   async getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined> {
-    const item = await this.getItem(syncStateKey(device), this.deadlineOf(undefined));
+    const item = await this.within(undefined, (call) => this.getItem(syncStateKey(device), call));
     return item ? itemToSyncState(item) : undefined;
   }
 
   async getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined> {
-    const item = await this.getItem(discoveryCheckpointKey(account), this.deadlineOf(undefined));
+    const item = await this.within(undefined, (call) => this.getItem(discoveryCheckpointKey(account), call));
     return item ? itemToCheckpoint(item) : undefined;
   }
 
@@ -161,15 +227,42 @@ export class DynamoDbHistoryStore implements HistoryStore {
           ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#state': 'state' },
           ExpressionAttributeValues: { ':done': 'done' },
         };
+    return this.within(undefined, async (call) => {
+      try {
+        await this.withRetry(
+          () =>
+            this.client.send(new PutCommand({ TableName: this.tableName, Item: checkpointToItem(checkpoint), ...condition }), {
+              abortSignal: call.signal,
+            }),
+          call.deadline,
+        );
+        return true;
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) return false;
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * One planned upgrade, written or skipped. DynamoDB refusing the item for good (too large, key too
+   * long) skips this record alone, so one poison record cannot turn every later request for its device
+   * into a failure; everything else (throttling past the deadline, timeouts, aborts) still throws.
+   */
+  private async applyWrite(device: DeviceKey, planned: ArchiveWrite, call: Call): Promise<Outcome> {
     try {
-      await this.withRetry(
-        () => this.client.send(new PutCommand({ TableName: this.tableName, Item: checkpointToItem(checkpoint), ...condition })),
-        this.deadlineOf(undefined),
-      );
-      return true;
+      return await this.writeUntilSettled(device, planned, call);
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
+      if (!isPermanentRequestError(error) && !(error instanceof UnreadableStoredUpgrade)) throw error;
+      const upgradeId = planned.next.record.id;
+      this.logger?.warn('upgrade not archived: its item cannot be written', {
+        account: device.account,
+        deviceId: device.deviceId,
+        upgradeId: upgradeId.slice(0, LOGGED_ID_LENGTH),
+        upgradeIdLength: upgradeId.length,
+        errorName: (error as Error).name,
+      });
+      return 'skipped';
     }
   }
 
@@ -178,26 +271,54 @@ export class DynamoDbHistoryStore implements HistoryStore {
    * the same observation is re-planned against what is stored now: it may have become a no-op (the
    * other writer stored the same or a newer state) or an update on top of the other writer's.
    */
-  private async applyWrite(device: DeviceKey, planned: ArchiveWrite, deadline: number): Promise<Outcome> {
+  private async writeUntilSettled(device: DeviceKey, planned: ArchiveWrite, call: Call): Promise<Outcome> {
     const { record, observedAt } = planned.next;
     let write: ArchiveWrite | undefined = planned;
     for (let conflicts = 0; write; conflicts += 1) {
       if (conflicts > this.maxConflictRetries) {
         throw new Error(
-          `Archive write for upgrade ${record.id} lost ${this.maxConflictRetries} races in a row; giving up`,
+          `Archive write for upgrade ${record.id.slice(0, LOGGED_ID_LENGTH)} lost ${this.maxConflictRetries} races in a row; giving up`,
         );
       }
-      if (await this.tryConditionalPut(device, write, deadline)) {
+      if (write.kind === 'update' && write.movedEntries.length > 0) {
+        // Stored before the item is trimmed: a crash in between leaves an entry twice, never nowhere.
+        const moving = write.movedEntries;
+        await Promise.all(moving.map((entry) => this.putMovedEntry(device, record.id, entry, call)));
+      }
+      if (await this.tryConditionalPut(device, write, call)) {
         return write.kind === 'insert' ? 'inserted' : 'updated';
       }
-      const stored = await this.getItem(upgradeKey(device, record.id), deadline);
-      write = planUpgradeWrite(record, stored ? itemToUpgrade(stored) : undefined, observedAt);
+      const item = await this.getItem(upgradeKey(device, record.id), call);
+      const stored = item ? itemToUpgrade(item) : undefined;
+      if (item && !stored) throw new UnreadableStoredUpgrade();
+      write = planUpgradeWrite(record, stored, observedAt);
     }
     return 'unchanged';
   }
 
+  /** Idempotent: an entry is immutable once observed, so an existing item for it is this same entry. */
+  private async putMovedEntry(device: DeviceKey, upgradeId: string, entry: StatusLogEntry, call: Call): Promise<void> {
+    try {
+      await this.withRetry(
+        () =>
+          this.client.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: statusLogEntryToItem(device, upgradeId, entry),
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+            }),
+            { abortSignal: call.signal },
+          ),
+        call.deadline,
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
   /** False when the condition failed, i.e. the item is no longer what the plan was made against. */
-  private async tryConditionalPut(device: DeviceKey, write: ArchiveWrite, deadline: number): Promise<boolean> {
+  private async tryConditionalPut(device: DeviceKey, write: ArchiveWrite, call: Call): Promise<boolean> {
     const condition: Condition =
       write.kind === 'insert'
         ? {
@@ -214,8 +335,9 @@ export class DynamoDbHistoryStore implements HistoryStore {
         () =>
           this.client.send(
             new PutCommand({ TableName: this.tableName, Item: upgradeToItem(device, write.next), ...condition }),
+            { abortSignal: call.signal },
           ),
-        deadline,
+        call.deadline,
       );
       return true;
     } catch (error) {
@@ -224,10 +346,55 @@ export class DynamoDbHistoryStore implements HistoryStore {
     }
   }
 
-  private async getItem(key: TableKey, deadline: number): Promise<Record<string, unknown> | undefined> {
+  /** Every item of the device's partition (under `prefix`, if given), page by page. */
+  private async queryPartition(
+    device: DeviceKey,
+    prefix: string | undefined,
+    call: Call,
+    onItem: (item: Record<string, unknown>) => void,
+  ): Promise<void> {
+    const keyCondition: Pick<QueryCommandInput, 'KeyConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
+      prefix === undefined
+        ? {
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+            ExpressionAttributeValues: { ':pk': devicePartitionKey(device) },
+          }
+        : {
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+            ExpressionAttributeValues: { ':pk': devicePartitionKey(device), ':prefix': prefix },
+          };
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.withRetry(
+        () =>
+          this.client.send(new QueryCommand({ TableName: this.tableName, ...keyCondition, ExclusiveStartKey: startKey }), {
+            abortSignal: call.signal,
+          }),
+        call.deadline,
+      );
+      for (const item of page.Items ?? []) onItem(item);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  private reportUnreadable(device: DeviceKey, count: number): void {
+    if (count === 0) return;
+    this.logger?.warn('archived items left out: not readable as upgrades', {
+      account: device.account,
+      deviceId: device.deviceId,
+      count,
+    });
+  }
+
+  private async getItem(key: TableKey, call: Call): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.withRetry(
-      () => this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
-      deadline,
+      () =>
+        this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }), {
+          abortSignal: call.signal,
+        }),
+      call.deadline,
     );
     return Item;
   }
@@ -236,7 +403,20 @@ export class DynamoDbHistoryStore implements HistoryStore {
     return retryThrottled(operation, deadline, this.policy);
   }
 
-  private deadlineOf(options: CallOptions | undefined): number {
-    return options?.deadline ?? this.policy.now() + this.defaultBudgetMs;
+  /**
+   * Runs one public call under its deadline: retries stop before it, and whatever request is in flight
+   * when it passes is aborted, so a store that accepts connections but never answers cannot hold the
+   * caller past it (the SDK's own timeouts only bound one attempt).
+   */
+  private async within<T>(options: CallOptions | undefined, run: (call: Call) => Promise<T>): Promise<T> {
+    const deadline = options?.deadline ?? this.policy.now() + this.defaultBudgetMs;
+    const controller = new AbortController();
+    // Node fires a timer longer than 2^31-1 ms at once, so a far-off deadline is capped, not turned into an abort.
+    const timer = setTimeout(() => controller.abort(), Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.policy.now())));
+    try {
+      return await run({ deadline, signal: controller.signal });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

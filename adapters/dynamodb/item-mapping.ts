@@ -6,7 +6,7 @@ import {
   type DeviceKey,
   type UpgradeRecordField,
 } from '../../domain/upgrade-record';
-import { discoveryCheckpointKey, ITEM_TYPES, syncStateKey, upgradeKey } from './table-schema';
+import { discoveryCheckpointKey, ITEM_TYPES, statusLogEntryKey, syncStateKey, upgradeKey } from './table-schema';
 
 type Item = Record<string, unknown>;
 
@@ -21,16 +21,40 @@ export function upgradeToItem(device: DeviceKey, upgrade: ArchivedUpgrade): Item
   };
 }
 
-/** Tolerates a missing field (an item written by hand, or by an older version) as ''. */
-export function itemToUpgrade(item: Item): ArchivedUpgrade {
+/**
+ * Tolerates a missing field (an item written by hand, or by an older version) as '' and drops log
+ * entries that are not entries. An item without an upgrade id cannot be served or merged by id:
+ * undefined, so one such item never breaks a device's reads.
+ */
+export function itemToUpgrade(item: Item): ArchivedUpgrade | undefined {
+  if (typeof item.id !== 'string' || item.id === '') return undefined;
   const fields = {} as Record<UpgradeRecordField, string>;
   for (const field of UPGRADE_RECORD_FIELDS) fields[field] = asString(item[field]);
   return {
     record: toUpgradeRecord(fields),
     firstSeenAt: asString(item.firstSeenAt),
     observedAt: asString(item.observedAt),
-    statusLog: Array.isArray(item.statusLog) ? item.statusLog.map((entry) => fromStatusLogItem(entry as Item)) : [],
+    statusLog: Array.isArray(item.statusLog) ? item.statusLog.filter(isItem).map(fromStatusLogItem) : [],
   };
+}
+
+/** A status-log entry moved to its own item; the upgrade id is an attribute so keys are never parsed. */
+export function statusLogEntryToItem(device: DeviceKey, upgradeId: string, entry: StatusLogEntry): Item {
+  return {
+    ...statusLogEntryKey(device, upgradeId, entry.observedAt),
+    upgradeId,
+    ...toStatusLogItem(entry),
+    type: ITEM_TYPES.statusLog,
+  };
+}
+
+export function itemToStatusLogEntry(item: Item): { upgradeId: string; entry: StatusLogEntry } | undefined {
+  if (typeof item.upgradeId !== 'string' || typeof item.observedAt !== 'string') return undefined;
+  return { upgradeId: item.upgradeId, entry: fromStatusLogItem(item) };
+}
+
+function isItem(value: unknown): value is Item {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function toStatusLogItem(entry: StatusLogEntry): Item {

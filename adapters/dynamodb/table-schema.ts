@@ -16,6 +16,8 @@ export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
 
 export const UPGRADE_SORT_KEY_PREFIX = 'UPGRADE#';
+/** Status-log entries moved off an upgrade item once its log outgrew what the item keeps. */
+export const STATUS_LOG_SORT_KEY_PREFIX = 'LOG#';
 export const SYNC_SORT_KEY = 'SYNC';
 export const DISCOVERY_SORT_KEY = 'DISCOVERY';
 /** The shared ThingSpace login guard: one item per set of credentials, named by their hash only. */
@@ -23,7 +25,13 @@ export const LOGIN_GUARD_PARTITION_KEY = 'THINGSPACE#LOGIN';
 export const LOGIN_GUARD_SORT_KEY_PREFIX = 'GUARD#';
 
 /** The `type` attribute of each item kind, so a scan or an export can tell them apart. */
-export const ITEM_TYPES = { upgrade: 'upgrade', sync: 'sync', discovery: 'discovery', loginGuard: 'login-guard' } as const;
+export const ITEM_TYPES = {
+  upgrade: 'upgrade',
+  statusLog: 'status-log',
+  sync: 'sync',
+  discovery: 'discovery',
+  loginGuard: 'login-guard',
+} as const;
 
 export interface TableKey {
   pk: string;
@@ -40,6 +48,11 @@ export function accountPartitionKey(account: string): string {
 
 export function upgradeKey(device: DeviceKey, upgradeId: string): TableKey {
   return { pk: devicePartitionKey(device), sk: `${UPGRADE_SORT_KEY_PREFIX}${upgradeId}` };
+}
+
+/** One moved status-log entry: in the device's partition, after its upgrade's other entries by time. */
+export function statusLogEntryKey(device: DeviceKey, upgradeId: string, observedAt: string): TableKey {
+  return { pk: devicePartitionKey(device), sk: `${STATUS_LOG_SORT_KEY_PREFIX}${upgradeId}#${observedAt}` };
 }
 
 export function syncStateKey(device: DeviceKey): TableKey {

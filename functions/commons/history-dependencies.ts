@@ -82,7 +82,7 @@ export function historyDependencies(): HistoryDependencies {
       loginGuard: new DynamoDbLoginGuard({ client, tableName, leaseMs: 2 * (timeoutMs ?? DEFAULT_THINGSPACE_TIMEOUT_MS) + 4000 }),
       logger,
     }),
-    store: new DynamoDbHistoryStore({ client, tableName }),
+    store: new DynamoDbHistoryStore({ client, tableName, logger }),
   };
   return dependencies;
 }

@@ -7,6 +7,8 @@ export function recordHistoryMetrics(history: DeviceHistory): void {
   if (history.archive) {
     metrics.addMetric('UpgradesInserted', MetricUnit.Count, history.archive.inserted);
     metrics.addMetric('UpgradesUpdated', MetricUnit.Count, history.archive.updated);
+    // Records DynamoDB refuses for good (served, not archived); the store logs their ids.
+    metrics.addMetric('UpgradesNotArchived', MetricUnit.Count, history.archive.skipped);
   }
   if (history.stale) metrics.addMetric('StaleAnswers', MetricUnit.Count, 1);
 }

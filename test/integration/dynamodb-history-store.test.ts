@@ -52,7 +52,7 @@ describe('DynamoDbHistoryStore against dynalite', () => {
     const listed = await store.listUpgrades(device);
 
     // Assess
-    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
+    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0, skipped: 0 });
     expect(listed).toEqual([
       {
         record,
@@ -120,7 +120,7 @@ describe('DynamoDbHistoryStore against dynalite', () => {
     const result = await observe(store, records, '2024-05-03T00:00:00.000Z');
 
     // Assess
-    expect(result).toEqual({ inserted: 0, updated: 0, unchanged: 0 });
+    expect(result).toEqual({ inserted: 0, updated: 0, unchanged: 0, skipped: 0 });
     expect(operations.count('PutItem') + operations.count('UpdateItem')).toBe(0);
   });
 
@@ -138,7 +138,7 @@ describe('DynamoDbHistoryStore against dynalite', () => {
     const [stored] = await store.listUpgrades(device);
 
     // Assess
-    expect(result).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
+    expect(result).toEqual({ inserted: 0, updated: 1, unchanged: 0, skipped: 0 });
     expect(stored!.record.status).toBe('UpgradeFailed');
     expect(stored!.firstSeenAt).toBe('2024-05-02T00:00:00.000Z');
     expect(stored!.observedAt).toBe('2024-05-03T00:00:00.000Z');
@@ -167,7 +167,7 @@ describe('DynamoDbHistoryStore against dynalite', () => {
     const [stored] = await store.listUpgrades(device);
 
     // Assess
-    expect(result).toEqual({ inserted: 0, updated: 0, unchanged: 1 });
+    expect(result).toEqual({ inserted: 0, updated: 0, unchanged: 1, skipped: 0 });
     expect(stored!.record.status).toBe('UpgradeSuccess');
     expect(stored!.statusLog.map((entry) => entry.status)).toEqual(['UpgradeInProgress', 'UpgradeSuccess']);
   });

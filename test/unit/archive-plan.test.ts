@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { planArchiveWrites, planUpgradeWrite, type ArchivedUpgrade } from '../../domain/archive-plan';
+import {
+  mergeStatusLog,
+  planArchiveWrites,
+  planUpgradeWrite,
+  STATUS_LOG_LATEST_ON_ITEM,
+  UPGRADE_ITEM_BUDGET_BYTES,
+  type ArchivedUpgrade,
+  type StatusLogEntry,
+} from '../../domain/archive-plan';
 import { upgradeRecord } from '../support/records';
 
 const deviceId = '990000473475989';
@@ -87,5 +95,78 @@ describe('planArchiveWrites', () => {
       ['update', 'u2'],
       ['insert', 'u3'],
     ]);
+  });
+});
+
+/** An upgrade stored with `count` log entries, one a day, each with a reason of `reasonBytes`. */
+function archivedWithLog(count: number, reasonBytes = 10): ArchivedUpgrade {
+  const statusLog: StatusLogEntry[] = Array.from({ length: count }, (_, index) => ({
+    observedAt: `2026-01-01T00:00:${String(index).padStart(2, '0')}.000Z`,
+    status: `S${index}`,
+    reason: `${index}`.padEnd(reasonBytes, '.'),
+    upgradeStartTime: '',
+    changedFields: index === 0 ? [] : ['status', 'reason'],
+  }));
+  const last = statusLog.at(-1)!;
+  return {
+    record: upgradeRecord({ deviceId, id: 'u1', status: last.status, reason: last.reason }),
+    firstSeenAt: statusLog[0]!.observedAt,
+    observedAt: last.observedAt,
+    statusLog,
+  };
+}
+
+describe('the status log kept on the upgrade item', () => {
+  it('grows on the item, with nothing to move, while it holds the first and at most the latest 20 entries', () => {
+    const stored = archivedWithLog(STATUS_LOG_LATEST_ON_ITEM);
+
+    const write = planUpgradeWrite({ ...stored.record, status: 'next' }, stored, T3);
+
+    expect(write?.kind === 'update' && write.movedEntries).toEqual([]);
+    expect(write?.next.statusLog).toHaveLength(STATUS_LOG_LATEST_ON_ITEM + 1);
+  });
+
+  it('keeps the first entry and the latest 20, moving the oldest of the others out', () => {
+    const stored = archivedWithLog(STATUS_LOG_LATEST_ON_ITEM + 1);
+
+    const write = planUpgradeWrite({ ...stored.record, status: 'next' }, stored, T3);
+
+    if (write?.kind !== 'update') throw new Error('expected an update');
+    expect(write.movedEntries).toEqual([stored.statusLog[1]]);
+    expect(write.next.statusLog).toEqual([stored.statusLog[0], ...stored.statusLog.slice(2), write.logEntry]);
+  });
+
+  it('moves entries out by size as well, keeping the item within its byte budget', () => {
+    const reasonBytes = 50 * 1024;
+    const stored = archivedWithLog(6, reasonBytes);
+
+    const write = planUpgradeWrite({ ...stored.record, status: 'next' }, stored, T3);
+
+    if (write?.kind !== 'update') throw new Error('expected an update');
+    const keptBytes = write.next.statusLog.length * reasonBytes + write.next.record.reason.length;
+    expect(keptBytes).toBeLessThanOrEqual(UPGRADE_ITEM_BUDGET_BYTES);
+    expect(write.next.statusLog[0]).toEqual(stored.statusLog[0]);
+    expect(write.next.statusLog.at(-1)).toEqual(write.logEntry);
+    expect(mergeStatusLog(write.next.statusLog, write.movedEntries)).toEqual([...stored.statusLog, write.logEntry]);
+  });
+
+  it('never moves the new entry, even when it alone is over the budget', () => {
+    const stored = archivedWithLog(3);
+    const huge = { ...stored.record, status: 'next', reason: 'x'.repeat(UPGRADE_ITEM_BUDGET_BYTES) };
+
+    const write = planUpgradeWrite(huge, stored, T3);
+
+    if (write?.kind !== 'update') throw new Error('expected an update');
+    expect(write.next.statusLog).toEqual([write.logEntry]);
+    expect(write.movedEntries).toEqual(stored.statusLog);
+  });
+});
+
+describe('mergeStatusLog', () => {
+  it('gives one entry per observedAt, oldest first, whichever part holds it', () => {
+    const { statusLog } = archivedWithLog(5);
+    const [e0, e1, e2, e3, e4] = statusLog as [StatusLogEntry, StatusLogEntry, StatusLogEntry, StatusLogEntry, StatusLogEntry];
+
+    expect(mergeStatusLog([e0, e3, e4], [e2, e1, e3])).toEqual([e0, e1, e2, e3, e4]);
   });
 });

@@ -90,7 +90,7 @@ describe('DynamoDbHistoryStore.applyWrites throttling', () => {
     const result = await newStore(clock).applyWrites(device, [firstSighting(upgrade('upg-1'))]);
 
     // Assess
-    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
+    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0, skipped: 0 });
     expect(dynamo.commandCalls(PutCommand)).toHaveLength(4);
     expect(clock.sleeps).toHaveLength(3);
   });
@@ -124,17 +124,43 @@ describe('DynamoDbHistoryStore.applyWrites throttling', () => {
     expect(clock.now() - start).toBeLessThanOrEqual(5_000);
   });
 
-  it('does not retry an error that is not throttling', async () => {
+  it('skips, without retrying, a record DynamoDB refuses for good, and logs only its id', async () => {
     // Prepare
     const clock = fakeClock();
+    const warnings: Array<{ message: string; attributes: Record<string, unknown> }> = [];
     const invalid = Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
-    dynamo.on(PutCommand).rejects(invalid);
+    dynamo.on(PutCommand).rejectsOnce(invalid).resolves({});
+    const store = new DynamoDbHistoryStore({
+      client: createDocumentClient({ region: 'us-east-1' }),
+      tableName: 'history',
+      sleep: clock.sleep,
+      now: clock.now,
+      logger: { warn: (message, attributes) => warnings.push({ message, attributes }) },
+    });
+
+    // Act
+    const result = await store.applyWrites(device, [firstSighting(upgrade('poison', { reason: 'secret-ish content' })), firstSighting(upgrade('fine'))]);
+
+    // Assess
+    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0, skipped: 1 });
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(2);
+    expect(clock.sleeps).toHaveLength(0);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.attributes).toMatchObject({ upgradeId: 'poison', errorName: 'ValidationException' });
+    expect(JSON.stringify(warnings)).not.toContain('secret-ish content');
+  });
+
+  it('fails the whole call on an error that is neither throttling nor a refusal of the item', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const timedOut = Object.assign(new Error('a request has exceeded the configured requestTimeout'), { name: 'TimeoutError' });
+    dynamo.on(PutCommand).rejects(timedOut);
 
     // Act
     const attempt = newStore(clock).applyWrites(device, [firstSighting(upgrade('upg-1'))]);
 
     // Assess
-    await expect(attempt).rejects.toBe(invalid);
+    await expect(attempt).rejects.toBe(timedOut);
     expect(dynamo.commandCalls(PutCommand)).toHaveLength(1);
   });
 });
@@ -150,7 +176,7 @@ describe('DynamoDbHistoryStore.applyWrites conditional writes', () => {
     const result = await newStore().applyWrites(device, [firstSighting(upgrade('upg-2')), update]);
 
     // Assess
-    expect(result).toEqual({ inserted: 1, updated: 1, unchanged: 0 });
+    expect(result).toEqual({ inserted: 1, updated: 1, unchanged: 0, skipped: 0 });
     const inputs = dynamo.commandCalls(PutCommand).map((call) => call.args[0].input);
     const insertInput = inputs.find((input) => input.Item?.id === 'upg-2')!;
     const updateInput = inputs.find((input) => input.Item?.id === 'upg-1')!;
@@ -170,12 +196,31 @@ describe('DynamoDbHistoryStore.applyWrites conditional writes', () => {
     const result = await newStore().applyWrites(device, [write]);
 
     // Assess
-    expect(result).toEqual({ inserted: 0, updated: 0, unchanged: 1 });
+    expect(result).toEqual({ inserted: 0, updated: 0, unchanged: 1, skipped: 0 });
     expect(dynamo.commandCalls(PutCommand)).toHaveLength(1);
     expect(dynamo.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({
       Key: upgradeKey(device, 'upg-1'),
       ConsistentRead: true,
     });
+  });
+
+  it('passes one abort signal, bound to the deadline, to the write and to the re-read after a lost race', async () => {
+    // Prepare
+    const write = firstSighting(upgrade('upg-1'));
+    dynamo.on(PutCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand).resolves({ Item: itemOf(write.next) });
+
+    // Act
+    await newStore().applyWrites(device, [write], { deadline: Date.now() + 60_000 });
+
+    // Assess
+    const signals = [...dynamo.commandCalls(PutCommand), ...dynamo.commandCalls(GetCommand)].map(
+      (call) => (call.args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined,
+    );
+    expect(signals).toHaveLength(2);
+    for (const options of signals) expect(options?.abortSignal).toBeInstanceOf(AbortSignal);
+    expect(signals[0]!.abortSignal).toBe(signals[1]!.abortSignal);
+    expect(signals[0]!.abortSignal!.aborted).toBe(false);
   });
 
   it('re-plans a lost race into an update on top of what the other writer stored', async () => {
@@ -189,7 +234,7 @@ describe('DynamoDbHistoryStore.applyWrites conditional writes', () => {
     const result = await newStore().applyWrites(device, [myWrite]);
 
     // Assess
-    expect(result).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
+    expect(result).toEqual({ inserted: 0, updated: 1, unchanged: 0, skipped: 0 });
     const retried = dynamo.commandCalls(PutCommand)[1]!.args[0].input;
     expect(retried.ExpressionAttributeValues).toEqual({ ':expectedObservedAt': '2024-05-02T00:00:00.000Z' });
     expect(retried.Item).toMatchObject({ status: 'UpgradeSuccess', firstSeenAt: '2024-05-02T00:00:00.000Z' });
@@ -207,7 +252,7 @@ describe('DynamoDbHistoryStore.applyWrites conditional writes', () => {
     const result = await newStore().applyWrites(device, [update]);
 
     // Assess
-    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
+    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0, skipped: 0 });
     expect(dynamo.commandCalls(PutCommand)[1]!.args[0].input.ConditionExpression).toBe('attribute_not_exists(#pk)');
   });
 });

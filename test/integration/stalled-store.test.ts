@@ -1,0 +1,111 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../adapters/dynamodb/client';
+import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import { planArchiveWrites } from '../../domain/archive-plan';
+import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { useHandlerEnvironment } from '../support/handler-environment';
+import { historyRequestEvent, lambdaContext } from '../support/lambda';
+import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
+
+type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+
+/** A "DynamoDB" that accepts every connection and reads every request, and never answers. */
+async function startStalledStore(): Promise<{ endpoint: string; connections: () => number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server: Server = createServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('data', () => undefined);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+let stalled: Awaited<ReturnType<typeof startStalledStore>>;
+let simulator: ThingSpaceSimulator;
+let handler: Handler;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  stalled = await startStalledStore();
+  simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
+  useHandlerEnvironment({ tableName: 'fota-history-stalled', dynamoDbEndpoint: stalled.endpoint, thingspaceUrl: simulator.url });
+  ({ handler } = await import('../../functions/get-history-api'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await stalled.close();
+  await simulator.close();
+});
+
+describe('a DynamoDB that accepts connections and never answers', () => {
+  it('answers 503 ARCHIVE_UNAVAILABLE before the function runs out of time, not 500', async () => {
+    // Prepare: a short Lambda budget stands in for API Gateway's 29 s.
+    const deviceId = nextDeviceId();
+    simulator.setHistory(TEST_ACCOUNT, deviceId, [upgradeRecord({ deviceId, id: 'live-1' })]);
+    const budgetMs = 4_000;
+    const startedAt = Date.now();
+
+    // Act
+    const result = await handler(historyRequestEvent({ account: TEST_ACCOUNT, deviceId }), lambdaContext(budgetMs));
+    const answeredAfterMs = Date.now() - startedAt;
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body)).toEqual({ errorCode: 'ARCHIVE_UNAVAILABLE', errorMessage: expect.any(String) });
+    expect(answeredAfterMs).toBeLessThan(budgetMs);
+    expect(stalled.connections()).toBeGreaterThan(0);
+  });
+
+  it('makes the SDK\'s own request timeout an error instead of a warning', async () => {
+    // Prepare: no deadline from a caller, only the client's per-attempt timeout.
+    const client = createDocumentClient({ endpoint: stalled.endpoint, maxAttempts: 1, requestTimeoutMs: 300 });
+
+    // Act
+    const query = client.send(
+      new QueryCommand({
+        TableName: 'fota-history-stalled',
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'DEVICE#x' },
+      }),
+    );
+
+    // Assess
+    await expect(query).rejects.toMatchObject({ name: 'TimeoutError' });
+    client.destroy();
+  });
+
+  it('aborts every kind of store call at the caller\'s deadline: writes, log reads, sync outcomes', async () => {
+    // Prepare: the SDK's own timeout is far away, so only the deadline can end these calls.
+    const client = createDocumentClient({ endpoint: stalled.endpoint, requestTimeoutMs: 60_000 });
+    const store = new DynamoDbHistoryStore({ client, tableName: 'fota-history-stalled' });
+    const device = { account: TEST_ACCOUNT, deviceId: nextDeviceId() };
+    const writes = planArchiveWrites([upgradeRecord({ deviceId: device.deviceId, id: 'u1' })], [], new Date().toISOString());
+    const soon = () => ({ deadline: Date.now() + 300 });
+
+    // Act
+    const calls = await Promise.allSettled([
+      store.applyWrites(device, writes, soon()),
+      store.listStatusLogs(device, soon()),
+      store.recordSyncOutcome(device, { syncedAt: new Date().toISOString(), outcome: 'success', upgradesSeen: 1 }, soon()),
+    ]);
+
+    // Assess
+    for (const call of calls) expect(call).toMatchObject({ status: 'rejected', reason: { name: 'AbortError' } });
+    client.destroy();
+  });
+});
