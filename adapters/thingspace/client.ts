@@ -6,8 +6,8 @@ import type { AuthHeaders } from './auth-session';
 import { fullJitterDelayMs, parseRetryAfterMs } from './backoff';
 import { Budget } from './budget';
 import type { CredentialsProvider, ThingSpaceCredentials } from './credentials';
-import { readErrorAnswer, saysSessionExpired, secretForms, syntheticErrorCode } from './error-answers';
-import { DEFAULT_MAX_BODY_BYTES, fetchExchange, isTransientStatus, type FetchFunction } from './exchange';
+import { readErrorAnswer, saysSessionExpired, secretForms, syntheticErrorCode, withoutEchoedSecrets } from './error-answers';
+import { DEFAULT_MAX_BODY_BYTES, fetchExchange, isTransientStatus, type FetchFunction, type SendRequest } from './exchange';
 import { httpExchange } from './http-exchange';
 import type { DeriveVerifier } from './login-attempt';
 import { InMemoryLoginGuard, type LoginGuard } from './login-guard';
@@ -103,11 +103,13 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
 
   constructor(private readonly options: ThingSpaceClientOptions) {
     const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const send: SendRequest = options.fetch
+      ? (url, init, timeoutMs) => fetchExchange(options.fetch!, url, init, timeoutMs, maxBodyBytes)
+      : (url, init, timeoutMs) => httpExchange(url, init, timeoutMs, maxBodyBytes);
     this.transport = {
       baseUrl: options.baseUrl,
-      send: options.fetch
-        ? (url, init, timeoutMs) => fetchExchange(options.fetch!, url, init, timeoutMs, maxBodyBytes)
-        : (url, init, timeoutMs) => httpExchange(url, init, timeoutMs, maxBodyBytes),
+      // Token and login refusals too: an error answer that repeats the request's secrets is scrubbed first.
+      send: async (url, init, timeoutMs) => withoutEchoedSecrets(init, await send(url, init, timeoutMs)),
       timeoutMs: options.timeoutMs ?? 8000,
       now: options.now ?? (() => Date.now()),
       logger: options.logger ?? silentLogger,

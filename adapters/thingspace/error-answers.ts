@@ -1,3 +1,5 @@
+import type { Exchange, RequestInit } from './exchange';
+
 /** What a non-2xx ThingSpace body says, in the few shapes it comes in; never the raw body. */
 export interface ErrorAnswer {
   errorCode?: string;
@@ -10,8 +12,9 @@ const MAX_MESSAGE_LENGTH = 200;
 export const REDACTED = '[REDACTED]';
 
 /**
- * Every form in which a request's secrets could come back in an error answer: each value as sent, and
- * percent-encoded. Longest first, so a secret that contains another is replaced whole.
+ * Every form in which a request's secrets could come back in an error answer: each value as sent,
+ * percent-encoded, and escaped inside a JSON string. Longest first, so a secret that contains another
+ * is replaced whole.
  */
 export function secretForms(values: readonly (string | undefined)[]): string[] {
   const forms = new Set<string>();
@@ -19,8 +22,51 @@ export function secretForms(values: readonly (string | undefined)[]): string[] {
     if (!value) continue;
     forms.add(value);
     forms.add(encodeURIComponent(value));
+    forms.add(JSON.stringify(value).slice(1, -1));
   }
   return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The secrets a request itself carries: its bearer token or Basic pair (encoded and decoded), its M2M
+ * session token, and the username and password of a login body.
+ */
+export function secretsOfRequest(init: RequestInit): string[] {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(init.headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'vz-m2m-token') values.push(value);
+    if (lower !== 'authorization') continue;
+    const credential = value.replace(/^\S+\s+/, '');
+    values.push(credential);
+    if (/^basic\s/i.test(value)) {
+      const decoded = Buffer.from(credential, 'base64').toString('utf8');
+      const separator = decoded.indexOf(':');
+      values.push(decoded, decoded.slice(0, Math.max(0, separator)), decoded.slice(separator + 1));
+    }
+  }
+  if (init.body) {
+    try {
+      const body: unknown = JSON.parse(init.body);
+      if (typeof body === 'object' && body !== null) {
+        const { username, password } = body as Record<string, unknown>;
+        for (const value of [username, password]) if (typeof value === 'string') values.push(value);
+      }
+    } catch {
+      // A form body (the token request) carries no secret.
+    }
+  }
+  return secretForms(values);
+}
+
+/**
+ * A non-2xx answer with every secret of its request replaced, before anyone reads it: whatever part of
+ * the client looks at an error answer (the login and token steps included) can then log or pass on its
+ * code and message. A 2xx answer is left alone: the token and login answers carry the new secrets.
+ */
+export function withoutEchoedSecrets(init: RequestInit, exchange: Exchange): Exchange {
+  if (exchange.kind !== 'answer' || (exchange.status >= 200 && exchange.status < 300) || exchange.text === '') return exchange;
+  return { ...exchange, text: scrubSecrets(exchange.text, secretsOfRequest(init)) };
 }
 
 /** Replaces every occurrence of every secret with REDACTED. */

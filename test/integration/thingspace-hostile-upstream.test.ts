@@ -28,16 +28,19 @@ type History = (request: IncomingMessage, response: ServerResponse) => void;
 let server: Server;
 let baseUrl: string;
 let history: History;
+/** The login endpoint; a success unless a test replaces it. */
+let login: (body: string, response: ServerResponse) => void;
 let followed: string[];
 /** Resolves when the history response's connection closes, whoever closed it. */
 let historyClosed: Promise<void>;
 
 beforeAll(async () => {
   server = createServer((request, response) => {
-    request.resume();
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
       if (request.url === '/api/ts/v1/oauth2/token') return json(response, 200, { access_token: ACCESS_TOKEN, expires_in: 3600 });
-      if (request.url === '/api/m2m/v1/session/login') return json(response, 200, { sessionToken: SESSION_TOKEN });
+      if (request.url === '/api/m2m/v1/session/login') return login(body, response);
       if (request.url === HISTORY_PATH) {
         historyClosed = new Promise((resolve) => response.on('close', resolve));
         return history(request, response);
@@ -52,6 +55,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   followed = [];
+  login = (_body, response) => json(response, 200, { sessionToken: SESSION_TOKEN });
 });
 
 afterAll(async () => {
@@ -239,5 +243,23 @@ describe('error answers that repeat secrets', () => {
       expect(everything).not.toContain(secret);
       expect(everything).not.toContain(secret.slice(0, 12));
     }
+  });
+
+  it('scrubs a refused login that repeats the username and password before it is logged', async () => {
+    // Prepare
+    login = (body, response) => {
+      const { username, password } = JSON.parse(body) as { username: string; password: string };
+      json(response, 400, { errorCode: `AUTH.Failed.${username}.${password}`, errorMessage: `bad password ${password} for ${username}` });
+    };
+    const { thingspace, logLines } = client();
+
+    // Act
+    const failure = await failureOf(thingspace.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(failure.failure).toBe('auth');
+    expect(logLines.join('\n')).toContain('AUTH.Failed.[REDACTED].[REDACTED]');
+    const everything = [failure.message, JSON.stringify(failure.details), ...logLines].join('\n');
+    for (const secret of [CREDENTIALS.username, CREDENTIALS.password, ACCESS_TOKEN]) expect(everything).not.toContain(secret);
   });
 });
