@@ -5,9 +5,9 @@ import type { DeviceKey } from './upgrade-record';
  * A ThingSpace account name: digits (leading zeros are significant), optionally a dash and a numeric
  * suffix, e.g. `0242078689-00001`. Bounded so that nothing oversized reaches ThingSpace or a key.
  */
-const ACCOUNT_PATTERN = /^[0-9]{1,20}(?:-[0-9]{1,10})?$/;
+export const ACCOUNT_PATTERN = /^[0-9]{1,20}(?:-[0-9]{1,10})?$/;
 /** An IMEI (15 digits, 14 without its check digit, 16 for IMEISV). ASCII digits only. */
-const DEVICE_ID_PATTERN = /^[0-9]{14,16}$/;
+export const DEVICE_ID_PATTERN = /^[0-9]{14,16}$/;
 
 export function parseAccount(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {

@@ -1,12 +1,13 @@
 import type { CallOptions, DeviceListPage, ThingSpaceApi } from '../../domain/ports';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
+import { droppedTotal, type DropCounts } from '../../domain/upstream-record';
 import type { AuthHeaders } from './auth-session';
 import { fullJitterDelayMs, parseRetryAfterMs } from './backoff';
 import { Budget } from './budget';
 import type { CredentialsProvider, ThingSpaceCredentials } from './credentials';
-import { readErrorAnswer, saysSessionExpired, syntheticErrorCode } from './error-answers';
-import { fetchExchange, isTransientStatus, type FetchFunction } from './exchange';
+import { readErrorAnswer, saysSessionExpired, secretForms, syntheticErrorCode, withoutEchoedSecrets } from './error-answers';
+import { DEFAULT_MAX_BODY_BYTES, fetchExchange, isTransientStatus, type FetchFunction, type SendRequest } from './exchange';
 import { httpExchange } from './http-exchange';
 import type { DeriveVerifier } from './login-attempt';
 import { InMemoryLoginGuard, type LoginGuard } from './login-guard';
@@ -52,6 +53,16 @@ export interface ThingSpaceClientOptions {
   deriveVerifier?: DeriveVerifier;
   /** Without a deadline, a longer Retry-After than this gives up instead of waiting. */
   maxRetryAfterMs?: number;
+  /**
+   * Bytes of one answer's body read at most (default 5 MiB); a longer body is not read further, its
+   * connection is destroyed, and a 2xx answer is then malformed.
+   */
+  maxBodyBytes?: number;
+  /**
+   * Hears of records (or device ids) dropped from an answer because they belong to another device or
+   * break the record rules (domain/upstream-record.ts): counts only. The client also logs one warning.
+   */
+  onRecordsDropped?: (report: RecordsDropped) => void;
   /** Sends requests through this fetch instead of node:http (tests script ThingSpace with it). */
   fetch?: FetchFunction;
   now?: () => number;
@@ -60,9 +71,17 @@ export interface ThingSpaceClientOptions {
   logger?: ThingSpaceLogger;
 }
 
+export interface RecordsDropped {
+  operation: 'history' | 'device list';
+  dropped: DropCounts;
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type Failure = { timedOut: boolean; status?: number; retryAfter?: string | null };
+
+/** A 2xx body, read whole. */
+type Answer = { text: string; invalidUtf8?: true };
 
 /**
  * ThingSpace FOTA over HTTP. Create one per execution environment and keep it at module scope:
@@ -83,9 +102,14 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
   private readonly random: () => number;
 
   constructor(private readonly options: ThingSpaceClientOptions) {
+    const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const send: SendRequest = options.fetch
+      ? (url, init, timeoutMs) => fetchExchange(options.fetch!, url, init, timeoutMs, maxBodyBytes)
+      : (url, init, timeoutMs) => httpExchange(url, init, timeoutMs, maxBodyBytes);
     this.transport = {
       baseUrl: options.baseUrl,
-      send: options.fetch ? (url, init, timeoutMs) => fetchExchange(options.fetch!, url, init, timeoutMs) : httpExchange,
+      // Token and login refusals too: an error answer that repeats the request's secrets is scrubbed first.
+      send: async (url, init, timeoutMs) => withoutEchoedSecrets(init, await send(url, init, timeoutMs)),
       timeoutMs: options.timeoutMs ?? 8000,
       now: options.now ?? (() => Date.now()),
       logger: options.logger ?? silentLogger,
@@ -110,19 +134,32 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
   }
 
   async getDeviceHistory(device: DeviceKey, options?: CallOptions): Promise<UpgradeRecord[]> {
-    const text = await this.get('history', historyPath(device.account, device.deviceId), options);
-    return parseHistory(text);
+    const answer = await this.get('history', historyPath(device.account, device.deviceId), options);
+    const { records, dropped } = parseHistory(answer.text, device, answer);
+    this.reportDropped('history', dropped);
+    return records;
   }
 
   async listDevices(account: string, startIndex: string, options?: CallOptions): Promise<DeviceListPage> {
-    const text = await this.get('device list', deviceListPath(account, startIndex), options);
-    return parseDeviceListPage(text);
+    const answer = await this.get('device list', deviceListPath(account, startIndex), options);
+    const { page, dropped } = parseDeviceListPage(answer.text, answer);
+    this.reportDropped('device list', dropped);
+    return page;
   }
 
-  /** One GET with both tokens, renewals and retries; returns the 2xx body text. */
-  private async get(operation: string, path: string, options: CallOptions | undefined): Promise<string> {
+  /** One warning with the counts only: a dropped record's content may be anything, another device's data included. */
+  private reportDropped(operation: RecordsDropped['operation'], dropped: DropCounts): void {
+    const total = droppedTotal(dropped);
+    if (total === 0) return;
+    this.transport.logger.warn('ThingSpace answer had records that were dropped', { operation, dropped: total, reasons: dropped });
+    this.options.onRecordsDropped?.({ operation, dropped });
+  }
+
+  /** One GET with both tokens, renewals and retries; returns the 2xx body. */
+  private async get(operation: string, path: string, options: CallOptions | undefined): Promise<Answer> {
     const budget = new Budget(options?.deadline, this.transport.now);
-    const auth = this.sessions.for(await this.readCredentials());
+    const credentials = await this.readCredentials();
+    const auth = this.sessions.for(credentials);
     const url = joinUrl(this.transport.baseUrl, path);
     let failures = 0;
     let tokenRenewed = false;
@@ -137,9 +174,28 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
           { method: 'GET', headers: { accept: 'application/json', authorization: `Bearer ${used.token}`, 'VZ-M2M-Token': used.session } },
           budget.attemptTimeoutMs(this.transport.timeoutMs),
         );
-        if (result.kind === 'answer' && result.status >= 200 && result.status < 300) return result.text;
+        if (result.kind === 'answer' && result.status >= 200 && result.status < 300) {
+          if (result.bodyTooLarge) throw tooLarge(operation, result.status);
+          return result.invalidUtf8 ? { text: result.text, invalidUtf8: true } : { text: result.text };
+        }
+        if (result.kind === 'answer' && result.status >= 300 && result.status < 400) {
+          // Never followed: the Authorization and VZ-M2M-Token headers would go to whatever host it names.
+          throw new ThingSpaceError('unavailable', `ThingSpace answered the ${operation} request with a redirect (HTTP ${result.status}); not followed`, {
+            status: result.status,
+          });
+        }
         if (result.kind === 'answer' && !isTransientStatus(result.status)) {
-          const answer = readErrorAnswer(result.text);
+          // What the request carried, in case the answer repeats it: it must reach neither the caller nor a log.
+          const secrets = secretForms([
+            used.token,
+            used.session,
+            credentials.appKey,
+            credentials.appSecret,
+            Buffer.from(`${credentials.appKey}:${credentials.appSecret}`).toString('base64'),
+            credentials.username,
+            credentials.password,
+          ]);
+          const answer = readErrorAnswer(result.text, secrets);
           if (result.status === 401) {
             if (tokenRenewed) {
               throw new ThingSpaceError('auth', `ThingSpace refused a renewed access token (${operation})`, { status: 401, errorCode: answer.errorCode });
@@ -207,6 +263,10 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
 function describe(failure: Failure): string {
   if (failure.timedOut) return 'timed out';
   return failure.status === undefined ? 'network error' : `HTTP ${failure.status}`;
+}
+
+function tooLarge(operation: string, status: number): ThingSpaceError {
+  return new ThingSpaceError('malformed', `ThingSpace ${operation} answer is larger than the body limit; not read further`, { status });
 }
 
 function rejection(operation: string, status: number, answer: { errorCode?: string; errorMessage?: string }): ThingSpaceError {

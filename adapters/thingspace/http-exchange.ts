@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Exchange, RequestInit } from './exchange';
+import { decodeBody, DEFAULT_MAX_BODY_BYTES, type Exchange, type RequestInit } from './exchange';
 
 /**
  * Connections to ThingSpace are kept alive across requests and invocations. node:http rather than
@@ -18,9 +18,11 @@ function firstHeader(value: string | string[] | undefined): string | null {
 
 /**
  * One request with one timeout covering connection, headers and body. node:http never follows a
- * redirect, so the Authorization and VZ-M2M-Token headers stay with ThingSpace's host.
+ * redirect, so the Authorization and VZ-M2M-Token headers stay with ThingSpace's host. A body larger
+ * than maxBodyBytes (by its Content-Length or as it arrives) is not read further: the connection is
+ * destroyed at once, so an endless or huge body costs at most the limit in memory, briefly.
  */
-export function httpExchange(url: string, init: RequestInit, timeoutMs: number): Promise<Exchange> {
+export function httpExchange(url: string, init: RequestInit, timeoutMs: number, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): Promise<Exchange> {
   return new Promise((resolve) => {
     let target: URL;
     try {
@@ -49,16 +51,26 @@ export function httpExchange(url: string, init: RequestInit, timeoutMs: number):
       target,
       { method: init.method, headers, agent: agents[protocol] },
       (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          settle({
-            kind: 'answer',
-            status: response.statusCode ?? 0,
-            retryAfter: firstHeader(response.headers['retry-after']),
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
+        const status = response.statusCode ?? 0;
+        const retryAfter = firstHeader(response.headers['retry-after']);
+        let chunks: Buffer[] = [];
+        let size = 0;
+        const tooLarge = () => {
+          chunks = [];
+          settle({ kind: 'answer', status, retryAfter, text: '', bodyTooLarge: true });
+          request.destroy();
+        };
+        if (Number(response.headers['content-length']) > maxBodyBytes) {
+          tooLarge();
+          return;
+        }
+        response.on('data', (chunk: Buffer) => {
+          if (settled) return;
+          size += chunk.length;
+          if (size > maxBodyBytes) tooLarge();
+          else chunks.push(chunk);
+        });
+        response.on('end', () => settle({ kind: 'answer', status, retryAfter, ...decodeBody(Buffer.concat(chunks)) }));
         // A connection that closes before the whole body arrived is a network failure, not an answer.
         response.on('close', () => {
           if (!response.complete) settle({ kind: 'network' });

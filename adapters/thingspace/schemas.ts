@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import type { DeviceListPage } from '../../domain/ports';
 import { ThingSpaceError } from '../../domain/thingspace-error';
-import { toUpgradeRecord, type UpgradeRecord } from '../../domain/upgrade-record';
+import type { DeviceKey } from '../../domain/upgrade-record';
+import { screenDeviceIds, screenUpgradeRecords, type DropCounts, type ScreenedRecords, type ScreenOptions } from '../../domain/upstream-record';
 
 /** A documented string field that ThingSpace may leave out or null: it becomes ''. */
 const optionalText = z
@@ -9,27 +10,18 @@ const optionalText = z
   .nullish()
   .transform((value) => value ?? '');
 
-/** Unknown fields are dropped (zod's default), so nothing undocumented is archived or served. */
-const upgradeRecordSchema = z.object({
-  id: z.string().min(1),
-  deviceId: optionalText,
-  accountName: optionalText,
-  firmwareFrom: optionalText,
-  firmwareTo: optionalText,
-  startDate: optionalText,
-  upgradeStartTime: optionalText,
-  status: optionalText,
-  reason: optionalText,
-});
-
-const historySchema = z.array(upgradeRecordSchema);
+/**
+ * Only the outer shape is checked here: each record (or device) is screened on its own by the domain's
+ * rules (domain/upstream-record.ts), so one bad record is dropped alone instead of failing the answer.
+ */
+const historySchema = z.array(z.unknown());
 
 const deviceListPageSchema = z
   .object({
     hasMoreData: z.boolean(),
     lastSeenDeviceId: optionalText,
     deviceList: z
-      .array(z.object({ deviceId: z.string().min(1) }))
+      .array(z.unknown())
       .nullish()
       .transform((devices) => devices ?? []),
   })
@@ -65,15 +57,13 @@ export function parseAnswer<T>(text: string, schema: z.ZodType<T>, what: string)
   return result.data;
 }
 
-export function parseHistory(text: string): UpgradeRecord[] {
-  return parseAnswer(text, historySchema, 'history').map((record) => toUpgradeRecord(record));
+/** The device's well-formed records, and how many others were dropped, by reason. */
+export function parseHistory(text: string, device: DeviceKey, options: ScreenOptions = {}): ScreenedRecords {
+  return screenUpgradeRecords(parseAnswer(text, historySchema, 'history'), device, options);
 }
 
-export function parseDeviceListPage(text: string): DeviceListPage {
+export function parseDeviceListPage(text: string, options: ScreenOptions = {}): { page: DeviceListPage; dropped: DropCounts } {
   const page = parseAnswer(text, deviceListPageSchema, 'device list');
-  return {
-    deviceIds: page.deviceList.map((device) => device.deviceId),
-    hasMoreData: page.hasMoreData,
-    lastSeenDeviceId: page.lastSeenDeviceId,
-  };
+  const { deviceIds, dropped } = screenDeviceIds(page.deviceList, options);
+  return { page: { deviceIds, hasMoreData: page.hasMoreData, lastSeenDeviceId: page.lastSeenDeviceId }, dropped };
 }

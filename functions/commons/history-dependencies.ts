@@ -10,6 +10,7 @@ import {
   type CredentialsProvider,
 } from '../../adapters/thingspace/credentials';
 import type { HistoryDependencies } from '../../services/observe-device';
+import { recordDroppedUpstreamRecords } from './history-metrics';
 import { logger, tracer } from './powertools';
 
 /** How long a fetched secret is trusted before it is read again, so a rotation is picked up. */
@@ -78,6 +79,8 @@ export function historyDependencies(): HistoryDependencies {
       timeoutMs,
       maxAttempts: optionalPositiveInteger('THINGSPACE_MAX_ATTEMPTS'),
       baseDelayMs: optionalPositiveInteger('THINGSPACE_RETRY_BASE_MS'),
+      maxBodyBytes: optionalPositiveInteger('THINGSPACE_MAX_BODY_BYTES'),
+      onRecordsDropped: recordDroppedUpstreamRecords,
       // The lease must outlast one instance's token request and login, each bounded by the timeout.
       loginGuard: new DynamoDbLoginGuard({ client, tableName, leaseMs: 2 * (timeoutMs ?? DEFAULT_THINGSPACE_TIMEOUT_MS) + 4000 }),
       logger,

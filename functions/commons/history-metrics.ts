@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { RecordsDropped } from '../../adapters/thingspace/client';
 import type { DeviceHistory } from '../../services/get-device-history';
 import { metrics } from './powertools';
 
@@ -11,4 +12,17 @@ export function recordHistoryMetrics(history: DeviceHistory): void {
     metrics.addMetric('UpgradesNotArchived', MetricUnit.Count, history.archive.skipped);
   }
   if (history.stale) metrics.addMetric('StaleAnswers', MetricUnit.Count, 1);
+}
+
+/**
+ * Records (or device ids) ThingSpace sent that were neither served nor archived: another device's, or
+ * breaking the record rules. One metric, UpstreamRecordsDropped, with the reason as its dimension.
+ */
+export function recordDroppedUpstreamRecords({ dropped }: RecordsDropped): void {
+  for (const [reason, count] of Object.entries(dropped)) {
+    if (!count) continue;
+    const metric = metrics.singleMetric();
+    metric.addDimension('reason', reason);
+    metric.addMetric('UpstreamRecordsDropped', MetricUnit.Count, count);
+  }
 }

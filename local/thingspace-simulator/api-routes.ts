@@ -160,6 +160,12 @@ export async function handleFota(core: SimulatorCore, request: IncomingMessage, 
   await core.wait(core.faults.latencyMs);
   if (fault?.kind === 'hang') return;
   if (fault?.kind === 'delay') await core.wait(fault.delayMs);
+  if (fault?.kind === 'echo-tokens') {
+    const bearer = header(request, 'authorization') ?? '';
+    const session = header(request, 'vz-m2m-token') ?? '';
+    sendJson(response, 400, errorBody(`UnifiedWebService.REQUEST_FAILED.${session}`, `Rejected ${bearer} with VZ-M2M-Token ${session}`));
+    return;
+  }
   const { status, body } = answerBody(core, route);
   sendFaultOrAnswer(response, fault, status, body);
 }

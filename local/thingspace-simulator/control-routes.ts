@@ -20,6 +20,7 @@ const faultAction: z.ZodType<FaultAction> = z.union([
   z.object({ kind: z.literal('hang') }),
   z.object({ kind: z.literal('truncated') }),
   z.object({ kind: z.literal('wrong-shape') }),
+  z.object({ kind: z.literal('echo-tokens') }),
 ]);
 const count = z.number().int().min(1).default(1);
 const record = z.object({

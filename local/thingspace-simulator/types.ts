@@ -13,14 +13,17 @@ export interface SimulatedDevice {
  * What the simulator does instead of (or before) answering a FOTA call normally:
  * - `status`: answer with this status and body (a string is sent as is, anything else as JSON);
  * - `delay`: wait, then answer normally; `hang`: never answer (until the client gives up);
- * - `truncated`: the normal JSON cut in half; `wrong-shape`: valid JSON that is not the documented shape.
+ * - `truncated`: the normal JSON cut in half; `wrong-shape`: valid JSON that is not the documented shape;
+ * - `echo-tokens`: a careless upstream's 400 whose errorCode and errorMessage repeat the request's
+ *   bearer token and M2M session token.
  */
 export type FaultAction =
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
   | { kind: 'delay'; delayMs: number }
   | { kind: 'hang' }
   | { kind: 'truncated' }
-  | { kind: 'wrong-shape' };
+  | { kind: 'wrong-shape' }
+  | { kind: 'echo-tokens' };
 
 export interface SimulatorOptions {
   /** 0 (the default) picks a free port. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { UPGRADE_RECORD_FIELDS, type UpgradeRecord } from '../../domain/upgrade-record';
@@ -356,5 +357,95 @@ describe('ThingSpace failures', () => {
     expect(result.statusCode).toBe(502);
     expect(body(result)).toMatchObject({ errorCode: 'UPSTREAM_UNAVAILABLE' });
     expect(await store.listUpgrades({ account: TEST_ACCOUNT, deviceId })).toEqual([]);
+  });
+});
+
+describe('a hostile ThingSpace', () => {
+  it('serves and archives only the requested device\'s well-formed records, and counts the others by reason', async () => {
+    // Prepare
+    const deviceId = nextDeviceId();
+    const newer = upgradeRecord({ deviceId, id: randomUUID(), startDate: '2026-06-02' });
+    const older = upgradeRecord({ deviceId, id: randomUUID(), startDate: '2026-06-01' });
+    const { reason: _, ...withoutReason } = upgradeRecord({ deviceId, id: randomUUID() });
+    simulator.injectFault(
+      {
+        kind: 'status',
+        status: 200,
+        body: [
+          older,
+          upgradeRecord({ deviceId: nextDeviceId(), id: randomUUID() }),
+          upgradeRecord({ deviceId, accountName: '0242078689-00002', id: randomUUID() }),
+          withoutReason,
+          upgradeRecord({ deviceId, id: 'x'.repeat(2000) }),
+          upgradeRecord({ deviceId, id: randomUUID(), reason: 'r'.repeat(300_000) }),
+          newer,
+        ],
+      },
+      1,
+      deviceId,
+    );
+    const dimensions = vi.spyOn(Metrics.prototype, 'addDimension');
+    const added = vi.spyOn(Metrics.prototype, 'addMetric');
+
+    // Act
+    const result = await getHistory(TEST_ACCOUNT, deviceId).finally(() => vi.restoreAllMocks());
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(result.headers?.['X-History-Stale']).toBeUndefined();
+    expect(body(result)).toEqual([newer, older]);
+    const archived = await store.listUpgrades({ account: TEST_ACCOUNT, deviceId });
+    expect(archived.map((upgrade) => upgrade.record).sort((a, b) => a.startDate.localeCompare(b.startDate))).toEqual([older, newer]);
+    const droppedMetrics = added.mock.calls.filter(([name]) => name === 'UpstreamRecordsDropped').map(([, , value]) => value);
+    expect(droppedMetrics).toEqual([2, 1, 2]);
+    expect(dimensions.mock.calls).toEqual(
+      expect.arrayContaining([
+        ['reason', 'other-device'],
+        ['reason', 'missing-field'],
+        ['reason', 'invalid-field'],
+      ]),
+    );
+  });
+
+  it.each([
+    ['nothing is archived', false, 502],
+    ['the device is archived', true, 200],
+  ])('treats a 302 as ThingSpace failing, never follows it, when %s', async (_, archivedFirst, status) => {
+    // Prepare
+    const { deviceId, records } = deviceWithHistory(1);
+    if (archivedFirst) await getHistory(TEST_ACCOUNT, deviceId);
+    simulator.injectFault({ kind: 'status', status: 302, headers: { location: `${simulator.url}/elsewhere` } }, 1, deviceId);
+    const before = simulator.stats().requests;
+
+    // Act
+    const result = await getHistory(TEST_ACCOUNT, deviceId);
+
+    // Assess
+    expect(result.statusCode).toBe(status);
+    if (archivedFirst) {
+      expect(result.headers?.['X-History-Stale']).toBe('true');
+      expect(body(result)).toEqual(records);
+    } else {
+      expect(body(result)).toEqual({ errorCode: 'UPSTREAM_UNAVAILABLE', errorMessage: expect.any(String) });
+    }
+    expect(simulator.stats().requests - before).toBe(1);
+  });
+
+  it('passes a 4xx through without the tokens it echoed', async () => {
+    // Prepare
+    const { deviceId } = deviceWithHistory(1);
+    await getHistory(TEST_ACCOUNT, deviceId);
+    simulator.injectFault({ kind: 'echo-tokens' }, 1, deviceId);
+
+    // Act
+    const result = await getHistory(TEST_ACCOUNT, deviceId);
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(body(result)).toEqual({
+      errorCode: 'UnifiedWebService.REQUEST_FAILED.[REDACTED]',
+      errorMessage: 'Rejected Bearer [REDACTED] with VZ-M2M-Token [REDACTED]',
+    });
+    for (const token of simulator.issuedTokens()) expect(result.body).not.toContain(token);
   });
 });

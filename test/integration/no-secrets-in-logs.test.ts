@@ -39,7 +39,9 @@ it('never writes a token, secret or password to the logs or a response, whatever
   const ask = () => handler(historyRequestEvent({ account: TEST_ACCOUNT, deviceId }), lambdaContext());
   const bodies: string[] = [];
 
-  // Act: a first login, a renewed token, a renewed session, retried 5xx, and refused credentials
+  // Act: a first login, a 4xx echoing the tokens, a renewed token, a renewed session, retried 5xx, and refused credentials
+  bodies.push((await ask()).body);
+  simulator.injectFault({ kind: 'echo-tokens' });
   bodies.push((await ask()).body);
   simulator.expireAccessTokens();
   bodies.push((await ask()).body);

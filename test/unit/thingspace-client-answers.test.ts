@@ -34,20 +34,85 @@ describe('ThingSpace client request paths', () => {
 });
 
 describe('ThingSpace client history validation', () => {
-  it('returns exactly the nine documented fields, dropping extras and turning null or absent ones into empty strings', async () => {
+  it('returns exactly the nine documented fields, dropping extras and reading a null or absent upgradeStartTime as empty', async () => {
     // Prepare
     const { client, thingspace } = clientAgainstFake();
+    const { upgradeStartTime: _, ...notStarted } = { ...RECORD, id: 'not-started' };
     thingspace.fotaDefault = {
       status: 200,
-      body: [{ ...RECORD, upgradeStartTime: null, reason: undefined, internalNote: 'not documented' }],
+      body: [{ ...RECORD, upgradeStartTime: null, internalNote: 'not documented' }, notStarted],
     };
 
     // Act
-    const [record] = await client.getDeviceHistory(DEVICE);
+    const [record, second] = await client.getDeviceHistory(DEVICE);
 
     // Assess
     expect(Object.keys(record ?? {}).sort()).toEqual([...UPGRADE_RECORD_FIELDS].sort());
-    expect(record).toEqual({ ...RECORD, upgradeStartTime: '', reason: '' });
+    expect(record).toEqual({ ...RECORD, upgradeStartTime: '' });
+    expect(second).toEqual({ ...RECORD, id: 'not-started', upgradeStartTime: '' });
+  });
+
+  it.each([
+    ['another device\'s record', { ...RECORD, deviceId: '990000473475990' }, 'other-device'],
+    ['another account\'s record', { ...RECORD, accountName: '0242078689-00002' }, 'other-device'],
+    ['a record without id', { ...RECORD, id: undefined }, 'missing-field'],
+    ['a record without reason', { ...RECORD, reason: undefined }, 'missing-field'],
+    ['a record with a null status', { ...RECORD, status: null }, 'missing-field'],
+    ['a field of the wrong type', { ...RECORD, status: 3 }, 'missing-field'],
+    ['a record that is not an object', 'f574fbb8', 'missing-field'],
+    ['a record with an empty id', { ...RECORD, id: '' }, 'invalid-field'],
+    ['an id of 2,000 characters', { ...RECORD, id: 'a'.repeat(2000) }, 'invalid-field'],
+    ['an id with a slash', { ...RECORD, id: 'a/b' }, 'invalid-field'],
+    ['a reason of 300 KB', { ...RECORD, reason: 'x'.repeat(300_000) }, 'invalid-field'],
+    ['a startDate that is not YYYY-MM-DD', { ...RECORD, startDate: '05/03/2018' }, 'invalid-field'],
+    ['an upgradeStartTime that is not a timestamp', { ...RECORD, upgradeStartTime: 'yesterday' }, 'invalid-field'],
+    ['an unpaired surrogate from a JSON escape', { ...RECORD, reason: 'bad \uD800 text' }, 'invalid-text'],
+  ])('drops %s alone, serves the others and reports it by reason', async (_, bad, reason) => {
+    // Prepare
+    const reports: unknown[] = [];
+    const { client, thingspace, logLines } = clientAgainstFake({ onRecordsDropped: (report) => reports.push(report) });
+    thingspace.fotaDefault = { status: 200, body: [bad, RECORD] };
+
+    // Act
+    const history = await client.getDeviceHistory(DEVICE);
+
+    // Assess
+    expect(history).toEqual([RECORD]);
+    expect(thingspace.count('fota')).toBe(1);
+    expect(reports).toEqual([{ operation: 'history', dropped: { [reason]: 1 } }]);
+    const warnings = logLines.filter((line) => line.startsWith('warn'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`"${reason}":1`);
+    // Counts only: nothing of the dropped record reaches the log.
+    expect(warnings[0]).not.toMatch(/990000473475990|0242078689-00002|xxxx|aaaa|05\/03|yesterday|f574fbb8/);
+  });
+
+  it('keeps a real U+FFFD of a valid UTF-8 body', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    thingspace.fotaDefault = { status: 200, body: [{ ...RECORD, reason: 'replacement \uFFFD character' }] };
+
+    // Act
+    const history = await client.getDeviceHistory(DEVICE);
+
+    // Assess
+    expect(history).toEqual([{ ...RECORD, reason: 'replacement \uFFFD character' }]);
+  });
+
+  it('counts every dropped record in one report and one warning', async () => {
+    // Prepare
+    const reports: unknown[] = [];
+    const { client, thingspace, logLines } = clientAgainstFake({ onRecordsDropped: (report) => reports.push(report) });
+    const foreign = { ...RECORD, deviceId: '990000473475990' };
+    thingspace.fotaDefault = { status: 200, body: [foreign, foreign, { ...RECORD, id: '' }, RECORD] };
+
+    // Act
+    const history = await client.getDeviceHistory(DEVICE);
+
+    // Assess
+    expect(history).toEqual([RECORD]);
+    expect(reports).toEqual([{ operation: 'history', dropped: { 'other-device': 2, 'invalid-field': 1 } }]);
+    expect(logLines.filter((line) => line.startsWith('warn'))).toHaveLength(1);
   });
 
   it('accepts an empty history', async () => {
@@ -66,10 +131,7 @@ describe('ThingSpace client history validation', () => {
     ['truncated JSON', '[{"deviceId":"990000473475989","id":"f574'],
     ['not JSON at all', '<html>maintenance</html>'],
     ['an object instead of an array', { data: [RECORD] }],
-    ['a record without id', [{ ...RECORD, id: undefined }]],
-    ['a record with an empty id', [{ ...RECORD, id: '' }]],
-    ['a field of the wrong type', [{ ...RECORD, status: 3 }]],
-    ['a record that is not an object', ['f574fbb8']],
+    ['null', null],
   ])('fails as malformed on %s, without retrying', async (_, body) => {
     // Prepare
     const { client, thingspace } = clientAgainstFake();
@@ -166,7 +228,6 @@ describe('ThingSpace client device list', () => {
   it.each([
     ['hasMoreData missing', { lastSeenDeviceId: 'x', deviceList: [] }],
     ['more data but nowhere to continue', { hasMoreData: true, deviceList: [{ deviceId: '1' }] }],
-    ['a device without an id', { hasMoreData: false, lastSeenDeviceId: '', deviceList: [{ mdn: '5555550101' }] }],
     ['a list that is not an array', { hasMoreData: false, lastSeenDeviceId: '', deviceList: 'none' }],
   ])('fails as malformed on %s', async (_, body) => {
     // Prepare
@@ -178,5 +239,26 @@ describe('ThingSpace client device list', () => {
 
     // Assess
     expect(failure.failure).toBe('malformed');
+  });
+
+  it('drops device ids that are not IMEIs, counted, instead of failing the page', async () => {
+    // Prepare
+    const reports: unknown[] = [];
+    const { client, thingspace } = clientAgainstFake({ onRecordsDropped: (report) => reports.push(report) });
+    thingspace.fotaDefault = {
+      status: 200,
+      body: {
+        hasMoreData: false,
+        lastSeenDeviceId: '',
+        deviceList: [{ mdn: '5555550101' }, { deviceId: '../../etc' }, { deviceId: '1'.repeat(300) }, { deviceId: '990000473475989' }],
+      },
+    };
+
+    // Act
+    const page = await client.listDevices(DEVICE.account, '0');
+
+    // Assess
+    expect(page.deviceIds).toEqual(['990000473475989']);
+    expect(reports).toEqual([{ operation: 'device list', dropped: { 'missing-field': 1, 'invalid-field': 2 } }]);
   });
 });
