@@ -48,6 +48,8 @@ export interface SimulatorStats {
   requests: number;
   tokenRequests: number;
   tokensIssued: number;
+  /** Every request that reached the login endpoint, whatever its answer (or none). */
+  loginRequests: number;
   loginsOk: number;
   loginsFailed: number;
   consecutiveFailedLogins: number;

@@ -36,6 +36,6 @@ it('gives every Lambda\'s ThingSpace client the login guard in the history table
   const { Items } = await db.client.send(
     new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': LOGIN_GUARD_PARTITION_KEY }, ConsistentRead: true }),
   );
-  expect(Items).toEqual([expect.objectContaining({ type: 'login-guard', refusals: 1, status: 400, pausedUntil: expect.any(Number) })]);
-  expect(simulator.stats().loginsFailed).toBe(1);
+  expect(Items).toEqual([expect.objectContaining({ type: 'login-guard', attempts: 1, lastOutcome: 'HTTP 400 UnifiedWebService.AUTH.Failed', pausedUntil: expect.any(Number) })]);
+  expect(simulator.stats()).toMatchObject({ loginRequests: 1, loginsFailed: 1 });
 });
