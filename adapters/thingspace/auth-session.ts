@@ -103,7 +103,11 @@ export class CredentialSession {
   private async login(budget: Budget): Promise<string> {
     // The token first: a token request that fails is not a login attempt and must not count as one.
     const token = await this.currentToken(budget);
-    const permit = await this.guard.begin(this.credentials, budget);
+    const permit = await this.guard.begin(this.credentials, budget).catch((error: unknown) => {
+      // The guard's messages name no secret; they tell an operator why no login is tried and what lifts it.
+      this.transport.logger.warn('ThingSpace login not attempted', { reason: error instanceof Error ? error.message : String(error) });
+      throw error;
+    });
     let result: Exchange;
     try {
       result = await this.transport.send(

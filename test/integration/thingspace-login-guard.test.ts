@@ -5,7 +5,7 @@
  * as a Lambda instance does: all they share is the table. Attempts are counted where they land, at the
  * simulator.
  */
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -245,6 +245,25 @@ describe('failing closed', () => {
     // Assess
     expect((failure as ThingSpaceError).failure).toBe('unavailable');
     expect((failure as ThingSpaceError).message).toContain('login guard could not be read');
+    expect(simulator.stats().loginRequests).toBe(0);
+  });
+});
+
+describe('an item of the earlier guard', () => {
+  it('keeps its stop: a user it stopped stays stopped', async () => {
+    // Prepare
+    await db.client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: LOGIN_GUARD_PARTITION_KEY, sk: `GUARD#${userKey(DEMO_CREDENTIALS.username)}`, type: 'login-guard', version: 7, refusals: 4, stopped: true },
+      }),
+    );
+
+    // Act
+    const failure = await outcomeOf(instance(() => DEMO_CREDENTIALS).getDeviceHistory(DEVICE));
+
+    // Assess
+    expect((failure as ThingSpaceError).message).toContain('logins are stopped for this API user');
     expect(simulator.stats().loginRequests).toBe(0);
   });
 });
