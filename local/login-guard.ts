@@ -87,9 +87,12 @@ function describe(record: LoginGuardRecord | undefined, now: number): string {
     return `no attempt without a success on record (0 of ${MAX_LOGIN_ATTEMPTS})${success}`;
   }
   const parts = [`${record.attempts} of ${MAX_LOGIN_ATTEMPTS} consecutive attempts without a success`];
-  if (record.lastAttemptAt !== undefined) parts.push(`last ${new Date(record.lastAttemptAt).toISOString()}: ${record.lastOutcome ?? 'unknown'}`);
+  const inFlight = record.leaseUntil !== undefined && record.leaseUntil > now;
+  // An attempt whose lease ran out without a verdict: its process stopped or could not write.
+  const outcome = record.lastOutcome === 'in flight' && !inFlight ? 'no verdict recorded' : (record.lastOutcome ?? 'unknown');
+  if (record.lastAttemptAt !== undefined) parts.push(`last ${new Date(record.lastAttemptAt).toISOString()}: ${outcome}`);
   if (record.attempts >= MAX_LOGIN_ATTEMPTS) parts.push('STOPPED: no login is tried until a reset');
-  else if (record.leaseUntil !== undefined && record.leaseUntil > now) parts.push('an attempt is in flight');
+  else if (inFlight) parts.push('an attempt is in flight');
   else if (record.pausedUntil !== undefined && record.pausedUntil > now) parts.push(`the same password is paused for another ${Math.ceil((record.pausedUntil - now) / 1000)} s`);
   return parts.join('; ');
 }
