@@ -132,7 +132,7 @@ function isRunning(pid: number): boolean {
  * stops with one clear line instead of crashing on LevelDB's lock. A pid file left by a process that
  * no longer runs (killed with SIGKILL) is taken over. Returns the closer that releases the claim.
  */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const lockPath = join(dataDir, LOCK_FILE);
   try {
     await mkdir(dataDir, { recursive: true });

@@ -20,7 +20,7 @@ export const UPGRADE_SORT_KEY_PREFIX = 'UPGRADE#';
 export const STATUS_LOG_SORT_KEY_PREFIX = 'LOG#';
 export const SYNC_SORT_KEY = 'SYNC';
 export const DISCOVERY_SORT_KEY = 'DISCOVERY';
-/** The shared ThingSpace login guard: one item per set of credentials, named by their hash only. */
+/** The ThingSpace login guard: one item per API user, named by a hash of the username. */
 export const LOGIN_GUARD_PARTITION_KEY = 'THINGSPACE#LOGIN';
 export const LOGIN_GUARD_SORT_KEY_PREFIX = 'GUARD#';
 

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { Budget } from './budget';
 import type { ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer } from './error-answers';
 import { isTransientStatus, type Exchange } from './exchange';
-import { STOPPED_UNTIL, type InMemoryLoginGuard, type LoginAttempt, type LoginGuard, type LoginPermit, type LoginRefusal, type PausedStep, type RefusalRecord } from './login-guard';
+import type { LoginGuard, LoginPermit } from './login-guard';
 import { joinUrl, LOGIN_PATH, TOKEN_PATH } from './paths';
 import { loginAnswerSchema, parseAnswer, tokenAnswerSchema } from './schemas';
 import { TransientFailure, type Transport } from './transport';
@@ -12,54 +13,23 @@ import { TransientFailure, type Transport } from './transport';
 const SESSION_IDLE_MS = 20 * 60_000;
 const RENEWAL_MARGIN_MS = 60_000;
 const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
+/** Credentials seen recently; more than this means rotation churn, and the oldest state is dropped. */
+const MAX_CACHED_CREDENTIALS = 4;
 
 export interface AuthHeaders {
   token: string;
   session: string;
 }
 
-/** ThingSpace refused the credentials: the app key pair at the token endpoint (400/401), or the login itself. */
-export class CredentialsRefused extends ThingSpaceError {
-  constructor(
-    message: string,
-    readonly refusal: LoginRefusal,
-    /** Only a refused login counts towards the user's lockout; a refused token request never does. */
-    readonly step: PausedStep,
-  ) {
-    super('auth', message, refusal.errorCode === undefined ? { status: refusal.status } : { status: refusal.status, errorCode: refusal.errorCode });
-  }
-}
-
-/**
- * The guards: this process's own, and optionally one shared by every instance. Both count login refusals
- * per API user (LoginAttempt.userKey); with a shared guard, the local one records only the refusals the
- * shared one could not. The local one also keeps token-request pauses under the app key pair's key.
- */
-export interface SessionGuards {
-  local: InMemoryLoginGuard;
-  shared?: LoginGuard;
-}
-
 function renewalMargin(lifetimeMs: number): number {
   return Math.min(RENEWAL_MARGIN_MS, lifetimeMs / 10);
 }
 
-/** What the guards key on: never the credentials themselves. */
-export interface GuardKeys {
-  /** The API user (its key is a fast hash of the username) and a way to tell a refused password again. */
-  login: LoginAttempt;
-  /** The app's (appKey, appSecret): token requests the token endpoint refused, in this process only. */
-  app: string;
-}
-
 /**
- * The OAuth token and the M2M session of one set of credentials. Concurrent callers share one
- * in-flight token request and one in-flight login. A refused login counts against the API user, whatever
- * the password or app key pair: five consecutive refusals lock the user, and only Verizon support can
- * unlock it. The guards pause the refused password, stop it after a few refusals, and stop every password
- * one refusal short of the lock. The shared guard, when there is one, does so for every instance and lets
- * only one of them try a user not yet known to be good. A refused token request pauses token requests of
- * the same app key pair in this process, and never logins: it cannot lock the user.
+ * The OAuth token and the M2M session of one set of credentials. Concurrent callers share one in-flight
+ * token request and one in-flight login. Every login goes through the login guard (login-guard.ts): it is
+ * recorded before it is sent, and whatever goes wrong with it (refusal, 401, timeout, reset, 5xx) ends the
+ * call: a login is never retried inside a request. A token request is not a login and cannot lock the user.
  */
 export class CredentialSession {
   private token: { value: string; renewAt: number } | undefined;
@@ -69,9 +39,8 @@ export class CredentialSession {
 
   constructor(
     private readonly credentials: ThingSpaceCredentials,
-    private readonly keys: GuardKeys,
     private readonly transport: Transport,
-    private readonly guards: SessionGuards,
+    private readonly guard: LoginGuard,
   ) {}
 
   /** A live token and session for one API request; using the session keeps it alive. */
@@ -92,12 +61,8 @@ export class CredentialSession {
     if (this.session?.value === used.session) this.session = undefined;
   }
 
-  private hasFreshToken(): boolean {
-    return this.token !== undefined && this.transport.now() < this.token.renewAt;
-  }
-
   private currentToken(budget: Budget): Promise<string> {
-    if (this.token && this.hasFreshToken()) return Promise.resolve(this.token.value);
+    if (this.token && this.transport.now() < this.token.renewAt) return Promise.resolve(this.token.value);
     this.tokenInFlight ??= this.requestToken(budget).finally(() => {
       this.tokenInFlight = undefined;
     });
@@ -116,126 +81,96 @@ export class CredentialSession {
   }
 
   private async requestToken(budget: Budget): Promise<string> {
-    this.guards.local.assertTokenAllowed(this.keys.app);
     const startedAt = this.transport.now();
     const basic = Buffer.from(`${this.credentials.appKey}:${this.credentials.appSecret}`).toString('base64');
     const answer = await this.send(budget, TOKEN_PATH, {
       authorization: `Basic ${basic}`,
       'content-type': 'application/x-www-form-urlencoded',
     }, 'grant_type=client_credentials');
-    if (answer.status === 400 || answer.status === 401) this.refuseToken(answer.status, answer.text);
     if (answer.status < 200 || answer.status >= 300) {
-      throw new ThingSpaceError('auth', `ThingSpace token endpoint answered HTTP ${answer.status}`, { status: answer.status });
+      const { errorCode } = readErrorAnswer(answer.text);
+      this.transport.logger.error('ThingSpace refused the OAuth token request (the app key pair; not a login)', { status: answer.status, errorCode });
+      throw new ThingSpaceError('auth', 'ThingSpace refused the OAuth token request for the configured credentials', details(answer.status, errorCode));
     }
     const token = parseAnswer(answer.text, tokenAnswerSchema, 'token');
     const lifetimeMs = (token.expires_in ?? DEFAULT_TOKEN_LIFETIME_SECONDS) * 1000;
     this.token = { value: token.access_token, renewAt: startedAt + lifetimeMs - renewalMargin(lifetimeMs) };
-    this.guards.local.tokenSucceeded(this.keys.app);
     this.transport.logger.debug('ThingSpace access token obtained', { expiresInSeconds: lifetimeMs / 1000 });
     return token.access_token;
   }
 
-  /** A login under both guards: the local one first (no I/O), then the shared one, which hears how it ended. */
+  /** One login attempt, recorded by the guard before it is sent; its verdict is reported back. */
   private async login(budget: Budget): Promise<string> {
-    const attempt = this.keys.login;
-    const local = this.guards.local;
-    const localPermit = await local.check(attempt);
-    // A login that would need a token request this process holds back fails here, before any lease.
-    if (!this.hasFreshToken()) local.assertTokenAllowed(this.keys.app);
-    const shared = this.guards.shared;
-    const permit = shared ? await this.checkShared(shared, attempt, budget) : undefined;
-    let session: string;
+    // The token first: a token request that fails is not a login attempt and must not count as one.
+    const token = await this.currentToken(budget);
+    const permit = await this.guard.begin(this.credentials, budget).catch((error: unknown) => {
+      // The guard's messages name no secret; they tell an operator why no login is tried and what lifts it.
+      this.transport.logger.warn('ThingSpace login not attempted', { reason: error instanceof Error ? error.message : String(error) });
+      throw error;
+    });
+    let result: Exchange;
     try {
-      session = await this.openSession(budget);
+      result = await this.transport.send(
+        joinUrl(this.transport.baseUrl, LOGIN_PATH),
+        {
+          method: 'POST',
+          headers: { accept: 'application/json', authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ username: this.credentials.username, password: this.credentials.password }),
+        },
+        budget.attemptTimeoutMs(this.transport.timeoutMs),
+      );
     } catch (error) {
-      // A refused app key pair is no verdict on the user's credentials: it must not pause their logins.
-      if (error instanceof CredentialsRefused && error.step === 'login') await this.recordRefusal(localPermit, shared, permit, error.refusal);
-      else if (shared && permit) await this.quietly('release', () => shared.release(permit));
+      await this.loginFailed(permit, 'not sent (the deadline passed)', {});
       throw error;
     }
-    await local.recordSuccess(localPermit);
-    if (shared && permit) await this.quietly('record a successful login with', () => shared.recordSuccess(permit));
-    return session;
-  }
-
-  private async checkShared(shared: LoginGuard, attempt: LoginAttempt, budget: Budget): Promise<LoginPermit> {
+    if (result.kind !== 'answer') {
+      const timedOut = result.kind === 'timeout';
+      await this.loginFailed(permit, timedOut ? 'timed out' : 'network error', {});
+      throw new ThingSpaceError(
+        timedOut ? 'timeout' : 'unavailable',
+        `The ThingSpace login ${timedOut ? 'timed out' : 'failed on the network'}; it counts as an attempt and is not retried in this request`,
+      );
+    }
+    const { errorCode } = result.status >= 300 ? readErrorAnswer(result.text) : {};
+    if (result.status === 401) this.invalidateToken({ token, session: '' });
+    if (result.status >= 300) {
+      await this.loginFailed(permit, `HTTP ${result.status}${errorCode ? ` ${errorCode}` : ''}`, details(result.status, errorCode));
+      const failure = isTransientStatus(result.status) ? 'unavailable' : 'auth';
+      throw new ThingSpaceError(failure, `ThingSpace answered the login with HTTP ${result.status}; it counts as a failed attempt`, details(result.status, errorCode));
+    }
+    let sessionToken: string;
     try {
-      return await shared.check(attempt, budget);
+      ({ sessionToken } = parseAnswer(result.text, loginAnswerSchema, 'login'));
     } catch (error) {
-      if (error instanceof ThingSpaceError) throw error;
-      // Fail safe: without the guard's word, no login. A failed request is far better than a locked user.
-      throw new ThingSpaceError('unavailable', 'The shared ThingSpace login guard failed; not logging in', {}, { cause: error });
+      await this.loginFailed(permit, 'malformed answer', {});
+      throw error;
     }
+    this.session = { value: sessionToken, lastUsedAt: this.transport.now() };
+    try {
+      await this.guard.succeeded(permit);
+    } catch (error) {
+      // The session is good; only the reset of the count is lost, which errs on the side of fewer logins.
+      this.transport.logger.warn('Could not record a successful ThingSpace login in the login guard', { error: errorName(error) });
+    }
+    this.transport.logger.debug('ThingSpace M2M session opened');
+    return sessionToken;
   }
 
-  /**
-   * Counts a refused login against the user: in the shared guard when there is one (then every instance
-   * pauses, and the local guard stays clear so that clearing the shared item frees this instance too), and
-   * in this process's guard otherwise, or when the shared guard could not record it.
-   */
-  private async recordRefusal(localPermit: LoginPermit, shared: LoginGuard | undefined, permit: LoginPermit | undefined, refusal: LoginRefusal): Promise<void> {
-    if (shared && permit) {
-      try {
-        const record = await shared.recordRefusal(permit, refusal);
-        this.logRefusal('ThingSpace refused the API user login; logins paused on every instance', refusal, record);
-        return;
-      } catch (error) {
-        this.transport.logger.error('The shared login guard could not record a refused login; only this instance pauses', {
-          error: errorName(error),
-        });
-      }
-    }
-    const record = await this.guards.local.recordRefusal(localPermit, refusal);
-    this.logRefusal('ThingSpace refused the API user login; logins paused', refusal, record);
-  }
-
-  private logRefusal(message: string, refusal: LoginRefusal, record: RefusalRecord): void {
-    this.transport.logger.error(message, {
-      step: 'login',
-      status: refusal.status,
-      errorCode: refusal.errorCode,
-      refusals: record.refusals,
-      pausedForMs: Number.isFinite(record.pausedForMs) ? record.pausedForMs : STOPPED_UNTIL.login,
+  private async loginFailed(permit: LoginPermit, outcome: string, logged: { status?: number; errorCode?: string }): Promise<void> {
+    this.transport.logger.error('ThingSpace login failed; the attempt counts towards the API user\'s limit', {
+      outcome,
+      ...logged,
+      attempts: permit.attempts,
     });
-  }
-
-  /** A guard write whose failure must not turn a finished login into a failed call; it is logged. */
-  private async quietly(what: string, write: () => Promise<void>): Promise<void> {
     try {
-      await write();
+      await this.guard.failed(permit, outcome);
     } catch (error) {
-      this.transport.logger.warn(`Could not ${what} the shared login guard`, { error: errorName(error) });
+      // The attempt is already counted and its lease runs out by itself: nothing unsafe is lost.
+      this.transport.logger.warn('Could not record a failed ThingSpace login in the login guard', { error: errorName(error) });
     }
   }
 
-  private async openSession(budget: Budget): Promise<string> {
-    let tokenRenewed = false;
-    for (;;) {
-      const token = await this.currentToken(budget);
-      const body = JSON.stringify({ username: this.credentials.username, password: this.credentials.password });
-      const answer = await this.send(budget, LOGIN_PATH, {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-      }, body);
-      if (answer.status === 401 && !tokenRenewed) {
-        // The gateway refused the token before the login was even checked: not a failed login.
-        this.invalidateToken({ token, session: '' });
-        tokenRenewed = true;
-        this.transport.logger.info('ThingSpace refused the access token at login; renewing it', { status: 401 });
-        continue;
-      }
-      if (answer.status === 401) {
-        throw new ThingSpaceError('auth', 'ThingSpace refused a freshly issued access token at login', { status: 401 });
-      }
-      if (answer.status >= 300) throw new CredentialsRefused('ThingSpace refused the login for the configured credentials', refusalOf(answer.status, answer.text), 'login');
-      const { sessionToken } = parseAnswer(answer.text, loginAnswerSchema, 'login');
-      this.session = { value: sessionToken, lastUsedAt: this.transport.now() };
-      this.transport.logger.debug('ThingSpace M2M session opened');
-      return sessionToken;
-    }
-  }
-
-  /** Sends an auth request; retryable failures become a TransientFailure for the caller's retry loop. */
+  /** Sends a token request; retryable failures become a TransientFailure for the caller's retry loop. */
   private async send(budget: Budget, path: string, headers: Record<string, string>, body: string) {
     const result: Exchange = await this.transport.send(
       joinUrl(this.transport.baseUrl, path),
@@ -247,25 +182,36 @@ export class CredentialSession {
     if (isTransientStatus(result.status)) throw new TransientFailure(false, result.status, result.retryAfter);
     return result;
   }
+}
 
-  /** Pauses token requests of this app key pair in this process (never logins), and throws the refusal. */
-  private refuseToken(status: number, text: string): never {
-    const refusal = refusalOf(status, text);
-    const { refusals, pausedForMs } = this.guards.local.tokenRefused(this.keys.app, refusal);
-    this.transport.logger.error('ThingSpace refused the app key pair; token requests paused (logins are not counted against the user)', {
-      step: 'OAuth token request',
-      status,
-      errorCode: refusal.errorCode,
-      refusals,
-      pausedForMs: Number.isFinite(pausedForMs) ? pausedForMs : STOPPED_UNTIL.token,
-    });
-    throw new CredentialsRefused('ThingSpace refused the OAuth token request for the configured credentials', refusal, 'token');
+/**
+ * Tokens and sessions per set of credentials, keyed by a SHA-256 over all four values (never the values),
+ * so rotated credentials get their own token and session.
+ */
+export class SessionCache {
+  private readonly sessions = new Map<string, CredentialSession>();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly guard: LoginGuard,
+  ) {}
+
+  for(credentials: ThingSpaceCredentials): CredentialSession {
+    const key = createHash('sha256')
+      .update(JSON.stringify([credentials.appKey, credentials.appSecret, credentials.username, credentials.password]))
+      .digest('hex');
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = new CredentialSession(credentials, this.transport, this.guard);
+      this.sessions.set(key, session);
+      const oldest = this.sessions.keys().next().value;
+      if (this.sessions.size > MAX_CACHED_CREDENTIALS && oldest !== undefined) this.sessions.delete(oldest);
+    }
+    return session;
   }
 }
 
-/** What ThingSpace said when it refused: its status and error code, never the credentials. */
-function refusalOf(status: number, text: string): LoginRefusal {
-  const { errorCode } = readErrorAnswer(text);
+function details(status: number, errorCode: string | undefined): { status: number; errorCode?: string } {
   return errorCode === undefined ? { status } : { status, errorCode };
 }
 

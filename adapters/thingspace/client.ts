@@ -2,18 +2,16 @@ import type { CallOptions, DeviceListPage, ThingSpaceApi } from '../../domain/po
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
 import { droppedTotal, type DropCounts } from '../../domain/upstream-record';
-import type { AuthHeaders } from './auth-session';
+import { SessionCache, type AuthHeaders } from './auth-session';
 import { fullJitterDelayMs, parseRetryAfterMs } from './backoff';
 import { Budget } from './budget';
 import type { CredentialsProvider, ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer, saysSessionExpired, secretForms, syntheticErrorCode, withoutEchoedSecrets } from './error-answers';
 import { DEFAULT_MAX_BODY_BYTES, fetchExchange, isTransientStatus, type FetchFunction, type SendRequest } from './exchange';
 import { httpExchange } from './http-exchange';
-import type { DeriveVerifier } from './login-attempt';
-import { InMemoryLoginGuard, type LoginGuard } from './login-guard';
+import { InMemoryLoginGuardStore, LoginGuard, type LoginGuardStore } from './login-guard';
 import { deviceListPath, historyPath, joinUrl } from './paths';
 import { parseDeviceListPage, parseHistory } from './schemas';
-import { SessionCache } from './session-cache';
 import { silentLogger, TransientFailure, type ThingSpaceLogger, type Transport } from './transport';
 
 export interface ThingSpaceClientOptions {
@@ -25,32 +23,14 @@ export interface ThingSpaceClientOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** First pause of logins after ThingSpace refused the credentials; doubles with each refusal. */
+  /** First pause of a user's logins with the same credentials after an attempt without a success; doubles. */
   loginBackoffMs?: number;
   maxLoginBackoffMs?: number;
   /**
-   * Consecutive refusals of the same password after which that password is never tried again; rotating
-   * only the app key pair does not resume it. Refused token requests are paused the same way, per app key
-   * pair, in this process only.
+   * Where the login guard keeps each API user's count (DynamoDbLoginGuard, in the history table, when
+   * deployed and locally), so every process and instance shares it. Without one, this process keeps it.
    */
-  maxLoginRefusals?: number;
-  /**
-   * Consecutive refusals of the API user, whatever the passwords, after which no login is tried at all
-   * (default and maximum 4: ThingSpace locks the user at 5).
-   */
-  maxConsecutiveUserRefusals?: number;
-  /**
-   * A guard shared by every instance of the service (DynamoDbLoginGuard when deployed), consulted before
-   * each login in addition to this process's own in-memory guard, so that many instances together can
-   * not lock the API user either. It is keyed by the API user and hears only of refused logins: a refused
-   * app key pair cannot lock the user. It has its own pause policy.
-   */
-  loginGuard?: LoginGuard;
-  /**
-   * Derives the verifier of a refused password (default scrypt). Called only when a guard has a refusal
-   * on record or records one, never on the normal path; tests count its calls.
-   */
-  deriveVerifier?: DeriveVerifier;
+  loginGuard?: LoginGuardStore;
   /** Without a deadline, a longer Retry-After than this gives up instead of waiting. */
   maxRetryAfterMs?: number;
   /**
@@ -114,17 +94,16 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
       now: options.now ?? (() => Date.now()),
       logger: options.logger ?? silentLogger,
     };
-    const loginBackoffMs = options.loginBackoffMs ?? 60_000;
-    const local = new InMemoryLoginGuard(
-      {
-        loginBackoffMs,
-        maxLoginBackoffMs: options.maxLoginBackoffMs ?? Math.max(loginBackoffMs, 3_600_000),
-        maxLoginRefusals: options.maxLoginRefusals ?? 3,
-        ...(options.maxConsecutiveUserRefusals === undefined ? {} : { maxConsecutiveUserRefusals: options.maxConsecutiveUserRefusals }),
-      },
-      this.transport.now,
-    );
-    this.sessions = new SessionCache(this.transport, { local, ...(options.loginGuard ? { shared: options.loginGuard } : {}) }, options.deriveVerifier);
+    const guard = new LoginGuard({
+      store: options.loginGuard ?? new InMemoryLoginGuardStore(),
+      // The lease must outlast one login request, bounded by the timeout, and the write of its verdict.
+      leaseMs: this.transport.timeoutMs + 5000,
+      backoffMs: options.loginBackoffMs,
+      maxBackoffMs: options.maxLoginBackoffMs,
+      now: this.transport.now,
+      sleep: options.sleep,
+    });
+    this.sessions = new SessionCache(this.transport, guard);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 5000;

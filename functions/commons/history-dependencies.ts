@@ -16,8 +16,6 @@ import { logger, tracer } from './powertools';
 /** How long a fetched secret is trusted before it is read again, so a rotation is picked up. */
 const SECRET_MAX_AGE_SECONDS = 300;
 const DEFAULT_THINGSPACE_BASE_URL = 'https://thingspace.verizon.com';
-/** The client's default per-request timeout (adapters/thingspace/client.ts). */
-const DEFAULT_THINGSPACE_TIMEOUT_MS = 8000;
 
 export class ConfigurationError extends Error {
   constructor(message: string) {
@@ -71,18 +69,16 @@ export function historyDependencies(): HistoryDependencies {
   if (dependencies) return dependencies;
   const tableName = required('TABLE_NAME');
   const client = tracer.captureAWSv3Client(createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined }));
-  const timeoutMs = optionalPositiveInteger('THINGSPACE_TIMEOUT_MS');
   dependencies = {
     thingspace: createThingSpaceClient({
       baseUrl: process.env.THINGSPACE_BASE_URL ?? DEFAULT_THINGSPACE_BASE_URL,
       credentials: credentialsFromEnvironment(),
-      timeoutMs,
+      timeoutMs: optionalPositiveInteger('THINGSPACE_TIMEOUT_MS'),
       maxAttempts: optionalPositiveInteger('THINGSPACE_MAX_ATTEMPTS'),
       baseDelayMs: optionalPositiveInteger('THINGSPACE_RETRY_BASE_MS'),
       maxBodyBytes: optionalPositiveInteger('THINGSPACE_MAX_BODY_BYTES'),
       onRecordsDropped: recordDroppedUpstreamRecords,
-      // The lease must outlast one instance's token request and login, each bounded by the timeout.
-      loginGuard: new DynamoDbLoginGuard({ client, tableName, leaseMs: 2 * (timeoutMs ?? DEFAULT_THINGSPACE_TIMEOUT_MS) + 4000 }),
+      loginGuard: new DynamoDbLoginGuard({ client, tableName }),
       logger,
     }),
     store: new DynamoDbHistoryStore({ client, tableName, logger }),

@@ -67,6 +67,15 @@ export async function handleToken(core: SimulatorCore, request: IncomingMessage,
 
 export async function handleLogin(core: SimulatorCore, request: IncomingMessage, response: ServerResponse) {
   const text = await readBody(request);
+  core.auth.loginRequests += 1;
+  const fault = core.loginFaults.take(undefined);
+  if (fault?.kind === 'hang') return;
+  if (fault?.kind === 'status') {
+    sendFaultOrAnswer(response, fault, fault.status, undefined);
+    return;
+  }
+  // A delayed login is judged after the delay, as a ThingSpace that answers late still counts it.
+  if (fault?.kind === 'delay') await core.wait(fault.delayMs);
   if (!bearerAccepted(core, request, response)) return;
   const body = parseJsonObject(text);
   if (!body || typeof body.username !== 'string' || typeof body.password !== 'string') {

@@ -26,6 +26,7 @@ export class SimulatedAuth {
   readonly issued: string[] = [];
   tokenRequests = 0;
   tokensIssued = 0;
+  loginRequests = 0;
   loginsOk = 0;
   loginsFailed = 0;
   consecutiveFailedLogins = 0;
@@ -121,6 +122,7 @@ export class SimulatedAuth {
   resetCounters(): void {
     this.tokenRequests = 0;
     this.tokensIssued = 0;
+    this.loginRequests = 0;
     this.loginsOk = 0;
     this.loginsFailed = 0;
     this.logouts = 0;

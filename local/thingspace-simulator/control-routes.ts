@@ -49,6 +49,10 @@ const handlers: Record<string, Handler> = {
     const input = z.object({ action: faultAction, count, deviceId: z.string().optional() }).parse(body);
     simulator.injectFault(input.action, input.count, input.deviceId);
   },
+  'POST login-faults': (simulator, body) => {
+    const input = z.object({ action: faultAction, count }).parse(body);
+    simulator.injectLoginFault(input.action, input.count);
+  },
   'POST fail': (simulator, body) => {
     const input = z
       .object({ count, status: z.number().int().min(100).max(599), body: z.unknown().optional(), retryAfterSeconds: z.number().optional() })

@@ -14,6 +14,8 @@ export class SimulatorCore {
   readonly fleet = new Fleet();
   readonly auth: SimulatedAuth;
   readonly faults: Faults;
+  /** Faults of the login endpoint (`status`, `delay`: judged after the delay, `hang`: never judged). */
+  readonly loginFaults = new Faults();
   readonly log: RequestLog;
   pageSize: number;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -53,6 +55,7 @@ export class SimulatorCore {
       requests: this.log.total,
       tokenRequests: this.auth.tokenRequests,
       tokensIssued: this.auth.tokensIssued,
+      loginRequests: this.auth.loginRequests,
       loginsOk: this.auth.loginsOk,
       loginsFailed: this.auth.loginsFailed,
       consecutiveFailedLogins: this.auth.consecutiveFailedLogins,
@@ -64,6 +67,7 @@ export class SimulatorCore {
   }
 
   resetStats(): void {
+    this.loginFaults.clear();
     this.log.reset();
     this.auth.resetCounters();
   }

@@ -97,6 +97,11 @@ export class ThingSpaceSimulator {
     this.core.faults.add(action, count, deviceId);
   }
 
+  /** The next `count` logins get `action`: e.g. `{kind:'status',status:401}`, or a verdict after `delay`. */
+  injectLoginFault(action: FaultAction, count = 1): void {
+    this.core.loginFaults.add(action, count);
+  }
+
   failNext(count: number, status: number, options: { body?: unknown; retryAfterSeconds?: number } = {}): void {
     const headers: Record<string, string> =
       options.retryAfterSeconds === undefined ? {} : { 'retry-after': String(options.retryAfterSeconds) };

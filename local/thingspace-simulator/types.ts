@@ -51,6 +51,8 @@ export interface SimulatorStats {
   requests: number;
   tokenRequests: number;
   tokensIssued: number;
+  /** Every request that reached the login endpoint, whatever its answer (or none). */
+  loginRequests: number;
   loginsOk: number;
   loginsFailed: number;
   consecutiveFailedLogins: number;

@@ -1,12 +1,25 @@
-import { DeleteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+/**
+ * The login guard's rule (README, "ThingSpace sessions"), against the simulator over HTTP and a table in
+ * dynalite: at most four consecutive login attempts per API user without a confirmed success, whatever
+ * each attempt's outcome, over every instance. Each client here has its own guard and DynamoDB client,
+ * as a Lambda instance does: all they share is the table. Attempts are counted where they land, at the
+ * simulator.
+ */
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard';
-import { LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema';
-import { createThingSpaceClient } from '../../adapters/thingspace/client';
+import { createHistoryTable, LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema';
+import { createThingSpaceClient, type ThingSpaceClientOptions } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import type { DeriveVerifier } from '../../adapters/thingspace/login-attempt';
+import { userKey } from '../../adapters/thingspace/login-guard';
 import type { ThingSpaceApi } from '../../domain/ports';
 import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
+import { createDocumentClient } from '../../adapters/dynamodb/client';
+import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
+import { main as loginGuardCommand } from '../../local/login-guard';
 import {
   DEMO_ACCOUNT,
   DEMO_CREDENTIALS,
@@ -15,16 +28,12 @@ import {
   startThingSpaceSimulator,
   type ThingSpaceSimulator,
 } from '../../local/thingspace-simulator';
-import { countOperations, useTestDynamoDb } from '../support/dynamodb';
-import { countingScrypt } from '../support/counting-verifier';
+import { useTestDynamoDb } from '../support/dynamodb';
 
-/**
- * Ten clients, each with its own guard object and DynamoDB client, stand for ten Lambda instances:
- * all they share is the table, as deployed.
- */
-const INSTANCES = 10;
 const DEVICE = { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_FROM_DOCS };
-const ROTATED: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, password: 'rotated-uws-password' };
+/** What the operator set in the portal; the service still has DEMO_CREDENTIALS until it is rotated. */
+const PORTAL: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, password: 'changed-in-the-portal' };
+const GATEWAY_401 = { kind: 'status', status: 401, body: { fault: { code: '900901', message: 'Invalid Credentials' } } } as const;
 
 const db = useTestDynamoDb();
 let simulator: ThingSpaceSimulator;
@@ -40,37 +49,18 @@ afterEach(async () => {
   await simulator.close();
 });
 
-function instance(
-  credentials: () => ThingSpaceCredentials,
-  client: DynamoDBDocumentClient = db.createClient(),
-  now?: () => number,
-  deriveVerifier?: DeriveVerifier,
-): ThingSpaceApi {
+/** One Lambda instance: its own client, guard and DynamoDB connection; only the table is shared. */
+function instance(credentials: () => ThingSpaceCredentials, options: Partial<ThingSpaceClientOptions> = {}, client: DynamoDBDocumentClient = db.createClient()): ThingSpaceApi {
   return createThingSpaceClient({
     baseUrl: simulator.url,
     credentials: async () => credentials(),
     baseDelayMs: 1,
     maxDelayMs: 5,
     timeoutMs: 2000,
-    ...(now ? { now } : {}),
-    ...(deriveVerifier ? { deriveVerifier } : {}),
-    loginGuard: new DynamoDbLoginGuard({ client, tableName, pollMs: 5, ...(now ? { now } : {}) }),
+    loginGuard: new DynamoDbLoginGuard({ client, tableName }),
+    ...options,
   });
 }
-
-/** A clock the test moves past the guards' pauses; the simulator keeps real time. */
-function movableClock() {
-  let offsetMs = 0;
-  return {
-    now: () => Date.now() + offsetMs,
-    advance: (ms: number) => {
-      offsetMs += ms;
-    },
-  };
-}
-
-const HOUR = 3_600_000;
-const NEW_APP_PAIR = { appKey: 'rotated-app-key', appSecret: 'rotated-app-secret' };
 
 async function outcomeOf(promise: Promise<unknown>): Promise<'ok' | ThingSpaceError> {
   const outcome = await promise.then(
@@ -81,13 +71,6 @@ async function outcomeOf(promise: Promise<unknown>): Promise<'ok' | ThingSpaceEr
   return outcome;
 }
 
-/** What an operator does to lift a stop: delete the user's guard item. */
-async function deleteGuardItems(): Promise<void> {
-  for (const item of await guardItems()) {
-    await db.client.send(new DeleteCommand({ TableName: tableName, Key: { pk: item.pk, sk: item.sk } }));
-  }
-}
-
 async function guardItems(): Promise<Record<string, unknown>[]> {
   const { Items } = await db.client.send(
     new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': LOGIN_GUARD_PARTITION_KEY }, ConsistentRead: true }),
@@ -95,224 +78,253 @@ async function guardItems(): Promise<Record<string, unknown>[]> {
   return Items ?? [];
 }
 
-describe('ThingSpace login guard shared through DynamoDB, against the simulator', () => {
-  it('lets ten cold instances with a wrong password cause one failed login, never a locked user, until the rotation', async () => {
+/** Pauses of 1 ms, so that only the limit of four, not the pause, holds logins back. */
+const NO_PAUSE = { loginBackoffMs: 1, maxLoginBackoffMs: 1 };
+
+describe('at most four consecutive login attempts per API user without a success', () => {
+  it('counts a refusal that arrives after the client timed out: 30 requests, 4 attempts reach ThingSpace, the user is not locked', async () => {
     // Prepare
-    simulator.setCredentials(ROTATED);
-    let current: ThingSpaceCredentials = DEMO_CREDENTIALS;
-    const instances = Array.from({ length: INSTANCES }, () => instance(() => current));
+    simulator.setCredentials(PORTAL);
+    simulator.injectLoginFault({ kind: 'delay', delayMs: 1200 }, 100);
+    const client = instance(() => DEMO_CREDENTIALS, { ...NO_PAUSE, timeoutMs: 400 });
 
     // Act
-    const concurrent = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
-    const repeated = [];
-    for (let round = 0; round < 3; round += 1) {
-      repeated.push(...(await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))))));
-    }
-    const whileWrong = simulator.stats();
-    current = ROTATED;
-    const afterRotation = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+    const outcomes = [];
+    for (let request = 0; request < 30; request += 1) outcomes.push(await outcomeOf(client.getDeviceHistory(DEVICE)));
 
     // Assess
-    for (const outcome of [...concurrent, ...repeated]) {
-      expect(outcome).not.toBe('ok');
-      expect((outcome as ThingSpaceError).failure).toBe('auth');
-    }
-    expect(whileWrong.loginsFailed).toBe(1);
-    expect(whileWrong.consecutiveFailedLogins).toBe(1);
-    expect(whileWrong.userLocked).toBe(false);
-    expect(afterRotation).toEqual(Array.from({ length: INSTANCES }, () => 'ok'));
-    expect(simulator.stats()).toMatchObject({ loginsFailed: 1, loginsOk: INSTANCES, consecutiveFailedLogins: 0, userLocked: false });
+    expect(simulator.stats().loginRequests).toBe(4);
+    await vi.waitFor(() => expect(simulator.stats().loginsFailed).toBe(4), { timeout: 5000 });
+    expect(simulator.stats()).toMatchObject({ consecutiveFailedLogins: 4, userLocked: false });
+    const failures = outcomes as ThingSpaceError[];
+    expect(failures.slice(0, 4).map((failure) => failure.failure)).toEqual(['timeout', 'timeout', 'timeout', 'timeout']);
+    expect(failures.slice(4).every((failure) => failure.failure === 'auth' && failure.message.includes('logins are stopped'))).toBe(true);
   });
 
-  it('stops logins of a refused password on every instance, cold ones included, when only the app key pair is rotated, until the password is', async () => {
+  it('counts a login answered 401: 30 requests, 4 attempts reach ThingSpace and none is retried within its request', async () => {
     // Prepare
-    simulator.setCredentials(ROTATED);
-    const clock = movableClock();
-    let current: ThingSpaceCredentials = DEMO_CREDENTIALS;
-    const warm = Array.from({ length: 3 }, () => instance(() => current, db.createClient(), clock.now));
-    for (let round = 0; round < 4; round += 1) {
-      await Promise.all(warm.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
-      clock.advance(2 * HOUR);
-    }
-    const whenStopped = simulator.stats();
+    simulator.injectLoginFault(GATEWAY_401, 100);
+    const client = instance(() => DEMO_CREDENTIALS, NO_PAUSE);
 
     // Act
-    simulator.setCredentials({ ...ROTATED, ...NEW_APP_PAIR });
-    current = { ...DEMO_CREDENTIALS, ...NEW_APP_PAIR };
-    const instances = [...warm, ...Array.from({ length: INSTANCES }, () => instance(() => current, db.createClient(), clock.now))];
-    const afterAppRotation = [];
-    for (let round = 0; round < 3; round += 1) {
-      afterAppRotation.push(...(await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))))));
-      clock.advance(24 * HOUR);
-    }
-    const afterAppRotationStats = simulator.stats();
-    current = { ...ROTATED, ...NEW_APP_PAIR };
-    const afterPasswordRotation = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+    const outcomes = [];
+    for (let request = 0; request < 30; request += 1) outcomes.push(await outcomeOf(client.getDeviceHistory(DEVICE)));
 
     // Assess
-    expect(whenStopped).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 3, userLocked: false });
-    for (const outcome of afterAppRotation) {
-      expect(outcome).not.toBe('ok');
-      expect((outcome as ThingSpaceError).failure).toBe('auth');
-    }
-    expect(afterAppRotationStats).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 3, userLocked: false });
-    expect(afterPasswordRotation).toEqual(instances.map(() => 'ok'));
-    expect(simulator.stats()).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 0, userLocked: false });
+    expect(simulator.stats().loginRequests).toBe(4);
+    const failures = outcomes as ThingSpaceError[];
+    expect(failures.every((failure) => failure.failure === 'auth')).toBe(true);
+    expect(failures.slice(0, 4).map((failure) => failure.details.status)).toEqual([401, 401, 401, 401]);
+    expect(simulator.stats().historyCalls).toBe(0);
   });
 
-  it('pauses token requests for a wrong app secret without pausing logins, which work at once once it is fixed', async () => {
+  it('never lets several instances sharing the table exceed four attempts in total', async () => {
     // Prepare
-    let current: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, appSecret: 'wrong-app-secret' };
-    const first = instance(() => current);
-    const refused = await outcomeOf(first.getDeviceHistory(DEVICE));
-    const tokenRequestsAfterRefusal = simulator.stats().tokenRequests;
+    simulator.setCredentials(PORTAL);
+    simulator.injectLoginFault({ kind: 'delay', delayMs: 600 }, 100);
+    const instances = Array.from({ length: 3 }, () => instance(() => DEMO_CREDENTIALS, { ...NO_PAUSE, timeoutMs: 300 }));
 
     // Act
-    const paused = await outcomeOf(first.getDeviceHistory(DEVICE));
-    const tokenRequestsWhilePaused = simulator.stats().tokenRequests;
-    current = DEMO_CREDENTIALS;
-    const fixed = await Promise.all([first, instance(() => current)].map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+    for (let round = 0; round < 8; round += 1) {
+      await Promise.all(instances.flatMap((client) => [outcomeOf(client.getDeviceHistory(DEVICE)), outcomeOf(client.getDeviceHistory(DEVICE))]));
+    }
 
     // Assess
-    expect(refused).not.toBe('ok');
-    expect((refused as ThingSpaceError).details.status).toBe(401);
-    expect(paused).not.toBe('ok');
-    expect((paused as ThingSpaceError).failure).toBe('auth');
-    expect(tokenRequestsWhilePaused).toBe(tokenRequestsAfterRefusal);
-    expect(fixed).toEqual(['ok', 'ok']);
-    expect(simulator.stats()).toMatchObject({ loginsFailed: 0, consecutiveFailedLogins: 0 });
-    expect((await guardItems()).every((item) => item.refusals === 0)).toBe(true);
+    expect(simulator.stats().loginRequests).toBe(4);
+    await vi.waitFor(() => expect(simulator.stats().loginsFailed).toBe(4), { timeout: 5000 });
+    expect(simulator.stats().userLocked).toBe(false);
   });
 
-  it('keeps only hashes (of the username; salted scrypt of the refused password) and ThingSpace\'s error code in the table', async () => {
+  it('lets ten cold instances with a wrong password cause one failed login: one tries under the lease, the others get its verdict', async () => {
     // Prepare
-    simulator.setCredentials(ROTATED);
-    const client = instance(() => DEMO_CREDENTIALS);
-
-    // Act
-    await outcomeOf(client.getDeviceHistory(DEVICE));
-
-    // Assess
-    const items = await guardItems();
-    expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({
-      sk: expect.stringMatching(/^GUARD#[0-9a-f]{64}$/),
-      refusals: 1,
-      status: 400,
-      refusedPasswordVerifier: expect.stringMatching(/^[0-9a-f]{64}$/),
-      refusedPasswordSalt: expect.stringMatching(/^[0-9a-f]{32}$/),
-    });
-    const stored = JSON.stringify(items);
-    for (const value of Object.values(DEMO_CREDENTIALS)) expect(stored).not.toContain(value);
-  });
-
-  it('lets ten instances with known-good credentials each log in once, with no guard write and no key derivation', async () => {
-    // Prepare
-    const { counter, derive } = countingScrypt();
-    await instance(() => DEMO_CREDENTIALS, db.createClient(), undefined, derive).getDeviceHistory(DEVICE);
-    const dynamo = db.createClient();
-    const operations = countOperations(dynamo);
-    const instances = Array.from({ length: INSTANCES }, () => instance(() => DEMO_CREDENTIALS, dynamo, undefined, derive));
-    const loginsBefore = simulator.stats().loginsOk;
+    simulator.setCredentials(PORTAL);
+    const instances = Array.from({ length: 10 }, () => instance(() => DEMO_CREDENTIALS));
 
     // Act
     const outcomes = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
 
     // Assess
-    expect(outcomes).toEqual(Array.from({ length: INSTANCES }, () => 'ok'));
-    expect(simulator.stats().loginsOk - loginsBefore).toBe(INSTANCES);
-    expect(operations.count('GetItem')).toBe(INSTANCES);
-    expect(operations.count('PutItem')).toBe(0);
-    expect(counter.calls).toBe(0);
+    expect(outcomes.every((outcome) => outcome !== 'ok' && outcome.failure === 'auth')).toBe(true);
+    expect(simulator.stats()).toMatchObject({ loginRequests: 1, loginsFailed: 1 });
   });
 
-  it('keeps the API user out of a lock when a refused password is rotated to another wrong one, until an operator clears the guard', async () => {
+  it('lets ten instances with good credentials log in, one at a time, never counting more than one attempt', async () => {
     // Prepare
-    const RIGHT: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, password: 'right-password-C' };
-    simulator.setCredentials(RIGHT);
-    const clock = movableClock();
-    const { counter, derive } = countingScrypt();
-    let current: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, password: 'wrong-password-A' };
-    const instances = Array.from({ length: 4 }, () => instance(() => current, db.createClient(), clock.now, derive));
-    let mostConsecutiveFailures = 0;
-    const rounds = async (count: number) => {
-      const outcomes = [];
-      for (let round = 0; round < count; round += 1) {
-        outcomes.push(...(await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))))));
-        mostConsecutiveFailures = Math.max(mostConsecutiveFailures, simulator.stats().consecutiveFailedLogins);
-        clock.advance(2 * HOUR);
-      }
-      return outcomes;
-    };
+    const instances = Array.from({ length: 10 }, () => instance(() => DEMO_CREDENTIALS));
 
     // Act
-    const withA = await rounds(6);
-    const afterA = simulator.stats();
-    current = { ...DEMO_CREDENTIALS, password: 'wrong-password-B' };
-    const withB = await rounds(6);
-    const afterB = simulator.stats();
-    const lastError = withB.at(-1);
-    await deleteGuardItems();
-    current = RIGHT;
-    const afterClearing = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
+    const outcomes = await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
 
     // Assess
-    for (const outcome of [...withA, ...withB]) {
-      expect(outcome).not.toBe('ok');
-      expect((outcome as ThingSpaceError).failure).toBe('auth');
-    }
-    expect(afterA).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 3, userLocked: false });
-    expect(afterB).toMatchObject({ loginsFailed: 4, consecutiveFailedLogins: 4, userLocked: false });
-    expect((lastError as ThingSpaceError).message).toContain('deletes the login guard item');
-    expect(mostConsecutiveFailures).toBe(4);
-    expect(counter.calls).toBeGreaterThan(0);
-    expect(afterClearing).toEqual(instances.map(() => 'ok'));
-    expect(simulator.stats()).toMatchObject({ loginsFailed: 4, consecutiveFailedLogins: 0, userLocked: false });
+    expect(outcomes).toEqual(instances.map(() => 'ok'));
+    expect(simulator.stats()).toMatchObject({ loginsOk: 10, loginsFailed: 0 });
+    expect(await guardItems()).toEqual([expect.objectContaining({ attempts: 0, lastOutcome: 'succeeded' })]);
   });
+});
 
-  it('logs in at once with the right password set after the wrong one was refused, pause or not', async () => {
+describe('a success anywhere resets the count', () => {
+  it('allows four more attempts after a success, so ThingSpace never sees five consecutive failures', async () => {
     // Prepare
-    simulator.setCredentials(ROTATED);
-    const clock = movableClock();
+    simulator.setCredentials(PORTAL);
+    const failing = instance(() => DEMO_CREDENTIALS, NO_PAUSE);
+    for (let request = 0; request < 3; request += 1) await outcomeOf(failing.getDeviceHistory(DEVICE));
+    const other = instance(() => PORTAL, NO_PAUSE);
+
+    // Act
+    const success = await outcomeOf(other.getDeviceHistory(DEVICE));
+    const countAfterSuccess = (await guardItems())[0]?.attempts;
+    for (let request = 0; request < 10; request += 1) await outcomeOf(failing.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(success).toBe('ok');
+    expect(countAfterSuccess).toBe(0);
+    expect(simulator.stats()).toMatchObject({ loginRequests: 8, loginsOk: 1, loginsFailed: 7, consecutiveFailedLogins: 4, userLocked: false });
+  });
+});
+
+describe('between attempts', () => {
+  it('pauses the refused password, and tries a rotated one at once', async () => {
+    // Prepare
+    simulator.setCredentials(PORTAL);
     let current: ThingSpaceCredentials = DEMO_CREDENTIALS;
-    const instances = Array.from({ length: 3 }, () => instance(() => current, db.createClient(), clock.now));
-    for (let round = 0; round < 2; round += 1) {
-      await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
-      clock.advance(2 * HOUR);
-    }
-    await Promise.all(instances.map((client) => outcomeOf(client.getDeviceHistory(DEVICE))));
-    const whileStopped = simulator.stats();
+    const client = instance(() => current);
+    const refused = await outcomeOf(client.getDeviceHistory(DEVICE));
 
     // Act
-    current = ROTATED;
-    const first = await outcomeOf(instances[0]!.getDeviceHistory(DEVICE));
-    const afterFirst = simulator.stats();
+    const retried = await outcomeOf(client.getDeviceHistory(DEVICE));
+    simulator.setCredentials({ ...PORTAL, appKey: 'rotated-app-key' });
+    current = { ...DEMO_CREDENTIALS, appKey: 'rotated-app-key' };
+    const onlyAppKeyRotated = await outcomeOf(client.getDeviceHistory(DEVICE));
+    const loginsWhilePaused = simulator.stats().loginRequests;
+    current = { ...PORTAL, appKey: 'rotated-app-key' };
+    const rotated = await outcomeOf(client.getDeviceHistory(DEVICE));
 
     // Assess
-    expect(whileStopped).toMatchObject({ loginsFailed: 3, consecutiveFailedLogins: 3, loginsOk: 0 });
-    expect(first).toBe('ok');
-    expect(afterFirst).toMatchObject({ loginsFailed: 3, loginsOk: 1, consecutiveFailedLogins: 0 });
+    expect((refused as ThingSpaceError).details).toEqual({ status: 400, errorCode: 'UnifiedWebService.AUTH.Failed' });
+    expect((retried as ThingSpaceError).message).toContain('paused');
+    expect((onlyAppKeyRotated as ThingSpaceError).message).toContain('paused');
+    expect(loginsWhilePaused).toBe(1);
+    expect(rotated).toBe('ok');
+    expect(simulator.stats()).toMatchObject({ loginRequests: 2, loginsOk: 1 });
   });
 
-  it('does not log in again after a refusal when only the app key pair is rotated, even after the pause', async () => {
+  it('keeps only a hash of the username and a salted fingerprint of the credentials in the table', async () => {
     // Prepare
-    simulator.setCredentials(ROTATED);
-    const clock = movableClock();
-    let current: ThingSpaceCredentials = DEMO_CREDENTIALS;
-    const client = instance(() => current, db.createClient(), clock.now);
-    await outcomeOf(client.getDeviceHistory(DEVICE));
-    const afterRefusal = simulator.stats();
+    simulator.setCredentials(PORTAL);
 
     // Act
-    simulator.setCredentials({ ...ROTATED, ...NEW_APP_PAIR });
-    current = { ...DEMO_CREDENTIALS, ...NEW_APP_PAIR };
-    const duringPause = await outcomeOf(client.getDeviceHistory(DEVICE));
-    const cold = await outcomeOf(instance(() => current, db.createClient(), clock.now).getDeviceHistory(DEVICE));
+    await outcomeOf(instance(() => DEMO_CREDENTIALS).getDeviceHistory(DEVICE));
 
     // Assess
-    expect(afterRefusal).toMatchObject({ loginsFailed: 1, consecutiveFailedLogins: 1 });
-    expect((duringPause as ThingSpaceError).failure).toBe('auth');
-    expect((cold as ThingSpaceError).failure).toBe('auth');
-    expect(simulator.stats()).toMatchObject({ loginsFailed: 1, loginsOk: 0, consecutiveFailedLogins: 1 });
+    const items = await guardItems();
+    expect(items).toEqual([
+      expect.objectContaining({
+        sk: `GUARD#${userKey(DEMO_CREDENTIALS.username)}`,
+        attempts: 1,
+        fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+        lastOutcome: 'HTTP 400 UnifiedWebService.AUTH.Failed',
+      }),
+    ]);
+    const stored = JSON.stringify(items);
+    for (const value of Object.values(DEMO_CREDENTIALS)) expect(stored).not.toContain(value);
+  });
+});
+
+describe('failing closed', () => {
+  it('does not log in when the guard cannot be read, and says why', async () => {
+    // Prepare
+    const client = createThingSpaceClient({
+      baseUrl: simulator.url,
+      credentials: async () => DEMO_CREDENTIALS,
+      loginGuard: new DynamoDbLoginGuard({ client: db.createClient(), tableName: 'no-such-table' }),
+    });
+
+    // Act
+    const failure = await outcomeOf(client.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect((failure as ThingSpaceError).failure).toBe('unavailable');
+    expect((failure as ThingSpaceError).message).toContain('login guard could not be read');
+    expect(simulator.stats().loginRequests).toBe(0);
+  });
+});
+
+describe('an item of the earlier guard', () => {
+  it('keeps its stop: a user it stopped stays stopped', async () => {
+    // Prepare
+    await db.client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: LOGIN_GUARD_PARTITION_KEY, sk: `GUARD#${userKey(DEMO_CREDENTIALS.username)}`, type: 'login-guard', version: 7, refusals: 4, stopped: true },
+      }),
+    );
+
+    // Act
+    const failure = await outcomeOf(instance(() => DEMO_CREDENTIALS).getDeviceHistory(DEVICE));
+
+    // Assess
+    expect((failure as ThingSpaceError).message).toContain('logins are stopped for this API user');
+    expect(simulator.stats().loginRequests).toBe(0);
+  });
+});
+
+describe('npm run login-guard', () => {
+  it('shows a stopped user and resets it, after which the next login is tried', async () => {
+    // Prepare
+    simulator.setCredentials(PORTAL);
+    let current: ThingSpaceCredentials = DEMO_CREDENTIALS;
+    const client = instance(() => current, NO_PAUSE);
+    for (let request = 0; request < 6; request += 1) await outcomeOf(client.getDeviceHistory(DEVICE));
+    const env = { DYNAMODB_ENDPOINT: db.endpoint, TABLE_NAME: tableName };
+    const lines: string[] = [];
+    const run = (...args: string[]) => loginGuardCommand(args, { ...env }, (line) => lines.push(line));
+
+    // Act
+    const statusCode = await run('status', '--user', DEMO_CREDENTIALS.username);
+    const resetCode = await run('reset', '--user', DEMO_CREDENTIALS.username);
+    const afterReset = await run('status', '--user', DEMO_CREDENTIALS.username);
+    current = PORTAL;
+    const login = await outcomeOf(client.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect([statusCode, resetCode, afterReset]).toEqual([0, 0, 0]);
+    expect(lines[0]).toMatch(/^login guard of demo-uws-user \(table .*\): 4 of 4 consecutive attempts without a success; .*STOPPED/);
+    expect(lines[1]).toContain('reset, was 4 of 4');
+    expect(lines[2]).toContain('0 of 4');
+    expect(lines.join('\n')).not.toContain(DEMO_CREDENTIALS.password);
+    expect(login).toBe('ok');
+    expect(simulator.stats()).toMatchObject({ loginRequests: 5, loginsOk: 1, consecutiveFailedLogins: 0 });
+  });
+
+  it('works on the embedded store in DATA_DIR, and says so when npm start holds it', async () => {
+    // Prepare
+    const dataDir = await mkdtemp(join(tmpdir(), 'login-guard-'));
+    const embedded = await startEmbeddedDynamoDb({ dataDir });
+    const client = createDocumentClient({ endpoint: embedded.endpoint });
+    await createHistoryTable(client, 'fota-history');
+    await new DynamoDbLoginGuard({ client, tableName: 'fota-history' }).write(userKey('someone'), { version: 1, attempts: 4 }, undefined);
+    client.destroy();
+    await embedded.close();
+    const lines: string[] = [];
+    const run = (...args: string[]) => loginGuardCommand(args, { DATA_DIR: dataDir }, (line) => lines.push(line));
+
+    try {
+      // Act
+      const reset = await run('reset', '--user', 'someone');
+      const status = await run('status', '--user', 'someone');
+      // A running process other than this one holds it, as npm start would.
+      await writeFile(join(dataDir, 'npm-start.pid'), String(process.ppid));
+      const held = await run('status', '--user', 'someone');
+      const usage = await run('unlock');
+
+      // Assess
+      expect([reset, status, held, usage]).toEqual([0, 0, 1, 2]);
+      expect(lines[0]).toContain('reset, was 4 of 4');
+      expect(lines[1]).toContain('0 of 4');
+      expect(lines[2]).toContain('in use by another npm start');
+      expect(lines[3]).toContain('usage: npm run login-guard -- <status|reset> --user');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

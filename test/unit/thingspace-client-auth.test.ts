@@ -166,10 +166,46 @@ describe('ThingSpace client tokens and sessions', () => {
     expect(thingspace.count('login')).toBe(2);
   });
 
-  it('renews the token when the login itself is refused with 401, without counting a failed login', async () => {
+  it('counts a login answered 401 as a failed attempt, renews the token for the next one, and does not retry it in the call', async () => {
+    // Prepare
+    const { client, thingspace, clock } = clientAgainstFake({ loginBackoffMs: MINUTE });
+    thingspace.loginReplies.push({ status: 401, body: { fault: { code: '900901', message: 'Invalid Credentials' } } });
+
+    // Act
+    const failure = await failureOf(client.getDeviceHistory(DEVICE));
+    const loginsInTheCall = thingspace.count('login');
+    clock.time += MINUTE;
+    const history = await client.getDeviceHistory(DEVICE);
+
+    // Assess
+    expect(failure.failure).toBe('auth');
+    expect(failure.details).toEqual({ status: 401, errorCode: '900901' });
+    expect(loginsInTheCall).toBe(1);
+    expect(history).toEqual([RECORD]);
+    expect(thingspace.count('token')).toBe(2);
+    expect(thingspace.count('login')).toBe(2);
+  });
+
+  it('does not retry a login that timed out within the call, and counts it', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake({ timeoutMs: 50, maxAttempts: 4 });
+    thingspace.loginReplies.push({ hang: true });
+
+    // Act
+    const timedOut = await failureOf(client.getDeviceHistory(DEVICE));
+    const next = await failureOf(client.getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(timedOut.failure).toBe('timeout');
+    expect(next.failure).toBe('auth');
+    expect(next.message).toContain('paused');
+    expect(thingspace.count('login')).toBe(1);
+  });
+
+  it('retries a token request that failed with 5xx, which is not a login attempt', async () => {
     // Prepare
     const { client, thingspace } = clientAgainstFake();
-    thingspace.loginReplies.push({ status: 401, body: { fault: { code: '900901', message: 'Invalid Credentials' } } });
+    thingspace.tokenReplies.push({ status: 503 });
 
     // Act
     const history = await client.getDeviceHistory(DEVICE);
@@ -177,7 +213,7 @@ describe('ThingSpace client tokens and sessions', () => {
     // Assess
     expect(history).toEqual([RECORD]);
     expect(thingspace.count('token')).toBe(2);
-    expect(thingspace.count('login')).toBe(2);
+    expect(thingspace.count('login')).toBe(1);
   });
 });
 
@@ -215,7 +251,7 @@ describe('ThingSpace client lockout guard', () => {
 
   it('tries again after the pause, doubling the pause after another refusal', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake({ loginBackoffMs: MINUTE, maxLoginRefusals: 5 });
+    const { client, thingspace, clock } = clientAgainstFake({ loginBackoffMs: MINUTE });
     thingspace.loginReplies.push(LOGIN_REFUSED, LOGIN_REFUSED);
     await failureOf(client.getDeviceHistory(DEVICE));
 
@@ -236,37 +272,54 @@ describe('ThingSpace client lockout guard', () => {
     expect(thingspace.count('login')).toBe(3);
   });
 
-  it('stops logging in with credentials refused maxLoginRefusals times', async () => {
+  it('stops every login after four attempts without a success, even of a rotated password', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake({ loginBackoffMs: MINUTE, maxLoginRefusals: 2 });
-    thingspace.loginReplies.push(LOGIN_REFUSED, LOGIN_REFUSED);
-    await failureOf(client.getDeviceHistory(DEVICE));
-    clock.time += MINUTE;
-    await failureOf(client.getDeviceHistory(DEVICE));
+    const thingspace = new FakeThingSpace();
+    const clock = fakeClock();
+    let current: ThingSpaceCredentials = CREDENTIALS;
+    const client = createThingSpaceClient({
+      baseUrl: 'https://thingspace.test',
+      credentials: async () => current,
+      fetch: thingspace.fetch,
+      now: clock.now,
+      sleep: clock.sleep,
+      loginBackoffMs: MINUTE,
+      timeoutMs: 50,
+    });
+    thingspace.loginReplies.push(LOGIN_REFUSED, { status: 503 }, { hang: true }, { networkError: true });
+    for (let call = 0; call < 4; call += 1) {
+      await failureOf(client.getDeviceHistory(DEVICE));
+      clock.time += 60 * MINUTE;
+    }
 
     // Act
-    clock.time += 24 * 60 * MINUTE;
-    const failure = await failureOf(client.getDeviceHistory(DEVICE));
+    const stopped = await failureOf(client.getDeviceHistory(DEVICE));
+    current = { ...CREDENTIALS, password: 'rotated-password' };
+    const rotated = await failureOf(client.getDeviceHistory(DEVICE));
 
     // Assess
-    expect(failure.failure).toBe('auth');
-    expect(thingspace.count('login')).toBe(2);
+    expect(thingspace.count('login')).toBe(4);
+    for (const failure of [stopped, rotated]) {
+      expect(failure.failure).toBe('auth');
+      expect(failure.message).toContain('stopped for this API user after 4 consecutive attempts');
+    }
   });
 
-  it('treats a refused app key pair like a refused login', async () => {
+  it('fails as auth on a refused app key pair without a login attempt, and asks again on the next call', async () => {
     // Prepare
     const { client, thingspace } = clientAgainstFake();
     thingspace.tokenReplies.push({ status: 401, body: { error: 'invalid_client', error_description: 'Client Authentication failed.' } });
 
     // Act
-    const first = await failureOf(client.getDeviceHistory(DEVICE));
-    const second = await failureOf(client.getDeviceHistory(DEVICE));
+    const refused = await failureOf(client.getDeviceHistory(DEVICE));
+    const history = await client.getDeviceHistory(DEVICE);
 
     // Assess
-    expect(first.failure).toBe('auth');
-    expect(first.details).toEqual({ status: 401, errorCode: 'invalid_client' });
-    expect(second.failure).toBe('auth');
-    expect(thingspace.count('token')).toBe(1);
+    expect(refused.failure).toBe('auth');
+    expect(refused.details).toEqual({ status: 401, errorCode: 'invalid_client' });
+    expect(history).toEqual([RECORD]);
+    expect(thingspace.count('token')).toBe(2);
+    expect(thingspace.count('login')).toBe(1);
   });
 
   it('does not hold rotated credentials back by the pause of the refused ones', async () => {
@@ -294,7 +347,7 @@ describe('ThingSpace client lockout guard', () => {
     expect(logins).toEqual([CREDENTIALS.password, 'rotated-password']);
   });
 
-  it('does not log in again when only the app key pair is rotated after the password was refused, and does when the password is', async () => {
+  it('keeps the refused password paused when only the app key pair is rotated', async () => {
     // Prepare
     const thingspace = new FakeThingSpace();
     const clock = fakeClock();
@@ -306,68 +359,21 @@ describe('ThingSpace client lockout guard', () => {
       now: clock.now,
       sleep: clock.sleep,
       loginBackoffMs: MINUTE,
-      maxLoginRefusals: 3,
     });
-    thingspace.loginReplies.push(LOGIN_REFUSED, LOGIN_REFUSED, LOGIN_REFUSED);
-    for (let round = 0; round < 3; round += 1) {
-      await failureOf(client.getDeviceHistory(DEVICE));
-      clock.time += 60 * MINUTE;
-    }
-    const loginsWhileWrong = thingspace.count('login');
-    const requestsBefore = thingspace.seen.length;
+    thingspace.loginReplies.push(LOGIN_REFUSED);
+    await failureOf(client.getDeviceHistory(DEVICE));
 
     // Act
     current = { ...CREDENTIALS, appKey: 'rotated-app-key', appSecret: 'rotated-app-secret' };
-    const afterAppRotation = [];
-    for (let round = 0; round < 3; round += 1) {
-      afterAppRotation.push(await failureOf(client.getDeviceHistory(DEVICE)));
-      clock.time += 24 * 60 * MINUTE;
-    }
-    const requestsAfterAppRotation = thingspace.seen.length - requestsBefore;
-    current = { ...current, password: 'rotated-password' };
-    const history = await client.getDeviceHistory(DEVICE);
+    const afterAppRotation = await failureOf(client.getDeviceHistory(DEVICE));
+    clock.time += MINUTE;
+    const afterPause = await client.getDeviceHistory(DEVICE);
 
     // Assess
-    expect(loginsWhileWrong).toBe(3);
-    expect(afterAppRotation.map((failure) => failure.failure)).toEqual(['auth', 'auth', 'auth']);
-    expect(afterAppRotation[0]?.message).toContain('until the credentials change');
-    expect(thingspace.count('login')).toBe(4);
-    expect(requestsAfterAppRotation).toBe(0);
-    expect(history).toEqual([RECORD]);
-    const lastLogin = thingspace.requests('login').at(-1);
-    expect(JSON.parse(lastLogin?.body ?? '')).toEqual({ username: CREDENTIALS.username, password: 'rotated-password' });
-  });
-
-  it('pauses token requests after a refused app secret, and logs in at once with the fixed one', async () => {
-    // Prepare
-    const thingspace = new FakeThingSpace();
-    const clock = fakeClock();
-    let current: ThingSpaceCredentials = { ...CREDENTIALS, appSecret: 'wrong-app-secret' };
-    const client = createThingSpaceClient({
-      baseUrl: 'https://thingspace.test',
-      credentials: async () => current,
-      fetch: thingspace.fetch,
-      now: clock.now,
-      sleep: clock.sleep,
-      loginBackoffMs: MINUTE,
-    });
-    thingspace.tokenReplies.push({ status: 401, body: { error: 'invalid_client' } });
-    const refused = await failureOf(client.getDeviceHistory(DEVICE));
-
-    // Act
-    const paused = [];
-    for (let call = 0; call < 5; call += 1) paused.push(await failureOf(client.getDeviceHistory(DEVICE)));
-    const tokenRequestsWhilePaused = thingspace.count('token');
-    current = CREDENTIALS;
-    const history = await client.getDeviceHistory(DEVICE);
-
-    // Assess
-    expect(refused.details).toEqual({ status: 401, errorCode: 'invalid_client' });
-    expect(paused.every((failure) => failure.failure === 'auth' && failure.message.includes('token requests are paused'))).toBe(true);
-    expect(tokenRequestsWhilePaused).toBe(1);
-    expect(history).toEqual([RECORD]);
-    expect(thingspace.count('token')).toBe(2);
-    expect(thingspace.count('login')).toBe(1);
+    expect(afterAppRotation.failure).toBe('auth');
+    expect(afterAppRotation.message).toContain('paused for another 60 s');
+    expect(afterPause).toEqual([RECORD]);
+    expect(thingspace.count('login')).toBe(2);
   });
 
   it('gets a new token and session when the credentials change', async () => {

@@ -1,0 +1,102 @@
+/**
+ * `npm run login-guard -- status|reset --user U`: what the ThingSpace login guard holds for an API user,
+ * and the operator's reset. Runs against the store `npm start` would use: DYNAMODB_ENDPOINT + TABLE_NAME,
+ * TABLE_NAME alone (a real AWS table, usual AWS credentials and region), or else the embedded store in
+ * DATA_DIR (default ./.data), which one process opens at a time.
+ */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createDocumentClient } from '../adapters/dynamodb/client';
+import { DynamoDbLoginGuard } from '../adapters/dynamodb/dynamodb-login-guard';
+import { MAX_LOGIN_ATTEMPTS, userKey, type LoginGuardRecord } from '../adapters/thingspace/login-guard';
+import { startEmbeddedDynamoDb } from './embedded-dynamodb';
+import { DEFAULT_TABLE_NAME, LocalConfigurationError, lockDataDir } from './local-environment';
+
+const USAGE = 'usage: npm run login-guard -- <status|reset> --user <ThingSpace API username>';
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, print: (line: string) => void = console.log): Promise<number> {
+  // Lambda runs Node 22+; an operator on Node 20 need not be told.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
+  let command: string | undefined;
+  let user: string | undefined;
+  try {
+    const { positionals, values } = parseArgs({ args: argv, options: { user: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    if (values.help) {
+      print(USAGE);
+      return 0;
+    }
+    [command] = positionals;
+    user = values.user;
+    if (positionals.length !== 1 || (command !== 'status' && command !== 'reset') || !user) throw new Error('expected one command and --user');
+  } catch (error) {
+    print(`login-guard: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    const { endpoint, tableName, where } = await openStore(env, closers);
+    const client = createDocumentClient({ ...(endpoint ? { endpoint } : {}), maxAttempts: 2 });
+    closers.push(async () => client.destroy());
+    const guard = new DynamoDbLoginGuard({ client, tableName });
+    const key = userKey(user);
+    if (command === 'status') {
+      print(`login guard of ${user} (${where}): ${describe(await guard.read(key), Date.now())}`);
+    } else {
+      const was = await guard.reset(key);
+      print(
+        `login guard of ${user} (${where}): reset, was ${describe(was, Date.now())}; the next login will be tried ` +
+          `(ThingSpace locks the user at 5 consecutive failures: check the password first)`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    const name = (error as Error).name;
+    const message =
+      error instanceof LocalConfigurationError
+        ? error.message
+        : name === 'ResourceNotFoundException'
+          ? 'the table does not exist there (check TABLE_NAME, DYNAMODB_ENDPOINT or DATA_DIR)'
+          : `${name}: ${(error as Error).message}`;
+    print(`login-guard: ${message}`);
+    return 1;
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  }
+}
+
+async function openStore(env: NodeJS.ProcessEnv, closers: Array<() => Promise<void>>): Promise<{ endpoint?: string; tableName: string; where: string }> {
+  if (env.DYNAMODB_ENDPOINT) {
+    if (!env.TABLE_NAME) throw new LocalConfigurationError('DYNAMODB_ENDPOINT is set but TABLE_NAME is not');
+    return { endpoint: env.DYNAMODB_ENDPOINT, tableName: env.TABLE_NAME, where: `table ${env.TABLE_NAME} at ${env.DYNAMODB_ENDPOINT}` };
+  }
+  if (env.TABLE_NAME && !env.DATA_DIR) return { tableName: env.TABLE_NAME, where: `DynamoDB table ${env.TABLE_NAME}` };
+  const dataDir = resolve(env.DATA_DIR || './.data');
+  // The embedded store opens in one process at a time: a running npm start holds it.
+  closers.push(await lockDataDir(dataDir));
+  const embedded = await startEmbeddedDynamoDb({ dataDir });
+  closers.push(() => embedded.close());
+  const tableName = env.TABLE_NAME || DEFAULT_TABLE_NAME;
+  return { endpoint: embedded.endpoint, tableName, where: `embedded store in ${dataDir}, table ${tableName}` };
+}
+
+function describe(record: LoginGuardRecord | undefined, now: number): string {
+  if (record === undefined || record.attempts === 0) {
+    const success = record?.lastSuccessAt === undefined ? '' : `, last success ${new Date(record.lastSuccessAt).toISOString()}`;
+    return `no attempt without a success on record (0 of ${MAX_LOGIN_ATTEMPTS})${success}`;
+  }
+  const parts = [`${record.attempts} of ${MAX_LOGIN_ATTEMPTS} consecutive attempts without a success`];
+  const inFlight = record.leaseUntil !== undefined && record.leaseUntil > now;
+  // An attempt whose lease ran out without a verdict: its process stopped or could not write.
+  const outcome = record.lastOutcome === 'in flight' && !inFlight ? 'no verdict recorded' : (record.lastOutcome ?? 'unknown');
+  if (record.lastAttemptAt !== undefined) parts.push(`last ${new Date(record.lastAttemptAt).toISOString()}: ${outcome}`);
+  if (record.attempts >= MAX_LOGIN_ATTEMPTS) parts.push('STOPPED: no login is tried until a reset');
+  else if (inFlight) parts.push('an attempt is in flight');
+  else if (record.pausedUntil !== undefined && record.pausedUntil > now) parts.push(`the same password is paused for another ${Math.ceil((record.pausedUntil - now) / 1000)} s`);
+  return parts.join('; ');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
