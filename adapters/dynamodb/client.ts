@@ -24,7 +24,14 @@ export function createDocumentClient(options: DocumentClientOptions = {}): Dynam
     region: options.region ?? process.env.AWS_REGION ?? (local ? 'us-east-1' : undefined),
     maxAttempts: options.maxAttempts ?? 3,
     retryMode: options.retryMode ?? 'standard',
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: options.requestTimeoutMs ?? 5_000 },
+    requestHandler: {
+      connectionTimeout: 2_000,
+      requestTimeout: options.requestTimeoutMs ?? 5_000,
+      // The SDK caps an agent at 50 sockets and starts connectionTimeout while a request waits for one,
+      // so a burst on npm start (one process, many requests, the store local) failed with "connection"
+      // timeouts though nothing was slow to connect. A Lambda sends one request at a time: no change there.
+      ...(local ? { httpAgent: { maxSockets: Infinity } } : {}),
+    },
     // A local endpoint (dynalite) accepts any signature; dummy keys spare `npm start` an AWS profile.
     ...(local && !process.env.AWS_ACCESS_KEY_ID
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
