@@ -1,17 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { drainConnections } from './connection-drain';
 import { apiGatewayProxyEvent, HISTORY_RESOURCE, lambdaContext } from './lambda-emulation';
+import { answerParserRejection } from './parser-rejections';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 const ROUTE = /^\/reports\/([^/]+)\/devices\/([^/]+)\/?$/;
 /** API Gateway's integration timeout, so the handler's deadline logic behaves as deployed. */
 const TIMEOUT_MS = 28_000;
+/** A stop waits this long for the requests it must finish: the longest a request can take, and a margin. */
+const DRAIN_LIMIT_MS = TIMEOUT_MS + 2_000;
 
 export interface LocalApiServer {
   url: string;
-  /** Stops accepting connections and resolves once every request in flight has been answered. */
+  /**
+   * Stops accepting connections and resolves once every request received has been answered: those in
+   * flight, and those on connections accepted just before the stop.
+   */
   close(): Promise<void>;
 }
 
@@ -48,8 +55,10 @@ async function answer(request: IncomingMessage, handler: ProxyHandler, functionN
   }
 }
 
-function write(response: ServerResponse, result: APIGatewayProxyResult): void {
+function write(response: ServerResponse, result: APIGatewayProxyResult, closing: boolean): void {
   response.statusCode = result.statusCode;
+  // While stopping, each connection closes after its response instead of waiting for another request.
+  if (closing) response.setHeader('Connection', 'close');
   for (const [name, value] of Object.entries(result.headers ?? {})) response.setHeader(name, String(value));
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) response.setHeader(name, values.map(String));
   response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
@@ -66,13 +75,12 @@ export async function startLocalApiServer(options: {
   functionName?: string;
 }): Promise<LocalApiServer> {
   const functionName = options.functionName ?? 'fota-history-api';
-  const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((request, response) => {
-    const done = answer(request, options.handler, functionName).then((result) => write(response, result));
-    inFlight.add(done);
-    void done.finally(() => inFlight.delete(done));
+    void answer(request, options.handler, functionName).then((result) => write(response, result, drain.closing));
   });
+  const drain = drainConnections(server);
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', answerParserRejection);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -84,12 +92,6 @@ export async function startLocalApiServer(options: {
   const address = server.address() as AddressInfo;
   return {
     url: `http://${address.address}:${address.port}`,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await Promise.allSettled([...inFlight]);
-      server.closeAllConnections();
-      await closed;
-    },
+    close: () => drain.close(DRAIN_LIMIT_MS),
   };
 }

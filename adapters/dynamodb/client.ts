@@ -33,6 +33,10 @@ export function createDocumentClient(options: DocumentClientOptions = {}): Dynam
       // store that accepts connections but never answers held a request until Lambda killed it (500).
       // As an error, it is a TimeoutError the SDK retries (maxAttempts) on a fresh connection.
       throwOnRequestTimeout: true,
+      // The SDK caps an agent at 50 sockets and starts connectionTimeout while a request waits for one,
+      // so a burst on npm start (one process, many requests, the store local) failed with "connection"
+      // timeouts though nothing was slow to connect. A Lambda sends one request at a time: no change there.
+      ...(local ? { httpAgent: { maxSockets: Infinity } } : {}),
     },
     // A local endpoint (dynalite) accepts any signature; dummy keys spare `npm start` an AWS profile.
     ...(local && !process.env.AWS_ACCESS_KEY_ID
