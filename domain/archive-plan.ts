@@ -25,7 +25,14 @@ export interface ArchivedUpgrade {
 
 export type ArchiveWrite =
   | { kind: 'insert'; next: ArchivedUpgrade }
-  | { kind: 'update'; expectedObservedAt: string; next: ArchivedUpgrade; logEntry: StatusLogEntry };
+  | {
+      kind: 'update';
+      expectedObservedAt: string;
+      next: ArchivedUpgrade;
+      logEntry: StatusLogEntry;
+      /** The stored version this update replaces (the one whose observedAt is expectedObservedAt). */
+      previous: ArchivedUpgrade;
+    };
 
 function logEntry(record: UpgradeRecord, observedAt: string, fields: UpgradeRecordField[]): StatusLogEntry {
   return {
@@ -63,6 +70,7 @@ export function planUpgradeWrite(
     expectedObservedAt: stored.observedAt,
     next: { record: live, firstSeenAt: stored.firstSeenAt, observedAt, statusLog: [...stored.statusLog, entry] },
     logEntry: entry,
+    previous: stored,
   };
 }
 

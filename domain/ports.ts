@@ -56,6 +56,14 @@ export interface DiscoveryCheckpoint {
   updatedAt: string;
 }
 
+export interface ApplyWritesOptions extends CallOptions {
+  /**
+   * Called once for each write really applied, after any re-planning on a lost race, as soon as it
+   * is stored: what a change feed must report (a planned write that turned into a no-op is not).
+   */
+  onApplied?: (write: ArchiveWrite) => void;
+}
+
 /** The archive. Implemented over DynamoDB in adapters/dynamodb. */
 export interface HistoryStore {
   /** Every archived upgrade of the device (all pages). */
@@ -66,7 +74,7 @@ export interface HistoryStore {
    * re-planned against the stored item (planUpgradeWrite) and retried; throttling is retried until
    * written or the deadline passes.
    */
-  applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: CallOptions): Promise<ArchiveResult>;
+  applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: ApplyWritesOptions): Promise<ArchiveResult>;
   recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome): Promise<void>;
   getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined>;
   getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined>;

@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { ChangeEvents } from './change-events';
 import { FleetSync } from './fleet-sync';
 import type { FotaHistoryConfig } from './fota-history-config';
 import type { HistoryAccess } from './history-access';
@@ -20,6 +21,7 @@ export class FotaHistoryStack extends Stack {
   readonly historyApi: HistoryApi;
   readonly historyInvoke: HistoryInvoke;
   readonly fleetSync: FleetSync;
+  readonly changeEvents: ChangeEvents;
 
   constructor(scope: Construct, id: string, props: FotaHistoryStackProps) {
     super(scope, id, props);
@@ -46,10 +48,21 @@ export class FotaHistoryStack extends Stack {
       syncMaxConcurrency: config.syncMaxConcurrency,
     });
 
+    this.changeEvents = new ChangeEvents(this, 'ChangeEvents', {
+      table: this.historyTable.table,
+      logLevel: config.logLevel,
+      eventBusArn: config.eventBusArn,
+      eventBusName: config.eventBusName,
+    });
+
     if (config.alarmTopicArn) {
       // The operator's topic: a dead-lettered device is one whose history may age out unseen.
       const topic = Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
-      for (const alarm of [this.fleetSync.syncQueue.deadLetterAlarm, this.fleetSync.discoveryQueue.deadLetterAlarm]) {
+      for (const alarm of [
+        this.fleetSync.syncQueue.deadLetterAlarm,
+        this.fleetSync.discoveryQueue.deadLetterAlarm,
+        this.changeEvents.deadLetterAlarm,
+      ]) {
         alarm.addAlarmAction(new SnsAction(topic));
       }
     }

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { planUpgradeWrite, type ArchiveWrite, type ArchivedUpgrade } from '../../domain/archive-plan';
 import type {
+  ApplyWritesOptions,
   ArchiveResult,
   CallOptions,
   DeviceSyncState,
@@ -107,10 +108,10 @@ export class DynamoDbHistoryStore implements HistoryStore {
     return upgrades;
   }
 
-  async applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: CallOptions): Promise<ArchiveResult> {
+  async applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: ApplyWritesOptions): Promise<ArchiveResult> {
     const deadline = this.deadlineOf(options);
     const outcomes = await mapWithConcurrency(writes, this.writeConcurrency, (write) =>
-      this.applyWrite(device, write, deadline),
+      this.applyWrite(device, write, deadline, options?.onApplied),
     );
     const result: ArchiveResult = { inserted: 0, updated: 0, unchanged: 0 };
     for (const outcome of outcomes) result[outcome] += 1;
@@ -178,7 +179,12 @@ export class DynamoDbHistoryStore implements HistoryStore {
    * the same observation is re-planned against what is stored now: it may have become a no-op (the
    * other writer stored the same or a newer state) or an update on top of the other writer's.
    */
-  private async applyWrite(device: DeviceKey, planned: ArchiveWrite, deadline: number): Promise<Outcome> {
+  private async applyWrite(
+    device: DeviceKey,
+    planned: ArchiveWrite,
+    deadline: number,
+    onApplied?: (write: ArchiveWrite) => void,
+  ): Promise<Outcome> {
     const { record, observedAt } = planned.next;
     let write: ArchiveWrite | undefined = planned;
     for (let conflicts = 0; write; conflicts += 1) {
@@ -188,6 +194,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
         );
       }
       if (await this.tryConditionalPut(device, write, deadline)) {
+        onApplied?.(write);
         return write.kind === 'insert' ? 'inserted' : 'updated';
       }
       const stored = await this.getItem(upgradeKey(device, record.id), deadline);
