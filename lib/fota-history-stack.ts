@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { CallbackListener } from './callback-listener';
 import { ChangeEvents } from './change-events';
 import { FleetSync } from './fleet-sync';
 import type { FotaHistoryConfig } from './fota-history-config';
@@ -22,6 +23,7 @@ export class FotaHistoryStack extends Stack {
   readonly historyInvoke: HistoryInvoke;
   readonly fleetSync: FleetSync;
   readonly changeEvents: ChangeEvents;
+  readonly callbackListener: CallbackListener;
 
   constructor(scope: Construct, id: string, props: FotaHistoryStackProps) {
     super(scope, id, props);
@@ -53,6 +55,15 @@ export class FotaHistoryStack extends Stack {
       logLevel: config.logLevel,
       eventBusArn: config.eventBusArn,
       eventBusName: config.eventBusName,
+    });
+
+    this.callbackListener = new CallbackListener(this, 'CallbackListener', {
+      api: this.historyApi.api,
+      thingSpace: access.thingSpace,
+      syncQueue: this.fleetSync.syncQueue.queue,
+      logLevel: config.logLevel,
+      throttleRateLimit: config.callbackThrottleRateLimit,
+      throttleBurstLimit: config.callbackThrottleBurstLimit,
     });
 
     if (config.alarmTopicArn) {
