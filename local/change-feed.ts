@@ -5,6 +5,8 @@ import { eventsDataDir, EventsJsonlSink } from './events-jsonl-sink';
 export interface LocalChangeFeed {
   /** DATA_DIR/events.jsonl */
   path: string;
+  /** Resolves once every event so far is in the file (the feed stays open). */
+  flush(): Promise<void>;
   /** Flushes every event line; call after the last archive write (requests and syncs drained). */
   close(): Promise<void>;
 }
@@ -25,7 +27,7 @@ export function attachLocalChangeFeed(
   if (dependencies.store instanceof ChangeEventEmittingStore) throw new Error('the change feed is already attached');
   const sink = new EventsJsonlSink({ dataDir: eventsDataDir(env), webhookUrl });
   dependencies.store = new ChangeEventEmittingStore(dependencies.store, sink);
-  return { path: sink.path, close: () => sink.close() };
+  return { path: sink.path, flush: () => sink.flush(), close: () => sink.close() };
 }
 
 function safeProtocol(url: string): string {

@@ -58,6 +58,12 @@ export class EventsJsonlSink implements ChangeEventSink {
     if (this.options.webhookUrl) this.queuePost(event);
   }
 
+  /** Resolves once every line emitted so far has been handed to the file system. */
+  flush(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolveFlush) => this.stream.write('', () => resolveFlush()));
+  }
+
   /** Flushes every line to disk and gives webhook posts in flight a few seconds to finish. */
   async close(): Promise<void> {
     if (this.closed) return;
