@@ -45,6 +45,8 @@ export type ArchiveWrite =
        * then sees them twice and dedupes by observedAt). Empty on the normal path: one write.
        */
       movedEntries: StatusLogEntry[];
+      /** The stored version this update replaces (the one whose observedAt is expectedObservedAt). */
+      previous: ArchivedUpgrade;
     };
 
 /**
@@ -102,6 +104,7 @@ export function planUpgradeWrite(
     next: { record: live, firstSeenAt: stored.firstSeenAt, observedAt, statusLog: kept },
     logEntry: entry,
     movedEntries: moved,
+    previous: stored,
   };
 }
 

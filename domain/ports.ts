@@ -67,6 +67,14 @@ export interface DiscoveryCheckpoint {
   updatedAt: string;
 }
 
+export interface ApplyWritesOptions extends CallOptions {
+  /**
+   * Called once for each write really applied, after any re-planning on a lost race, as soon as it
+   * is stored: what a change feed must report (a planned write that turned into a no-op is not).
+   */
+  onApplied?: (write: ArchiveWrite) => void;
+}
+
 /** The archive. Implemented over DynamoDB in adapters/dynamodb. */
 export interface HistoryStore {
   /**
@@ -83,7 +91,7 @@ export interface HistoryStore {
    * written or the deadline passes. A write DynamoDB refuses for good is skipped and counted; any other
    * failure (throttled past the deadline, timed out, store unreachable) rejects.
    */
-  applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: CallOptions): Promise<ArchiveResult>;
+  applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: ApplyWritesOptions): Promise<ArchiveResult>;
   recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome, options?: CallOptions): Promise<void>;
   getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined>;
   getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined>;

@@ -17,6 +17,12 @@ export interface FotaHistoryConfig {
   readonly logLevel: string;
   /** An SNS topic (the operator's, e.g. to email or page) that every alarm of the stack notifies. */
   readonly alarmTopicArn?: string;
+  /** The EventBridge bus change events go to (ARN wins over name); the default bus when neither is set. */
+  readonly eventBusArn?: string;
+  readonly eventBusName?: string;
+  /** Method-level throttling of the unauthenticated ThingSpace callback route. */
+  readonly callbackThrottleRateLimit: number;
+  readonly callbackThrottleBurstLimit: number;
 }
 
 export const DEFAULT_CONFIG: FotaHistoryConfig = {
@@ -28,6 +34,8 @@ export const DEFAULT_CONFIG: FotaHistoryConfig = {
   apiThrottleRateLimit: 50,
   apiThrottleBurstLimit: 100,
   logLevel: 'INFO',
+  callbackThrottleRateLimit: 10,
+  callbackThrottleBurstLimit: 20,
 };
 
 /** SQS event sources accept a maximum concurrency between 2 and 1000. */
@@ -57,6 +65,17 @@ export function readFotaHistoryConfig(node: Node): FotaHistoryConfig {
     apiThrottleBurstLimit: readInteger(context('apiThrottleBurstLimit'), 'apiThrottleBurstLimit', DEFAULT_CONFIG.apiThrottleBurstLimit),
     logLevel,
     alarmTopicArn: readAlarmTopicArn(context('alarmTopicArn')),
+    ...readEventBus(context('eventBusArn'), context('eventBusName')),
+    callbackThrottleRateLimit: readInteger(
+      context('callbackThrottleRateLimit'),
+      'callbackThrottleRateLimit',
+      DEFAULT_CONFIG.callbackThrottleRateLimit,
+    ),
+    callbackThrottleBurstLimit: readInteger(
+      context('callbackThrottleBurstLimit'),
+      'callbackThrottleBurstLimit',
+      DEFAULT_CONFIG.callbackThrottleBurstLimit,
+    ),
   };
 }
 
@@ -67,6 +86,24 @@ function readAlarmTopicArn(value: unknown): string | undefined {
     throw new Error(`context alarmTopicArn must be an SNS topic ARN, got ${JSON.stringify(value)}`);
   }
   return arn;
+}
+
+function readEventBus(arn: unknown, name: unknown): { eventBusArn?: string; eventBusName?: string } {
+  if (arn !== undefined && arn !== null) {
+    const text = readString(arn, 'eventBusArn', '');
+    if (!/^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256}$/.test(text)) {
+      throw new Error(`context eventBusArn must be an EventBridge event bus ARN, got ${JSON.stringify(arn)}`);
+    }
+    return { eventBusArn: text };
+  }
+  if (name !== undefined && name !== null) {
+    const text = readString(name, 'eventBusName', '');
+    if (!/^[A-Za-z0-9._\-/]{1,256}$/.test(text)) {
+      throw new Error(`context eventBusName must be an event bus name, got ${JSON.stringify(name)}`);
+    }
+    return { eventBusName: text };
+  }
+  return {};
 }
 
 function readString(value: unknown, key: string, fallback: string): string {

@@ -2,6 +2,8 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { CallbackListener } from './callback-listener';
+import { ChangeEvents } from './change-events';
 import { FleetSync } from './fleet-sync';
 import type { FotaHistoryConfig } from './fota-history-config';
 import type { HistoryAccess } from './history-access';
@@ -20,6 +22,8 @@ export class FotaHistoryStack extends Stack {
   readonly historyApi: HistoryApi;
   readonly historyInvoke: HistoryInvoke;
   readonly fleetSync: FleetSync;
+  readonly changeEvents: ChangeEvents;
+  readonly callbackListener: CallbackListener;
 
   constructor(scope: Construct, id: string, props: FotaHistoryStackProps) {
     super(scope, id, props);
@@ -46,10 +50,30 @@ export class FotaHistoryStack extends Stack {
       syncMaxConcurrency: config.syncMaxConcurrency,
     });
 
+    this.changeEvents = new ChangeEvents(this, 'ChangeEvents', {
+      table: this.historyTable.table,
+      logLevel: config.logLevel,
+      eventBusArn: config.eventBusArn,
+      eventBusName: config.eventBusName,
+    });
+
+    this.callbackListener = new CallbackListener(this, 'CallbackListener', {
+      api: this.historyApi.api,
+      thingSpace: access.thingSpace,
+      syncQueue: this.fleetSync.syncQueue.queue,
+      logLevel: config.logLevel,
+      throttleRateLimit: config.callbackThrottleRateLimit,
+      throttleBurstLimit: config.callbackThrottleBurstLimit,
+    });
+
     if (config.alarmTopicArn) {
       // The operator's topic: a dead-lettered device is one whose history may age out unseen.
       const topic = Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
-      for (const alarm of [this.fleetSync.syncQueue.deadLetterAlarm, this.fleetSync.discoveryQueue.deadLetterAlarm]) {
+      for (const alarm of [
+        this.fleetSync.syncQueue.deadLetterAlarm,
+        this.fleetSync.discoveryQueue.deadLetterAlarm,
+        this.changeEvents.deadLetterAlarm,
+      ]) {
         alarm.addAlarmAction(new SnsAction(topic));
       }
     }

@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 
 /**
@@ -23,6 +23,9 @@ export class HistoryTable extends Construct {
       // cost, per-request KMS calls or a key policy to maintain. Records hold device ids and firmware
       // versions, not credentials, so a customer-controlled key adds little.
       encryption: TableEncryption.AWS_MANAGED,
+      // Change events (lib/change-events.ts) come from this stream: both images, to tell a first
+      // sighting from a change and to report the previous state.
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
   }
 }

@@ -26,8 +26,16 @@ function errorResult(statusCode: number, errorCode: string, errorMessage: string
   return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ errorCode, errorMessage }) };
 }
 
-async function answer(request: IncomingMessage, handler: ProxyHandler, functionName: string): Promise<APIGatewayProxyResult> {
+async function answer(
+  request: IncomingMessage,
+  handler: ProxyHandler,
+  functionName: string,
+  callbackHandler?: ProxyHandler,
+): Promise<APIGatewayProxyResult> {
   const url = new URL(request.url ?? '/', 'http://localhost');
+  if (callbackHandler && url.pathname.replace(/\/$/, '') === CALLBACK_ROUTE) {
+    return answerCallback(request, url, callbackHandler);
+  }
   const match = ROUTE.exec(url.pathname);
   if (!match) return errorResult(404, 'NOT_FOUND', `No route for ${url.pathname}; try GET ${HISTORY_RESOURCE}`);
   if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
@@ -55,6 +63,49 @@ async function answer(request: IncomingMessage, handler: ProxyHandler, functionN
   }
 }
 
+/** The ThingSpace callback listener's route (local/callback-route.ts). */
+const CALLBACK_ROUTE = '/callbacks/thingspace';
+
+async function answerCallback(request: IncomingMessage, url: URL, handler: ProxyHandler): Promise<APIGatewayProxyResult> {
+  if (request.method !== 'POST') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use POST`);
+  // A client that goes away mid-body must not take the server down with an unhandled rejection.
+  const body = await readCallbackBody(request).catch(() => undefined);
+  if (body === undefined) return errorResult(413, 'PAYLOAD_TOO_LARGE', 'The request body exceeds 10 MB');
+  try {
+    const event = apiGatewayProxyEvent({
+      method: 'POST',
+      path: url.pathname,
+      pathParameters: null,
+      headers: request.headers,
+      searchParams: url.searchParams,
+      sourceIp: request.socket.remoteAddress,
+      httpVersion: request.httpVersion,
+      body,
+      resource: CALLBACK_ROUTE,
+    });
+    return await handler(event, lambdaContext('fota-history-callback', TIMEOUT_MS));
+  } catch {
+    return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
+  }
+}
+
+/** API Gateway's own payload limit (10 MB); the handler applies the listener's smaller one. */
+const GATEWAY_BODY_LIMIT = 10 * 1024 * 1024;
+
+async function readCallbackBody(request: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > GATEWAY_BODY_LIMIT) {
+      request.resume();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 function write(response: ServerResponse, result: APIGatewayProxyResult, closing: boolean): void {
   response.statusCode = result.statusCode;
   // While stopping, each connection closes after its response instead of waiting for another request.
@@ -73,10 +124,12 @@ export async function startLocalApiServer(options: {
   port?: number;
   host?: string;
   functionName?: string;
+  /** Serves POST /callbacks/thingspace with this handler (functions/thingspace-callback.ts). */
+  callbackHandler?: ProxyHandler;
 }): Promise<LocalApiServer> {
   const functionName = options.functionName ?? 'fota-history-api';
   const server: Server = createServer((request, response) => {
-    void answer(request, options.handler, functionName).then((result) => write(response, result, drain.closing));
+    void answer(request, options.handler, functionName, options.callbackHandler).then((result) => write(response, result, drain.closing));
   });
   const drain = drainConnections(server);
   server.keepAliveTimeout = 5_000;

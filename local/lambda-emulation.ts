@@ -35,6 +35,10 @@ export interface ProxyRequest {
   searchParams?: URLSearchParams;
   sourceIp?: string;
   httpVersion?: string;
+  /** The request body as API Gateway passes it (text); null/absent for none. */
+  body?: string | null;
+  /** The API Gateway resource the request matched; the history route by default. */
+  resource?: string;
 }
 
 /** The event API Gateway's Lambda proxy integration (REST API, payload 1.0) delivers for the history route. */
@@ -55,7 +59,7 @@ export function apiGatewayProxyEvent(request: ProxyRequest): APIGatewayProxyEven
   }
   const hasQuery = Object.keys(query).length > 0;
   return {
-    resource: HISTORY_RESOURCE,
+    resource: request.resource ?? HISTORY_RESOURCE,
     path: request.path,
     httpMethod: request.method,
     headers,
@@ -64,7 +68,7 @@ export function apiGatewayProxyEvent(request: ProxyRequest): APIGatewayProxyEven
     multiValueQueryStringParameters: hasQuery ? multiQuery : null,
     pathParameters: request.pathParameters,
     stageVariables: null,
-    body: null,
+    body: request.body ?? null,
     isBase64Encoded: false,
     requestContext: {
       accountId: '000000000000',
@@ -94,7 +98,7 @@ export function apiGatewayProxyEvent(request: ProxyRequest): APIGatewayProxyEven
       requestId: randomUUID(),
       requestTimeEpoch: Date.now(),
       resourceId: 'local',
-      resourcePath: HISTORY_RESOURCE,
+      resourcePath: request.resource ?? HISTORY_RESOURCE,
     },
   };
 }

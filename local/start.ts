@@ -4,6 +4,8 @@
  * built-in ThingSpace simulator unless THINGSPACE_BASE_URL names a real one.
  */
 import { startLocalApiServer, type LocalApiServer } from './api-gateway-server';
+import { localCallbackSyncs, useDemoCallbackCredentials, type LocalCallbackSyncs } from './callback-listener';
+import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
 import { LocalConfigurationError, prepareLocalEnvironment, type LocalEnvironment } from './local-environment';
 import { DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE } from './thingspace-simulator';
 
@@ -57,6 +59,8 @@ async function main(): Promise<void> {
   }
 
   let server: LocalApiServer;
+  let changeFeed: LocalChangeFeed | undefined;
+  let callbackSyncs: LocalCallbackSyncs | undefined;
   try {
     // Imported only now: the handler reads its configuration from the environment prepared above.
     const { handler } = await import('../functions/get-history-api');
@@ -64,8 +68,20 @@ async function main(): Promise<void> {
     // Built now rather than on the first request, so a bad setting (e.g. THINGSPACE_TIMEOUT_MS=abc)
     // stops start-up instead of failing every request; the handler then reuses these.
     historyDependencies();
-    server = await startLocalApiServer({ handler, port, host: process.env.HOST || '127.0.0.1' });
+    // Every archive write from here on appends its change event to DATA_DIR/events.jsonl.
+    changeFeed = attachLocalChangeFeed(historyDependencies());
+    // POST /callbacks/thingspace: callbacks' devices are synced in this process (no SQS on one machine).
+    useDemoCallbackCredentials(process.env, usesSimulator);
+    const callbacks = await import('../functions/commons/callback-dependencies');
+    callbackSyncs = localCallbackSyncs(historyDependencies());
+    callbacks.useCallbackDependencies({
+      credentials: callbacks.callbackCredentialsFromEnvironment(),
+      syncQueue: callbackSyncs.pool,
+    });
+    const { handler: callbackHandler } = await import('../functions/thingspace-callback');
+    server = await startLocalApiServer({ handler, callbackHandler, port, host: process.env.HOST || '127.0.0.1' });
   } catch (error) {
+    await changeFeed?.close();
     await environment.close();
     const code = (error as NodeJS.ErrnoException).code;
     const name = (error as Error).name;
@@ -83,6 +99,10 @@ async function main(): Promise<void> {
       `thingspace-fota-history listening on ${server.url}`,
       `  ThingSpace: ${environment.thingspace.description}`,
       `  store:      ${environment.store.description}`,
+      `  events:     ${changeFeed.path}`,
+      process.env.THINGSPACE_CALLBACK_CREDENTIALS || process.env.THINGSPACE_SECRET_ID
+        ? `  callbacks:  POST ${server.url}/callbacks/thingspace`
+        : '  callbacks:  off (set THINGSPACE_CALLBACK_CREDENTIALS to listen)',
       `  try:        curl ${server.url}/reports/${usesSimulator ? DEMO_ACCOUNT : '{account}'}/devices/${usesSimulator ? DEMO_DEVICE_WITH_FAILURE : '{deviceId}'}`,
       '',
     ].join('\n'),
@@ -96,6 +116,9 @@ async function main(): Promise<void> {
     try {
       // Requests in flight finish (and their archive writes land) before the store is flushed and closed.
       await server.close();
+      // Syncs that callbacks started finish, and their events are written, before the feed closes.
+      await callbackSyncs.drain();
+      await changeFeed.close();
       await environment.close();
     } catch (error) {
       fail(`could not stop cleanly: ${(error as Error).message}`);

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { parseAccount } from '../domain/device-key';
+import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
 import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
 import { DEFAULT_SYNC_CONCURRENCY, runSyncPass, type SyncPassOptions } from './sync-pass';
 
@@ -86,10 +87,13 @@ async function main(): Promise<void> {
   process.stdout.write(`ThingSpace: ${environment.thingspace.description}\nstore:      ${environment.store.description}\n`);
 
   let failures = 0;
+  let changeFeed: LocalChangeFeed | undefined;
   try {
     // Imported only now: the dependencies read the environment prepared above.
     const { historyDependencies } = await import('../functions/commons/history-dependencies');
     const dependencies = historyDependencies();
+    // The pass's archive writes append their change events to DATA_DIR/events.jsonl, as npm start's do.
+    changeFeed = attachLocalChangeFeed(dependencies);
     for (const account of accounts) {
       const bar = progress(account);
       const result = await runSyncPass(account, dependencies, { concurrency, ...bar });
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
       failures += result.failed.length;
     }
   } finally {
+    await changeFeed?.close();
     await environment.close();
   }
   // Where stdout is an asynchronous pipe (macOS), exit() would drop the summary still being written.

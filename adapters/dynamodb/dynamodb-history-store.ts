@@ -15,6 +15,7 @@ import {
   type UpgradeStatusLog,
 } from '../../domain/archive-plan';
 import type {
+  ApplyWritesOptions,
   ArchiveResult,
   CallOptions,
   DeviceSyncState,
@@ -169,10 +170,10 @@ export class DynamoDbHistoryStore implements HistoryStore {
     });
   }
 
-  async applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: CallOptions): Promise<ArchiveResult> {
+  async applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: ApplyWritesOptions): Promise<ArchiveResult> {
     return this.within(options, async (call) => {
       const outcomes = await mapWithConcurrency(writes, this.writeConcurrency, (write) =>
-        this.applyWrite(device, write, call),
+        this.applyWrite(device, write, call, options?.onApplied),
       );
       const result: ArchiveResult = { inserted: 0, updated: 0, unchanged: 0, skipped: 0 };
       for (const outcome of outcomes) result[outcome] += 1;
@@ -249,9 +250,14 @@ export class DynamoDbHistoryStore implements HistoryStore {
    * long) skips this record alone, so one poison record cannot turn every later request for its device
    * into a failure; everything else (throttling past the deadline, timeouts, aborts) still throws.
    */
-  private async applyWrite(device: DeviceKey, planned: ArchiveWrite, call: Call): Promise<Outcome> {
+  private async applyWrite(
+    device: DeviceKey,
+    planned: ArchiveWrite,
+    call: Call,
+    onApplied?: (write: ArchiveWrite) => void,
+  ): Promise<Outcome> {
     try {
-      return await this.writeUntilSettled(device, planned, call);
+      return await this.writeUntilSettled(device, planned, call, onApplied);
     } catch (error) {
       if (!isPermanentRequestError(error) && !(error instanceof UnreadableStoredUpgrade)) throw error;
       const upgradeId = planned.next.record.id;
@@ -271,7 +277,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
    * the same observation is re-planned against what is stored now: it may have become a no-op (the
    * other writer stored the same or a newer state) or an update on top of the other writer's.
    */
-  private async writeUntilSettled(device: DeviceKey, planned: ArchiveWrite, call: Call): Promise<Outcome> {
+  private async writeUntilSettled(device: DeviceKey, planned: ArchiveWrite, call: Call, onApplied?: (write: ArchiveWrite) => void): Promise<Outcome> {
     const { record, observedAt } = planned.next;
     let write: ArchiveWrite | undefined = planned;
     for (let conflicts = 0; write; conflicts += 1) {
@@ -286,6 +292,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
         await Promise.all(moving.map((entry) => this.putMovedEntry(device, record.id, entry, call)));
       }
       if (await this.tryConditionalPut(device, write, call)) {
+        onApplied?.(write);
         return write.kind === 'insert' ? 'inserted' : 'updated';
       }
       const item = await this.getItem(upgradeKey(device, record.id), call);

@@ -10,7 +10,7 @@ import { readErrorAnswer, saysSessionExpired, secretForms, syntheticErrorCode, w
 import { DEFAULT_MAX_BODY_BYTES, fetchExchange, isTransientStatus, type FetchFunction, type SendRequest } from './exchange';
 import { httpExchange } from './http-exchange';
 import { InMemoryLoginGuardStore, LoginGuard, type LoginGuardStore } from './login-guard';
-import { deviceListPath, historyPath, joinUrl } from './paths';
+import { callbacksPath, deviceListPath, historyPath, joinUrl } from './paths';
 import { parseDeviceListPage, parseHistory } from './schemas';
 import { silentLogger, TransientFailure, type ThingSpaceLogger, type Transport } from './transport';
 
@@ -56,6 +56,24 @@ export interface RecordsDropped {
   dropped: DropCounts;
 }
 
+/** A callback listener ThingSpace knows of (GET /api/fota/v1/callbacks/{account}). */
+export interface RegisteredCallback {
+  name: string;
+  url: string;
+}
+
+/** ThingSpace's FOTA callback registration, used by `npm run callbacks`. */
+export interface ThingSpaceCallbackApi {
+  /** POST /api/fota/v1/callbacks/{account} with {name: "Fota", url, username, password}. */
+  registerCallback(account: string, listener: { url: string; username: string; password: string }, options?: CallOptions): Promise<void>;
+  listCallbacks(account: string, options?: CallOptions): Promise<RegisteredCallback[]>;
+  /** DELETE /api/fota/v1/callbacks/{account}/name/Fota */
+  deleteCallback(account: string, options?: CallOptions): Promise<void>;
+}
+
+/** The only callback service name FOTA uses. */
+export const FOTA_CALLBACK_NAME = 'Fota';
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type Failure = { timedOut: boolean; status?: number; retryAfter?: string | null };
@@ -67,11 +85,11 @@ type Answer = { text: string; invalidUtf8?: true };
  * ThingSpace FOTA over HTTP. Create one per execution environment and keep it at module scope:
  * its tokens and sessions are then reused across invocations.
  */
-export function createThingSpaceClient(options: ThingSpaceClientOptions): ThingSpaceApi {
+export function createThingSpaceClient(options: ThingSpaceClientOptions): ThingSpaceApi & ThingSpaceCallbackApi {
   return new ThingSpaceHttpClient(options);
 }
 
-class ThingSpaceHttpClient implements ThingSpaceApi {
+class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
   private readonly transport: Transport;
   private readonly sessions: SessionCache;
   private readonly maxAttempts: number;
@@ -134,8 +152,27 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
     this.options.onRecordsDropped?.({ operation, dropped });
   }
 
-  /** One GET with both tokens, renewals and retries; returns the 2xx body. */
-  private async get(operation: string, path: string, options: CallOptions | undefined): Promise<Answer> {
+  async registerCallback(account: string, listener: { url: string; username: string; password: string }, options?: CallOptions): Promise<void> {
+    const body = JSON.stringify({ name: FOTA_CALLBACK_NAME, url: listener.url, username: listener.username, password: listener.password });
+    await this.get('callback registration', callbacksPath(account), options, { method: 'POST', body });
+  }
+
+  async listCallbacks(account: string, options?: CallOptions): Promise<RegisteredCallback[]> {
+    const answer = await this.get('callback list', callbacksPath(account), options);
+    return parseRegisteredCallbacks(answer.text);
+  }
+
+  async deleteCallback(account: string, options?: CallOptions): Promise<void> {
+    await this.get('callback deletion', `${callbacksPath(account)}/name/${FOTA_CALLBACK_NAME}`, options, { method: 'DELETE' });
+  }
+
+  /** One request (GET unless told) with both tokens, renewals and retries; returns the 2xx body. */
+  private async get(
+    operation: string,
+    path: string,
+    options: CallOptions | undefined,
+    request: { method: 'GET' | 'POST' | 'DELETE'; body?: string } = { method: 'GET' },
+  ): Promise<Answer> {
     const budget = new Budget(options?.deadline, this.transport.now);
     const credentials = await this.readCredentials();
     const auth = this.sessions.for(credentials);
@@ -150,7 +187,16 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
         used = await auth.headers(budget);
         const result = await this.transport.send(
           url,
-          { method: 'GET', headers: { accept: 'application/json', authorization: `Bearer ${used.token}`, 'VZ-M2M-Token': used.session } },
+          {
+            method: request.method,
+            headers: {
+              accept: 'application/json',
+              authorization: `Bearer ${used.token}`,
+              'VZ-M2M-Token': used.session,
+              ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+            },
+            ...(request.body === undefined ? {} : { body: request.body }),
+          },
           budget.attemptTimeoutMs(this.transport.timeoutMs),
         );
         if (result.kind === 'answer' && result.status >= 200 && result.status < 300) {
@@ -237,6 +283,21 @@ class ThingSpaceHttpClient implements ThingSpaceApi {
       throw new ThingSpaceError('auth', 'The ThingSpace credentials could not be read', {}, { cause: error });
     }
   }
+}
+
+/** Tolerates a bare array or {callbacks|services: [...]}, and keeps only string name/url pairs. */
+function parseRegisteredCallbacks(text: string): RegisteredCallback[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ThingSpaceError('unavailable', 'ThingSpace answered the callback list with malformed JSON');
+  }
+  const container = value as Record<string, unknown> | null;
+  const list = Array.isArray(value) ? value : Array.isArray(container?.callbacks) ? container.callbacks : Array.isArray(container?.services) ? container.services : [];
+  return (list as Array<Record<string, unknown>>)
+    .filter((entry) => typeof entry === 'object' && entry !== null)
+    .map((entry) => ({ name: String(entry.name ?? ''), url: String(entry.url ?? '') }));
 }
 
 function describe(failure: Failure): string {

@@ -41,3 +41,25 @@ export function parseCredentialsJson(text: string): ThingSpaceCredentials {
   }
   return parseCredentials(value);
 }
+
+/** The username/password this service registers for ThingSpace's FOTA callbacks. */
+export interface CallbackListenerCredentials {
+  username: string;
+  password: string;
+}
+
+/**
+ * The secret's optional `callbackUsername` and `callbackPassword` fields: both set and non-empty, or
+ * undefined (no callback listener). Half a pair is an error, named without the values.
+ */
+export function parseCallbackCredentials(value: unknown): CallbackListenerCredentials | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const source = value as Record<string, unknown>;
+  const username = source.callbackUsername;
+  const password = source.callbackPassword;
+  if (username === undefined && password === undefined) return undefined;
+  if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '') {
+    throw new Error('ThingSpace secret: callbackUsername and callbackPassword must both be non-empty strings, or both absent');
+  }
+  return { username, password };
+}

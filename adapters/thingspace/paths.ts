@@ -25,6 +25,10 @@ export function deviceListPath(account: string, startIndex: string): string {
   return `/api/fota/v1/devices/${pathSegment(account, 'account')}/index/${pathSegment(startIndex, 'startIndex')}`;
 }
 
+export function callbacksPath(account: string): string {
+  return `/api/fota/v1/callbacks/${pathSegment(account, 'account')}`;
+}
+
 export function joinUrl(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, '')}${path}`;
 }

@@ -151,6 +151,21 @@ function sendFaultOrAnswer(response: ServerResponse, fault: FaultAction | undefi
   sendJson(response, status, body);
 }
 
+/** Both tokens checked as for any FOTA call; false when refused (the answer has been sent). */
+export function fotaCallAuthorized(core: SimulatorCore, request: IncomingMessage, response: ServerResponse): boolean {
+  if (!bearerAccepted(core, request, response)) return false;
+  const session = core.auth.useSession(header(request, 'vz-m2m-token'));
+  if (session === 'missing') {
+    sendJson(response, 400, errorBody('UnifiedWebService.REQUEST_FAILED.SessionToken.Missing', 'Session token is missing.'));
+    return false;
+  }
+  if (session === 'expired') {
+    sendJson(response, 400, SESSION_EXPIRED);
+    return false;
+  }
+  return true;
+}
+
 export async function handleFota(core: SimulatorCore, request: IncomingMessage, response: ServerResponse, route: FotaRoute) {
   await readBody(request);
   if (route.kind === 'history') core.log.countHistoryCall(route.deviceId);

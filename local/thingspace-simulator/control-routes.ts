@@ -41,6 +41,7 @@ type Handler = (simulator: ThingSpaceSimulator, body: unknown) => unknown;
 const handlers: Record<string, Handler> = {
   'GET stats': (simulator) => simulator.stats(),
   'GET requests': (simulator) => simulator.requests(),
+  'GET callbacks-sent': (simulator) => simulator.callbacksSent(),
   'POST reset': (simulator) => simulator.reset(),
   'POST expire-tokens': (simulator) => simulator.expireAccessTokens(),
   'POST expire-sessions': (simulator) => simulator.expireSessions(),

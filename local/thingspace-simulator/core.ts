@@ -1,5 +1,6 @@
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 import { SimulatedAuth } from './auth';
+import { CallbackRegistry } from './callbacks';
 import { Faults } from './faults';
 import { Fleet } from './fleet';
 import { RequestLog } from './request-log';
@@ -12,6 +13,7 @@ export const DEFAULT_PAGE_SIZE = 1000;
 /** Everything the simulator's routes share. */
 export class SimulatorCore {
   readonly fleet = new Fleet();
+  readonly callbacks = new CallbackRegistry();
   readonly auth: SimulatedAuth;
   readonly faults: Faults;
   /** Faults of the login endpoint (`status`, `delay`: judged after the delay, `hang`: never judged). */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { handleFota, handleLogin, handleLogout, handleToken, parseFotaRoute } from './api-routes';
+import { fotaCallAuthorized, handleFota, handleLogin, handleLogout, handleToken, parseFotaRoute } from './api-routes';
+import { handleCallbacks, parseCallbacksRoute } from './callbacks';
 import { handleControl } from './control-routes';
 import type { SimulatorCore } from './core';
 import { NOT_FOUND_XML, send, sendJson } from './http-util';
@@ -33,6 +34,8 @@ export async function route(
   if (method === 'POST' && pathname === '/api/ts/v1/oauth2/token') return handleToken(core, request, response);
   if (method === 'POST' && pathname === '/api/m2m/v1/session/login') return handleLogin(core, request, response);
   if (method === 'POST' && pathname === '/api/m2m/v1/session/logout') return handleLogout(core, request, response);
+  const callbacks = parseCallbacksRoute(method, segments);
+  if (callbacks) return handleCallbacks(core, request, response, callbacks, () => fotaCallAuthorized(core, request, response));
   const fota = method === 'GET' ? parseFotaRoute(segments) : undefined;
   if (fota) return handleFota(core, request, response, fota);
   send(response, 404, NOT_FOUND_XML, 'application/xml');

@@ -39,6 +39,7 @@ export class ThingSpaceSimulator {
   /** Replaces a device's live history; registers the account and device when new. */
   setHistory(account: string, deviceId: string, records: readonly UpgradeRecord[], device?: Partial<SimulatedDevice>): void {
     this.core.fleet.setHistory(account, deviceId, records, device);
+    this.core.callbacks.notify(account, records.length > 0 ? records.map((record) => ({ deviceId, id: record.id, status: record.status })) : [{ deviceId }]);
   }
 
   /** A device with no upgrades (or, if known, the same upgrades and new device details). */
@@ -57,8 +58,26 @@ export class ThingSpaceSimulator {
     return this.core.fleet.history(account, deviceId);
   }
 
+  /** Changes one record; a callback listener registered for the account is told (as ThingSpace would). */
   updateRecord(account: string, deviceId: string, id: string, changes: Partial<UpgradeRecord>): boolean {
-    return this.core.fleet.updateRecord(account, deviceId, id, changes);
+    const updated = this.core.fleet.updateRecord(account, deviceId, id, changes);
+    if (updated) this.core.callbacks.notify(account, [{ deviceId, id, status: changes.status }]);
+    return updated;
+  }
+
+  /** The callback listener registered for an account, as ThingSpace keeps it (with its credentials). */
+  registerCallback(account: string, listener: { url: string; username?: string; password?: string }): void {
+    this.core.callbacks.register(account, { name: 'Fota', ...listener });
+  }
+
+  /** Callbacks delivered (or attempted) so far, oldest first. */
+  callbacksSent() {
+    return this.core.callbacks.sentCallbacks();
+  }
+
+  /** Resolves once every callback delivery started so far has finished. */
+  callbacksSettled(): Promise<void> {
+    return this.core.callbacks.settled();
   }
 
   removeRecord(account: string, deviceId: string, id: string): boolean {

@@ -203,7 +203,7 @@ describe('fleet sync triggers', () => {
 });
 
 describe('fleet sync alarms', () => {
-  it('notifies the operator\'s SNS topic from both dead-letter alarms when one is configured', () => {
+  it('notifies the operator\'s SNS topic from every dead-letter alarm when one is configured', () => {
     // Prepare
     const topicArn = 'arn:aws:sns:us-east-1:123456789012:fota-history-alarms';
 
@@ -212,7 +212,8 @@ describe('fleet sync alarms', () => {
 
     // Assess
     const alarms = Object.values(resourcesOfType(withTopic, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(2);
+    // The sync and discovery DLQs, and the change-event publisher's.
+    expect(alarms).toHaveLength(3);
     for (const alarm of alarms) expect(alarm.Properties?.AlarmActions).toEqual([topicArn]);
   });
 

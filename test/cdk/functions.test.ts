@@ -4,6 +4,13 @@ import { buildStack, resourcesOfType } from './stack-template';
 // Prepare (once per file)
 const { template } = buildStack();
 const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+/**
+ * The functions that read and archive history (API, invoke, sync, discovery); the change-event publisher
+ * (stream -> EventBridge) and the callback listener (-> sync queue) never touch the table's items.
+ */
+const historyFunctions = Object.fromEntries(
+  Object.entries(functions).filter(([id]) => !id.startsWith('ChangeEvents') && !id.startsWith('CallbackListener')),
+);
 const policies = Object.values(resourcesOfType(template, 'AWS::IAM::Policy'));
 
 interface Statement {
@@ -21,12 +28,13 @@ function functionEnvironment(fragment: string): Record<string, unknown> {
 }
 
 describe('service functions', () => {
-  it('deploys four functions on Node.js 22 or newer, arm64, traced, with an explicit log group', () => {
+  it('deploys six functions on Node.js 22 or newer, arm64, traced, with an explicit log group', () => {
     // Act
     const properties = Object.values(functions).map((fn) => fn.Properties ?? {});
 
     // Assess
-    expect(properties).toHaveLength(4);
+    expect(properties).toHaveLength(6);
+    expect(Object.keys(historyFunctions)).toHaveLength(4);
     for (const fn of properties) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1]);
       expect(major).toBeGreaterThanOrEqual(22);
@@ -49,9 +57,9 @@ describe('service functions', () => {
     for (const id of referenced) expect(logGroups[id]?.Properties?.RetentionInDays).toBe(30);
   });
 
-  it('sets the Powertools, source map, table and ThingSpace environment on every function', () => {
+  it('sets the Powertools, source map, table and ThingSpace environment on every history function', () => {
     // Act
-    const environments = Object.values(functions).map(
+    const environments = Object.values(historyFunctions).map(
       (fn) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables,
     );
 
@@ -88,7 +96,8 @@ describe('service functions', () => {
     );
 
     // Assess
-    expect(secretStatements).toHaveLength(4);
+    // The four history functions and the callback listener (its credentials are fields of the same secret).
+    expect(secretStatements).toHaveLength(5);
     for (const statement of secretStatements) {
       expect(actionsOf(statement).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
       const resource = JSON.stringify(statement.Resource);
@@ -107,9 +116,9 @@ describe('service functions', () => {
       .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement)
       .filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
       .map((statement) => statement.Resource);
-    const envs = Object.values(resourcesOfType(withArn, 'AWS::Lambda::Function')).map(
-      (fn) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.THINGSPACE_SECRET_ID,
-    );
+    const envs = Object.values(resourcesOfType(withArn, 'AWS::Lambda::Function'))
+      .map((fn) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.THINGSPACE_SECRET_ID)
+      .filter((secretId) => secretId !== undefined);
 
     // Assess
     expect(new Set(secretResources.map((resource) => JSON.stringify(resource)))).toEqual(new Set([JSON.stringify(arn)]));
@@ -118,8 +127,10 @@ describe('service functions', () => {
 
   it('grants only item operations on the table itself, no Scan, delete or index wildcard', () => {
     // Act
+    // The stream reads (ListStreams, DescribeStream, GetRecords, GetShardIterator) are the publisher's: below.
+    const streamActions = ['dynamodb:ListStreams', 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'];
     const tableStatements = statements().filter((statement) =>
-      actionsOf(statement).some((action) => action.startsWith('dynamodb:')),
+      actionsOf(statement).some((action) => action.startsWith('dynamodb:') && !streamActions.includes(action)),
     );
 
     // Assess
@@ -130,15 +141,29 @@ describe('service functions', () => {
     }
   });
 
-  it('allows a wildcard resource only for the X-Ray actions that cannot be scoped', () => {
+  it('allows a wildcard resource only for the X-Ray actions and ListStreams, which cannot be scoped', () => {
     // Act
     const wildcardStatements = statements().filter((statement) => JSON.stringify(statement.Resource).includes('*'));
 
     // Assess
     expect(wildcardStatements.length).toBeGreaterThan(0);
     for (const statement of wildcardStatements) {
-      expect(actionsOf(statement).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+      expect([['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], ['dynamodb:ListStreams']]).toContainEqual(
+        actionsOf(statement).sort(),
+      );
     }
+  });
+
+  it('lets only the change-event publisher read the table stream, and put events on the bus', () => {
+    // Act
+    const streamStatements = statements().filter((statement) => actionsOf(statement).includes('dynamodb:GetRecords'));
+    const putEvents = statements().filter((statement) => actionsOf(statement).includes('events:PutEvents'));
+
+    // Assess
+    expect(streamStatements).toHaveLength(1);
+    expect(JSON.stringify(streamStatements[0]?.Resource)).toContain('StreamArn');
+    expect(putEvents).toHaveLength(1);
+    expect(JSON.stringify(putEvents[0]?.Resource)).toContain(':event-bus/default');
   });
 
   it('gives each role its own log group write access instead of the AWS managed basic execution policy', () => {
@@ -148,7 +173,7 @@ describe('service functions', () => {
     );
 
     // Assess
-    expect(lambdaRoles).toHaveLength(4);
+    expect(lambdaRoles).toHaveLength(6);
     for (const role of lambdaRoles) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
   });
 });

@@ -1,0 +1,84 @@
+/**
+ * `npm run callbacks -- register --account A --url URL | list --account A | delete --account A`:
+ * ThingSpace's FOTA callback registration, through the same ThingSpace client (tokens, session, login
+ * guard) as the service. The username/password registered are the listener's: THINGSPACE_CALLBACK_CREDENTIALS.
+ */
+import { parseArgs } from 'node:util';
+import { parseAccount } from '../domain/device-key';
+import { DEMO_CALLBACK_CREDENTIALS } from './callback-listener';
+import { DEMO_CREDENTIALS } from './thingspace-simulator';
+
+const USAGE =
+  'usage: npm run callbacks -- register --account ACCOUNT --url URL | list --account ACCOUNT | delete --account ACCOUNT\n' +
+  '  THINGSPACE_BASE_URL names the ThingSpace (e.g. the simulator URL npm start prints); THINGSPACE_CREDENTIALS or\n' +
+  '  THINGSPACE_SECRET_ID its credentials; THINGSPACE_CALLBACK_CREDENTIALS the {"username","password"} to register.';
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`callbacks: ${message}\n`);
+  process.exit(code);
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { account: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const [command] = parsed.positionals;
+  if (command !== 'register' && command !== 'list' && command !== 'delete') fail(USAGE);
+  const account = parsed.values.account;
+  try {
+    parseAccount(account);
+  } catch {
+    fail(`--account must be a ThingSpace account name (digits with an optional numeric suffix)\n${USAGE}`);
+  }
+  const baseUrl = process.env.THINGSPACE_BASE_URL;
+  if (!baseUrl) fail(`THINGSPACE_BASE_URL is not set (with npm start's simulator: the URL on its "ThingSpace:" line)\n${USAGE}`);
+  // Against a simulator on this machine the demo credentials are the right ones, as in npm start.
+  if (isLoopback(baseUrl) && !process.env.THINGSPACE_CREDENTIALS && !process.env.THINGSPACE_SECRET_ID) {
+    process.env.THINGSPACE_CREDENTIALS = JSON.stringify(DEMO_CREDENTIALS);
+    process.env.THINGSPACE_CALLBACK_CREDENTIALS ||= JSON.stringify(DEMO_CALLBACK_CREDENTIALS);
+  }
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
+
+  const { createThingSpaceClient } = await import('../adapters/thingspace/client');
+  const { credentialsFromEnvironment } = await import('../functions/commons/history-dependencies');
+  const { callbackCredentialsFromEnvironment } = await import('../functions/commons/callback-dependencies');
+  const client = createThingSpaceClient({ baseUrl, credentials: credentialsFromEnvironment() });
+
+  try {
+    if (command === 'register') {
+      const url = parsed.values.url;
+      if (!url || !/^https?:\/\//.test(url)) fail(`register needs --url http(s)://.../callbacks/thingspace\n${USAGE}`);
+      const listener = await callbackCredentialsFromEnvironment()();
+      if (!listener) fail('no callback credentials: set THINGSPACE_CALLBACK_CREDENTIALS (or the secret fields callbackUsername/callbackPassword)');
+      await client.registerCallback(account!, { url, ...listener });
+      process.stdout.write(`registered Fota callback for ${account} -> ${url}\n`);
+    } else if (command === 'list') {
+      const callbacks = await client.listCallbacks(account!);
+      if (callbacks.length === 0) process.stdout.write(`no callback registered for ${account}\n`);
+      for (const callback of callbacks) process.stdout.write(`${callback.name} ${callback.url}\n`);
+    } else {
+      await client.deleteCallback(account!);
+      process.stdout.write(`deleted Fota callback of ${account}\n`);
+    }
+  } catch (error) {
+    const details = (error as { details?: { errorCode?: string } }).details;
+    fail(`${(error as Error).message}${details?.errorCode ? ` (${details.errorCode})` : ''}`, 1);
+  }
+}
+
+await main();

@@ -1,0 +1,139 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { ChangeEventSink } from '../adapters/events/change-event-emitting-store';
+import type { ChangeEvent } from '../domain/change-event';
+
+export const EVENTS_FILE = 'events.jsonl';
+const WEBHOOK_ATTEMPTS = 3;
+const WEBHOOK_TIMEOUT_MS = 5_000;
+const WEBHOOK_CONCURRENCY = 4;
+/** Posts waiting beyond this are dropped (and counted): a dead webhook must not grow memory. */
+const WEBHOOK_MAX_PENDING = 1_000;
+/** How long close() waits for webhook posts still in flight. */
+const WEBHOOK_CLOSE_WAIT_MS = 5_000;
+
+export interface EventsJsonlSinkOptions {
+  /** DATA_DIR; the file is DATA_DIR/events.jsonl. */
+  dataDir: string;
+  /** EVENTS_WEBHOOK_URL: each event is also POSTed there, best effort. */
+  webhookUrl?: string;
+  /** Where a failure to write or post is reported (one line, no event body). */
+  warn?: (message: string) => void;
+  retryBaseMs?: number;
+}
+
+/**
+ * One machine's change feed: every event one JSON object per line, appended to DATA_DIR/events.jsonl
+ * (one append-mode stream, so lines from one process never interleave and close() flushes them all),
+ * and optionally POSTed to a webhook. The webhook never holds up a request: posts run in the background,
+ * a few at a time, with bounded retries; the file is the record.
+ */
+export class EventsJsonlSink implements ChangeEventSink {
+  readonly path: string;
+  private readonly stream: WriteStream;
+  private readonly warn: (message: string) => void;
+  private readonly pending: ChangeEvent[] = [];
+  private readonly posting = new Set<Promise<void>>();
+  private dropped = 0;
+  private closed = false;
+  private writeError: Error | undefined;
+
+  constructor(private readonly options: EventsJsonlSinkOptions) {
+    this.path = join(resolve(options.dataDir), EVENTS_FILE);
+    mkdirSync(dirname(this.path), { recursive: true });
+    this.warn = options.warn ?? ((message) => process.stderr.write(`events: ${message}\n`));
+    this.stream = createWriteStream(this.path, { flags: 'a' });
+    this.stream.on('error', (error) => {
+      if (!this.writeError) this.warn(`cannot append to ${this.path}: ${error.message}`);
+      this.writeError = error;
+    });
+  }
+
+  emit(event: ChangeEvent): void {
+    if (this.closed) {
+      this.warn(`event ${event.detail.eventId} arrived after the feed was closed`);
+      return;
+    }
+    this.stream.write(`${JSON.stringify(event)}\n`);
+    if (this.options.webhookUrl) this.queuePost(event);
+  }
+
+  /** Resolves once every line emitted so far has been handed to the file system. */
+  flush(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolveFlush) => this.stream.write('', () => resolveFlush()));
+  }
+
+  /** Flushes every line to disk and gives webhook posts in flight a few seconds to finish. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolveEnd) => this.stream.end(() => resolveEnd()));
+    if (this.posting.size > 0 || this.pending.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.idle(),
+        new Promise<void>((resolveWait) => {
+          timer = setTimeout(resolveWait, WEBHOOK_CLOSE_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (this.pending.length > 0) this.warn(`${this.pending.length} webhook post(s) not sent before stopping`);
+    }
+    if (this.dropped > 0) this.warn(`${this.dropped} webhook post(s) dropped while the webhook lagged`);
+  }
+
+  private async idle(): Promise<void> {
+    while (this.posting.size > 0) await Promise.allSettled([...this.posting]);
+  }
+
+  private queuePost(event: ChangeEvent): void {
+    if (this.pending.length >= WEBHOOK_MAX_PENDING) {
+      this.pending.shift();
+      this.dropped += 1;
+    }
+    this.pending.push(event);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.posting.size < WEBHOOK_CONCURRENCY && this.pending.length > 0) {
+      const event = this.pending.shift()!;
+      const post = this.post(event).finally(() => {
+        this.posting.delete(post);
+        this.pump();
+      });
+      this.posting.add(post);
+    }
+  }
+
+  private async post(event: ChangeEvent): Promise<void> {
+    const base = this.options.retryBaseMs ?? 200;
+    for (let attempt = 1; attempt <= WEBHOOK_ATTEMPTS; attempt += 1) {
+      try {
+        const response = await fetch(this.options.webhookUrl!, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(event),
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        });
+        await response.body?.cancel();
+        if (response.ok) return;
+        // A 4xx other than 429 will not change on a retry.
+        if (response.status < 500 && response.status !== 429) {
+          this.warn(`webhook refused event ${event.detail.eventId} with HTTP ${response.status}`);
+          return;
+        }
+      } catch {
+        // Network error or timeout: retried below.
+      }
+      if (attempt < WEBHOOK_ATTEMPTS) await new Promise((wake) => setTimeout(wake, base * 2 ** (attempt - 1)));
+    }
+    this.warn(`webhook did not accept event ${event.detail.eventId} after ${WEBHOOK_ATTEMPTS} attempts`);
+  }
+}
+
+/** events.jsonl lives beside the embedded store: DATA_DIR, default ./.data. */
+export function eventsDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.DATA_DIR || './.data');
+}
