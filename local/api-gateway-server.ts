@@ -9,6 +9,18 @@ const ROUTE = /^\/reports\/([^/]+)\/devices\/([^/]+)\/?$/;
 /** API Gateway's integration timeout, so the handler's deadline logic behaves as deployed. */
 const TIMEOUT_MS = 28_000;
 
+/** What one request did, for the access line. */
+export interface AccessEntry {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  /** The answer came from the archive alone (X-History-Stale). */
+  stale: boolean;
+  /** Records in a 200 history answer. */
+  records?: number;
+}
+
 export interface LocalApiServer {
   url: string;
   /** Stops accepting connections and resolves once every request in flight has been answered. */
@@ -19,8 +31,16 @@ function errorResult(statusCode: number, errorCode: string, errorMessage: string
   return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ errorCode, errorMessage }) };
 }
 
-async function answer(request: IncomingMessage, handler: ProxyHandler, functionName: string): Promise<APIGatewayProxyResult> {
+async function answer(
+  request: IncomingMessage,
+  handler: ProxyHandler | Promise<ProxyHandler>,
+  functionName: string,
+  health: (() => Promise<APIGatewayProxyResult>) | undefined,
+): Promise<APIGatewayProxyResult> {
   const url = new URL(request.url ?? '/', 'http://localhost');
+  if (health && url.pathname === '/health') {
+    return request.method === 'GET' ? health() : errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+  }
   const match = ROUTE.exec(url.pathname);
   if (!match) return errorResult(404, 'NOT_FOUND', `No route for ${url.pathname}; try GET ${HISTORY_RESOURCE}`);
   if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
@@ -41,7 +61,7 @@ async function answer(request: IncomingMessage, handler: ProxyHandler, functionN
       sourceIp: request.socket.remoteAddress,
       httpVersion: request.httpVersion,
     });
-    return await handler(event, lambdaContext(functionName, TIMEOUT_MS));
+    return await (await handler)(event, lambdaContext(functionName, TIMEOUT_MS));
   } catch {
     // What API Gateway answers when the integration itself fails.
     return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
@@ -55,20 +75,49 @@ function write(response: ServerResponse, result: APIGatewayProxyResult): void {
   response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
+function accessEntry(request: IncomingMessage, result: APIGatewayProxyResult, ms: number): AccessEntry {
+  const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
+  let records: number | undefined;
+  if (result.statusCode === 200 && !result.isBase64Encoded && result.body.startsWith('[')) {
+    try {
+      records = (JSON.parse(result.body) as unknown[]).length;
+    } catch {
+      records = undefined;
+    }
+  }
+  return {
+    method: request.method ?? 'GET',
+    path: new URL(request.url ?? '/', 'http://localhost').pathname,
+    status: result.statusCode,
+    ms: Math.round(ms * 10) / 10,
+    stale: headers['x-history-stale'] === 'true',
+    ...(records === undefined ? {} : { records }),
+  };
+}
+
 /**
  * Serves the Lambda handler over HTTP the way API Gateway's Lambda proxy integration does: each
  * request becomes the API Gateway event, the handler's result becomes the response.
  */
 export async function startLocalApiServer(options: {
-  handler: ProxyHandler;
+  /** A promise lets the server take the port before the handler is ready; requests wait for it. */
+  handler: ProxyHandler | Promise<ProxyHandler>;
   port?: number;
   host?: string;
   functionName?: string;
+  /** Serves GET /health when given. */
+  health?: () => Promise<APIGatewayProxyResult>;
+  /** Called once per answered request (the access line). */
+  onAnswered?: (entry: AccessEntry) => void;
 }): Promise<LocalApiServer> {
   const functionName = options.functionName ?? 'fota-history-api';
   const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((request, response) => {
-    const done = answer(request, options.handler, functionName).then((result) => write(response, result));
+    const started = performance.now();
+    const done = answer(request, options.handler, functionName, options.health).then((result) => {
+      write(response, result);
+      options.onAnswered?.(accessEntry(request, result, performance.now() - started));
+    });
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
   });
