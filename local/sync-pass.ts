@@ -102,9 +102,9 @@ export async function runSyncPass(
   } catch (error) {
     discoveryError = error;
   }
-  const interrupted = signal?.aborted === true;
-  if (!interrupted && !discoveryError) options.onListingDone?.(discovered);
+  if (!signal?.aborted && !discoveryError) options.onListingDone?.(discovered);
   await pool.drain();
+  const interrupted = signal?.aborted === true;
   return {
     account,
     discovered,

@@ -37,6 +37,7 @@ environment (the same as npm start):
 /** Plain-line mode (output not a terminal): a line at most this often, and at least every tenth of the pass. */
 const PLAIN_LINE_EVERY_MS = 5_000;
 const EXIT_INTERRUPTED = 130;
+const SECOND_INTERRUPT_AFTER_MS = 1_000;
 
 function fail(message: string): never {
   process.stderr.write(`sync: ${message}\n`);
@@ -130,8 +131,11 @@ function terminalProgress(account: string): Progress {
 function plainProgress(account: string): Progress {
   const state = { listed: 0, done: 0, failures: 0, listing: true, lastLine: Date.now(), nextCount: 1 };
   const line = () => {
-    const total = state.listing ? `of ${state.listed} listed so far` : `of ${state.listed}`;
-    process.stdout.write(`${account}: ${state.done} devices done ${total}, ${state.failures} failed\n`);
+    process.stdout.write(
+      state.listing
+        ? `${account}: ${state.done} devices done, ${state.listed} listed so far, ${state.failures} failed\n`
+        : `${account}: ${state.done}/${state.listed} devices done, ${state.failures} failed\n`,
+    );
     state.lastLine = Date.now();
     state.nextCount = state.done + Math.max(1, Math.ceil(state.listed / 10));
   };
@@ -184,12 +188,16 @@ async function main(): Promise<void> {
 
   const interrupt = new AbortController();
   let current: Progress | undefined;
+  let interruptedAt = 0;
   process.on('SIGINT', () => {
     if (interrupt.signal.aborted) {
-      // A second Ctrl-C: stop now, without waiting for the devices in flight.
+      // npm forwards the terminal's SIGINT, so one Ctrl-C arrives twice: only a later one is a second Ctrl-C,
+      // which stops now, without waiting for the devices in flight.
+      if (Date.now() - interruptedAt < SECOND_INTERRUPT_AFTER_MS) return;
       current?.stop();
       process.exit(EXIT_INTERRUPTED);
     }
+    interruptedAt = Date.now();
     interrupt.abort();
   });
 
