@@ -1,7 +1,7 @@
 /**
  * `npm start` and `npm run sync`: runs local/<entry>.ts from a bundle that esbuild builds once into
  * .build/ and reuses until a source file changes. Loading TypeScript through tsx compiled every module
- * on every start (about 1.4 s of a 1.6 s start on 2 cores); the bundle loads in a fraction of that.
+ * on every start, about half the CPU time of a start.
  * Plain JavaScript on purpose: it must run before anything is compiled.
  */
 import { createHash } from 'node:crypto';
