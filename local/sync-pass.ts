@@ -23,7 +23,7 @@ export interface FailedDevice {
 
 export interface SyncPassOptions {
   concurrency?: number;
-  /** After each device-list page, with the number of devices discovered so far. */
+  /** As each device-list page is queued for sync, with the number of devices listed so far. */
   onDiscovered?: (devicesDiscovered: number) => void;
   /** After each device, whether it synced or failed, with the failures so far. */
   onDeviceDone?: (failures: number) => void;
@@ -61,6 +61,7 @@ export async function runSyncPass(
   const failed: FailedDevice[] = [];
   let synced = 0;
   let discovered = 0;
+  let enqueued = 0;
   const signal = options.signal;
   const pool = new InProcessSyncPool(async (device) => {
     if (signal?.aborted) return;
@@ -84,6 +85,9 @@ export async function runSyncPass(
         syncQueue: {
           enqueue: async (devices) => {
             if (signal?.aborted) throw new Error('interrupted');
+            // Reported before the devices start, so the display never shows more done than listed.
+            enqueued += devices.length;
+            options.onDiscovered?.(enqueued);
             await pool.enqueue(devices);
           },
         },
@@ -94,7 +98,6 @@ export async function runSyncPass(
         replaceRunning: true,
         onPage: (checkpoint) => {
           discovered = checkpoint.devicesEnqueued;
-          options.onDiscovered?.(discovered);
         },
       },
     );
