@@ -12,6 +12,8 @@ export const ErrorCode = {
   upstreamUnavailable: 'UPSTREAM_UNAVAILABLE',
   upstreamTimeout: 'UPSTREAM_TIMEOUT',
   upstreamAuthFailed: 'UPSTREAM_AUTH_FAILED',
+  /** This service could not read its own ThingSpace credentials (the secret); ThingSpace was not asked. */
+  credentialsUnavailable: 'CREDENTIALS_UNAVAILABLE',
   archiveUnavailable: 'ARCHIVE_UNAVAILABLE',
   internalError: 'INTERNAL_ERROR',
 } as const;

@@ -1,10 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { credentialsUnavailableCause } from '../adapters/thingspace/credentials';
 import { isApiError } from '../domain/api-error';
 import { parseDeviceKey } from '../domain/device-key';
 import { getDeviceHistory } from '../services/get-device-history';
-import { historyResponse, INTERNAL_ERROR_BODY } from './commons/api-responses';
+import { historyResponse, INTERNAL_ERROR_BODY, withCredentialsCause } from './commons/api-responses';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
@@ -23,9 +24,15 @@ const lambdaHandler = async (event: APIGatewayProxyEvent, context: Context): Pro
   const history = await getDeviceHistory(device, historyDependencies(), {
     deadline: deadlineFor(context, ANSWER_RESERVE_MS),
     storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
+  }).catch((error: unknown) => {
+    throw withCredentialsCause(error);
   });
   if (history.stale) {
-    logger.warn('ThingSpace unavailable; answering from the archive', { failure: history.upstreamFailure?.failure });
+    const credentials = credentialsUnavailableCause(history.upstreamFailure);
+    logger.warn('ThingSpace unavailable; answering from the archive', {
+      failure: credentials ? 'credentials-unavailable' : history.upstreamFailure?.failure,
+      ...(credentials ? { cause: credentials.message } : {}),
+    });
   }
   recordHistoryMetrics(history);
   return historyResponse(history);

@@ -3,6 +3,7 @@ import { ErrorCode, isApiError } from '../domain/api-error';
 import { parseDeviceKey } from '../domain/device-key';
 import type { UpgradeRecord } from '../domain/upgrade-record';
 import { getDeviceHistory } from '../services/get-device-history';
+import { withCredentialsCause } from './commons/api-responses';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
@@ -44,7 +45,8 @@ const lambdaHandler = async (event: HistoryRequest, context: Context): Promise<U
     });
     recordHistoryMetrics(history);
     return history.records;
-  } catch (error) {
+  } catch (caught) {
+    const error = withCredentialsCause(caught);
     if (isApiError(error)) {
       if (error.statusCode >= 500) logger.error('invocation failed', error);
       throw new HistoryInvokeError(error.errorCode, error.errorMessage, error.statusCode);

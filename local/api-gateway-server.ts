@@ -13,6 +13,18 @@ const TIMEOUT_MS = 28_000;
 /** A stop waits this long for the requests it must finish: the longest a request can take, and a margin. */
 const DRAIN_LIMIT_MS = TIMEOUT_MS + 2_000;
 
+/** What one request did, for the access line. */
+export interface AccessEntry {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  /** The answer came from the archive alone (X-History-Stale). */
+  stale: boolean;
+  /** Records in a 200 history answer. */
+  records?: number;
+}
+
 export interface LocalApiServer {
   url: string;
   /**
@@ -28,11 +40,15 @@ function errorResult(statusCode: number, errorCode: string, errorMessage: string
 
 async function answer(
   request: IncomingMessage,
-  handler: ProxyHandler,
+  handler: ProxyHandler | Promise<ProxyHandler>,
   functionName: string,
-  callbackHandler?: ProxyHandler,
+  health: (() => Promise<APIGatewayProxyResult>) | undefined,
+  callbackHandler: ProxyHandler | Promise<ProxyHandler> | undefined,
 ): Promise<APIGatewayProxyResult> {
   const url = new URL(request.url ?? '/', 'http://localhost');
+  if (health && url.pathname === '/health') {
+    return request.method === 'GET' ? health() : errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+  }
   if (callbackHandler && url.pathname.replace(/\/$/, '') === CALLBACK_ROUTE) {
     return answerCallback(request, url, callbackHandler);
   }
@@ -56,7 +72,7 @@ async function answer(
       sourceIp: request.socket.remoteAddress,
       httpVersion: request.httpVersion,
     });
-    return await handler(event, lambdaContext(functionName, TIMEOUT_MS));
+    return await (await handler)(event, lambdaContext(functionName, TIMEOUT_MS));
   } catch {
     // What API Gateway answers when the integration itself fails.
     return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
@@ -66,7 +82,7 @@ async function answer(
 /** The ThingSpace callback listener's route (local/callback-route.ts). */
 const CALLBACK_ROUTE = '/callbacks/thingspace';
 
-async function answerCallback(request: IncomingMessage, url: URL, handler: ProxyHandler): Promise<APIGatewayProxyResult> {
+async function answerCallback(request: IncomingMessage, url: URL, handler: ProxyHandler | Promise<ProxyHandler>): Promise<APIGatewayProxyResult> {
   if (request.method !== 'POST') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use POST`);
   // A client that goes away mid-body must not take the server down with an unhandled rejection.
   const body = await readCallbackBody(request).catch(() => undefined);
@@ -83,7 +99,7 @@ async function answerCallback(request: IncomingMessage, url: URL, handler: Proxy
       body,
       resource: CALLBACK_ROUTE,
     });
-    return await handler(event, lambdaContext('fota-history-callback', TIMEOUT_MS));
+    return await (await handler)(event, lambdaContext('fota-history-callback', TIMEOUT_MS));
   } catch {
     return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
   }
@@ -115,21 +131,50 @@ function write(response: ServerResponse, result: APIGatewayProxyResult, closing:
   response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
+function accessEntry(request: IncomingMessage, result: APIGatewayProxyResult, ms: number): AccessEntry {
+  const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
+  let records: number | undefined;
+  if (result.statusCode === 200 && !result.isBase64Encoded && result.body.startsWith('[')) {
+    try {
+      records = (JSON.parse(result.body) as unknown[]).length;
+    } catch {
+      records = undefined;
+    }
+  }
+  return {
+    method: request.method ?? 'GET',
+    path: new URL(request.url ?? '/', 'http://localhost').pathname,
+    status: result.statusCode,
+    ms: Math.round(ms * 10) / 10,
+    stale: headers['x-history-stale'] === 'true',
+    ...(records === undefined ? {} : { records }),
+  };
+}
+
 /**
  * Serves the Lambda handler over HTTP the way API Gateway's Lambda proxy integration does: each
  * request becomes the API Gateway event, the handler's result becomes the response.
  */
 export async function startLocalApiServer(options: {
-  handler: ProxyHandler;
+  /** A promise lets the server take the port before the handler is ready; requests wait for it. */
+  handler: ProxyHandler | Promise<ProxyHandler>;
   port?: number;
   host?: string;
   functionName?: string;
   /** Serves POST /callbacks/thingspace with this handler (functions/thingspace-callback.ts). */
-  callbackHandler?: ProxyHandler;
+  callbackHandler?: ProxyHandler | Promise<ProxyHandler>;
+  /** Serves GET /health when given. */
+  health?: () => Promise<APIGatewayProxyResult>;
+  /** Called once per answered request (the access line). */
+  onAnswered?: (entry: AccessEntry) => void;
 }): Promise<LocalApiServer> {
   const functionName = options.functionName ?? 'fota-history-api';
   const server: Server = createServer((request, response) => {
-    void answer(request, options.handler, functionName, options.callbackHandler).then((result) => write(response, result, drain.closing));
+    const started = performance.now();
+    void answer(request, options.handler, functionName, options.health, options.callbackHandler).then((result) => {
+      write(response, result, drain.closing);
+      options.onAnswered?.(accessEntry(request, result, performance.now() - started));
+    });
   });
   const drain = drainConnections(server);
   server.keepAliveTimeout = 5_000;

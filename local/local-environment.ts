@@ -16,7 +16,8 @@ export class LocalConfigurationError extends Error {
 
 export interface LocalEnvironment {
   thingspace: { baseUrl: string; description: string };
-  store: { endpoint: string; tableName: string; description: string };
+  /** `dataDir` only for the embedded store. */
+  store: { endpoint: string; tableName: string; description: string; dataDir?: string };
   /** Stops what this process started (simulator, embedded store), flushing the store to disk. */
   close(): Promise<void>;
 }
@@ -38,6 +39,12 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
 
   // Lambda runs Node 22+; a developer machine on Node 20 need not be told on every start.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
+  // Set before anything loads the handler's modules, which read them once.
+  // The handler logs as it does in Lambda; locally only warnings and errors by default.
+  env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
+  env.POWERTOOLS_METRICS_DISABLED ||= 'true';
+  env.POWERTOOLS_TRACE_ENABLED ||= 'false';
+  env.POWERTOOLS_SERVICE_NAME ||= 'fota-history';
   try {
     if (env.THINGSPACE_CREDENTIALS) {
       try {
@@ -46,6 +53,11 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
         throw new LocalConfigurationError(`THINGSPACE_CREDENTIALS: ${(error as Error).message}`);
       }
     }
+    const simulatorPort = parseSimulatorPort(env.SIMULATOR_PORT);
+    const dataDir = env.DYNAMODB_ENDPOINT ? undefined : resolve(env.DATA_DIR || DEFAULT_DATA_DIR);
+    // Conflicts first, before anything is started or created: a DATA_DIR another process holds.
+    if (dataDir) await checkDataDirFree(dataDir);
+    if (env.THINGSPACE_SECRET_ID && !env.THINGSPACE_CREDENTIALS) await readSecretOnce();
 
     let thingspace: LocalEnvironment['thingspace'];
     if (env.THINGSPACE_BASE_URL) {
@@ -61,7 +73,11 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
       }
       thingspace = { baseUrl: env.THINGSPACE_BASE_URL, description: env.THINGSPACE_BASE_URL };
     } else {
-      const simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
+      const simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS, port: simulatorPort }).catch((error: NodeJS.ErrnoException) => {
+        throw new LocalConfigurationError(
+          error.code === 'EADDRINUSE' ? `SIMULATOR_PORT ${simulatorPort} is already in use` : `cannot start the simulator: ${error.message}`,
+        );
+      });
       closers.push(() => simulator.close());
       seedDemoData(simulator);
       if (!env.THINGSPACE_CREDENTIALS && !env.THINGSPACE_SECRET_ID) {
@@ -82,8 +98,7 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
         tableName: env.TABLE_NAME,
         description: `DynamoDB at ${env.DYNAMODB_ENDPOINT}, table ${env.TABLE_NAME}`,
       };
-    } else {
-      const dataDir = resolve(env.DATA_DIR || DEFAULT_DATA_DIR);
+    } else if (dataDir) {
       // LevelDB allows one process per directory; a second one would fail on its first request.
       closers.push(await lockDataDir(dataDir));
       const embedded = await startEmbeddedDynamoDb({ dataDir }).catch((error: Error) => {
@@ -92,22 +107,21 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
       closers.push(() => embedded.close());
       useLocalAwsDefaults(env);
       const tableName = env.TABLE_NAME || DEFAULT_TABLE_NAME;
-      await ensureTable(embedded.endpoint, tableName, env);
+      await ensureTable(embedded.endpoint, tableName, env, true);
       env.DYNAMODB_ENDPOINT = embedded.endpoint;
       env.TABLE_NAME = tableName;
       store = {
         endpoint: embedded.endpoint,
         tableName,
-        description: `embedded DynamoDB (dynalite) with data in ${dataDir}, table ${tableName}`,
+        // As the user named it, so the banner shows no machine-specific path.
+        description: `embedded DynamoDB (dynalite) with data in ${env.DATA_DIR || DEFAULT_DATA_DIR}, table ${tableName}`,
+        dataDir,
       };
+    } else {
+      throw new LocalConfigurationError('no store: set DATA_DIR or DYNAMODB_ENDPOINT');
     }
 
     env.AWS_REGION ||= 'us-east-1';
-    // The handler logs as it does in Lambda; locally only warnings and errors by default.
-    env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
-    env.POWERTOOLS_METRICS_DISABLED ||= 'true';
-    env.POWERTOOLS_TRACE_ENABLED ||= 'false';
-    env.POWERTOOLS_SERVICE_NAME ||= 'fota-history';
     return { thingspace, store, close };
   } catch (error) {
     await close();
@@ -125,6 +139,48 @@ function isRunning(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+function parseSimulatorPort(value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new LocalConfigurationError(`SIMULATOR_PORT must be a port number, not "${value}"`);
+  }
+  return port;
+}
+
+/**
+ * With THINGSPACE_SECRET_ID, the secret is read once now, through the provider the handler will use,
+ * so a secret that cannot be read (no AWS credentials, not found, access denied, not the expected
+ * JSON) stops start-up with its real cause instead of failing every request.
+ */
+async function readSecretOnce(): Promise<void> {
+  const { readCredentialsNow } = await import('../functions/commons/history-dependencies');
+  const { CredentialsUnavailableError } = await import('../adapters/thingspace/credentials');
+  try {
+    await readCredentialsNow();
+  } catch (error) {
+    if (error instanceof CredentialsUnavailableError) throw new LocalConfigurationError(error.message);
+    throw error;
+  }
+}
+
+/** The process holding DATA_DIR's pid file, if it still runs; nothing is created. */
+async function dataDirOwner(dataDir: string): Promise<number | undefined> {
+  const owner = Number((await readFile(join(dataDir, LOCK_FILE), 'utf8').catch(() => '')).trim());
+  return Number.isInteger(owner) && owner > 0 && owner !== process.pid && isRunning(owner) ? owner : undefined;
+}
+
+async function checkDataDirFree(dataDir: string): Promise<void> {
+  const owner = await dataDirOwner(dataDir);
+  if (owner !== undefined) throw dataDirInUse(dataDir, owner);
+}
+
+function dataDirInUse(dataDir: string, owner: number): LocalConfigurationError {
+  return new LocalConfigurationError(
+    `DATA_DIR ${dataDir} is in use by another npm start or npm run sync (pid ${owner}); stop it or set another DATA_DIR`,
+  );
 }
 
 /**
@@ -149,12 +205,8 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new LocalConfigurationError(`cannot use DATA_DIR ${dataDir}: ${(error as Error).message}`);
       }
-      const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isRunning(owner)) {
-        throw new LocalConfigurationError(
-          `DATA_DIR ${dataDir} is in use by another npm start or npm run sync (pid ${owner}); stop it or set another DATA_DIR`,
-        );
-      }
+      const owner = await dataDirOwner(dataDir);
+      if (owner !== undefined) throw dataDirInUse(dataDir, owner);
       await rm(lockPath, { force: true });
     }
   }
@@ -170,10 +222,13 @@ function useLocalAwsDefaults(env: NodeJS.ProcessEnv): void {
   }
 }
 
-async function ensureTable(endpoint: string, tableName: string, env: NodeJS.ProcessEnv): Promise<void> {
+async function ensureTable(endpoint: string, tableName: string, env: NodeJS.ProcessEnv, embedded = false): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: env.AWS_REGION || 'us-east-1',
+    // The embedded store accepts any signature: it must not depend on the AWS credentials (or their
+    // absence) meant for THINGSPACE_SECRET_ID.
+    ...(embedded && !env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
   });

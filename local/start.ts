@@ -3,10 +3,13 @@
  * behind an HTTP server that speaks API Gateway's proxy events, an embedded DynamoDB on disk, and the
  * built-in ThingSpace simulator unless THINGSPACE_BASE_URL names a real one.
  */
-import { startLocalApiServer, type LocalApiServer } from './api-gateway-server';
+import { accessLogger } from './access-log';
+import { startLocalApiServer, type LocalApiServer, type ProxyHandler } from './api-gateway-server';
 import { localCallbackSyncs, useDemoCallbackCredentials, type LocalCallbackSyncs } from './callback-listener';
 import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
+import { healthCheck } from './health';
 import { LocalConfigurationError, prepareLocalEnvironment, type LocalEnvironment } from './local-environment';
+import { logFormatFrom, useLocalLogFormat } from './local-logging';
 import { DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE } from './thingspace-simulator';
 
 /** How often the process checks that whatever launched it (npm) is still there. */
@@ -49,21 +52,44 @@ function watchLauncher(onOrphaned: () => void): void {
 
 async function main(): Promise<void> {
   const port = parsePort(process.env.PORT);
+  const format = logFormatFrom(process.env, process.stdout.isTTY === true);
+  if (format !== 'text' && format !== 'json') fail(format);
   const usesSimulator = !process.env.THINGSPACE_BASE_URL;
+  useLocalLogFormat();
 
-  let environment: LocalEnvironment;
+  // The port first, before the simulator or the store start (or DATA_DIR is created): a port in use
+  // is reported at once and leaves nothing behind. Requests wait for the handler until it is ready.
+  let environment: LocalEnvironment | undefined;
+  let handlerReady!: (handler: ProxyHandler) => void;
+  const handler = new Promise<ProxyHandler>((resolve) => (handlerReady = resolve));
+  let callbackHandlerReady!: (handler: ProxyHandler) => void;
+  const callbackHandler = new Promise<ProxyHandler>((resolve) => (callbackHandlerReady = resolve));
+  let server: LocalApiServer;
+  try {
+    server = await startLocalApiServer({
+      handler,
+      callbackHandler,
+      port,
+      host: process.env.HOST || '127.0.0.1',
+      health: healthCheck(() => environment),
+      onAnswered: accessLogger(format),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    fail(code === 'EADDRINUSE' ? `port ${port} is already in use (set PORT)` : `cannot listen on port ${port}: ${(error as Error).message}`);
+  }
+
   try {
     environment = await prepareLocalEnvironment();
   } catch (error) {
     fail(error instanceof LocalConfigurationError ? error.message : `start-up failed: ${(error as Error).message}`);
   }
 
-  let server: LocalApiServer;
   let changeFeed: LocalChangeFeed | undefined;
   let callbackSyncs: LocalCallbackSyncs | undefined;
   try {
     // Imported only now: the handler reads its configuration from the environment prepared above.
-    const { handler } = await import('../functions/get-history-api');
+    const { handler: lambdaHandler } = await import('../functions/get-history-api');
     const { historyDependencies } = await import('../functions/commons/history-dependencies');
     // Built now rather than on the first request, so a bad setting (e.g. THINGSPACE_TIMEOUT_MS=abc)
     // stops start-up instead of failing every request; the handler then reuses these.
@@ -78,20 +104,14 @@ async function main(): Promise<void> {
       credentials: callbacks.callbackCredentialsFromEnvironment(),
       syncQueue: callbackSyncs.pool,
     });
-    const { handler: callbackHandler } = await import('../functions/thingspace-callback');
-    server = await startLocalApiServer({ handler, callbackHandler, port, host: process.env.HOST || '127.0.0.1' });
+    const { handler: thingspaceCallbackHandler } = await import('../functions/thingspace-callback');
+    handlerReady(lambdaHandler);
+    callbackHandlerReady(thingspaceCallbackHandler);
   } catch (error) {
     await changeFeed?.close();
     await environment.close();
-    const code = (error as NodeJS.ErrnoException).code;
     const name = (error as Error).name;
-    fail(
-      code === 'EADDRINUSE'
-        ? `port ${port} is already in use (set PORT)`
-        : name === 'ConfigurationError'
-          ? (error as Error).message
-          : `start-up failed: ${(error as Error).message}`,
-    );
+    fail(name === 'ConfigurationError' ? (error as Error).message : `start-up failed: ${(error as Error).message}`);
   }
 
   process.stdout.write(

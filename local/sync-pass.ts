@@ -4,6 +4,7 @@ import { discoverFleet } from '../services/discover-fleet';
 import type { HistoryDependencies } from '../services/observe-device';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
 import { InProcessSyncPool } from './in-process-sync-pool';
+import { deviceContext } from './local-logging';
 
 /**
  * Devices synced at once on one machine. A device costs one ThingSpace call and a few store calls, so
@@ -22,10 +23,14 @@ export interface FailedDevice {
 
 export interface SyncPassOptions {
   concurrency?: number;
-  /** After each device-list page, with the number of devices discovered so far. */
+  /** As each device-list page is queued for sync, with the number of devices listed so far. */
   onDiscovered?: (devicesDiscovered: number) => void;
   /** After each device, whether it synced or failed, with the failures so far. */
   onDeviceDone?: (failures: number) => void;
+  /** When the device list has ended (or failed): the total is known from here on. */
+  onListingDone?: (devicesDiscovered: number) => void;
+  /** Aborting stops listing and starting devices; devices in flight finish. */
+  signal?: AbortSignal;
 }
 
 export interface SyncPassResult {
@@ -33,8 +38,12 @@ export interface SyncPassResult {
   /** Devices the device list named. */
   discovered: number;
   synced: number;
-  /** Devices that could not be synced, and `(device list)` when discovery itself failed. */
+  /** Devices that could not be synced. */
   failed: FailedDevice[];
+  /** Why the account's device list could not be read to its end (the account's failure, not a device's). */
+  listingError?: string;
+  /** The pass was interrupted (Ctrl-C): devices listed but not started are neither synced nor failed. */
+  interrupted?: boolean;
   seconds: number;
 }
 
@@ -52,9 +61,13 @@ export async function runSyncPass(
   const failed: FailedDevice[] = [];
   let synced = 0;
   let discovered = 0;
+  let enqueued = 0;
+  const signal = options.signal;
   const pool = new InProcessSyncPool(async (device) => {
+    if (signal?.aborted) return;
     try {
-      await syncDevice(device, dependencies, { deadline: Date.now() + DEVICE_TIMEOUT_MS });
+      // Warnings logged while this device syncs name it (local/local-logging.ts).
+      await deviceContext.run(device, () => syncDevice(device, dependencies, { deadline: Date.now() + DEVICE_TIMEOUT_MS }));
       synced += 1;
     } catch (error) {
       failed.push({ device, errorCode: error instanceof DeviceSyncError ? error.errorCode : (error as Error).name });
@@ -66,14 +79,25 @@ export async function runSyncPass(
   try {
     const outcome = await discoverFleet(
       account,
-      { thingspace: dependencies.thingspace, store: dependencies.store, syncQueue: pool },
+      {
+        thingspace: dependencies.thingspace,
+        store: dependencies.store,
+        syncQueue: {
+          enqueue: async (devices) => {
+            if (signal?.aborted) throw new Error('interrupted');
+            // Reported before the devices start, so the display never shows more done than listed.
+            enqueued += devices.length;
+            options.onDiscovered?.(enqueued);
+            await pool.enqueue(devices);
+          },
+        },
+      },
       {
         runId: randomUUID(),
         // This pass's queue lives in memory: a pass that died with it cannot be resumed, only replaced.
         replaceRunning: true,
         onPage: (checkpoint) => {
           discovered = checkpoint.devicesEnqueued;
-          options.onDiscovered?.(discovered);
         },
       },
     );
@@ -81,14 +105,23 @@ export async function runSyncPass(
   } catch (error) {
     discoveryError = error;
   }
+  if (!signal?.aborted && !discoveryError) options.onListingDone?.(discovered);
   await pool.drain();
-  if (discoveryError) {
-    failed.push({ device: { account, deviceId: '(device list)' }, errorCode: describeError(discoveryError) });
-  }
-  return { account, discovered, synced, failed, seconds: (Date.now() - started) / 1000 };
+  const interrupted = signal?.aborted === true;
+  return {
+    account,
+    discovered,
+    synced,
+    failed,
+    ...(discoveryError && !interrupted ? { listingError: describeError(discoveryError) } : {}),
+    ...(interrupted ? { interrupted } : {}),
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 function describeError(error: unknown): string {
+  const details = (error as { details?: { errorCode?: string; errorMessage?: string } }).details;
+  if (details?.errorCode) return `${details.errorCode}${details.errorMessage ? ` (${details.errorMessage})` : ''}`;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }

@@ -3,12 +3,42 @@
  * discovery and the sync of every device, through the same services the deployed workers run, against
  * the ThingSpace and store `npm start` would use (same environment variables).
  */
+import { createWriteStream } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SingleBar } from 'cli-progress';
+import cliProgress from 'cli-progress';
 import { parseAccount } from '../domain/device-key';
 import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
-import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
+import { LocalConfigurationError, prepareLocalEnvironment, type LocalEnvironment } from './local-environment';
+import { routeLoggerTo, useLocalLogFormat } from './local-logging';
 import { DEFAULT_SYNC_CONCURRENCY, runSyncPass, type SyncPassOptions } from './sync-pass';
+import { formatSummary } from './sync-summary';
+
+const USAGE = `usage: npm run sync -- --account ACCOUNT [--account ACCOUNT ...] [--concurrency N]
+
+Lists every device of each account on ThingSpace and archives its upgrade history, with the same code
+the deployed fleet sync runs. Exits 0 when every device synced, 1 when a device or an account's device
+list failed, 2 on a usage or configuration error, 130 when interrupted (Ctrl-C).
+
+options:
+  --account ACCOUNT   a ThingSpace account name, e.g. 0242078689-00001 (repeatable)
+  --concurrency N     devices synced at once (default ${DEFAULT_SYNC_CONCURRENCY})
+  -h, --help          this text
+
+environment (the same as npm start):
+  THINGSPACE_BASE_URL       the ThingSpace to call; unset: the built-in simulator with demo devices
+  THINGSPACE_CREDENTIALS    JSON {"appKey","appSecret","username","password"}; default: the simulator's demo credentials
+  THINGSPACE_SECRET_ID      read the credentials from this Secrets Manager secret instead
+  DATA_DIR                  the embedded store's directory (default ./.data; one process at a time)
+  DYNAMODB_ENDPOINT, TABLE_NAME   use this DynamoDB instead of the embedded store
+  THINGSPACE_TIMEOUT_MS, THINGSPACE_MAX_ATTEMPTS, THINGSPACE_RETRY_BASE_MS   ThingSpace call tuning
+  POWERTOOLS_LOG_LEVEL      level of the sync's logs (default WARN); on a terminal they go to DATA_DIR/sync.log
+`;
+
+/** Plain-line mode (output not a terminal): a line at most this often, and at least every tenth of the pass. */
+const PLAIN_LINE_EVERY_MS = 5_000;
+const EXIT_INTERRUPTED = 130;
+const SECOND_INTERRUPT_AFTER_MS = 1_000;
 
 function fail(message: string): never {
   process.stderr.write(`sync: ${message}\n`);
@@ -22,13 +52,23 @@ function options() {
       options: {
         account: { type: 'string', multiple: true },
         concurrency: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
-    fail((error as Error).message);
+    const { code, message } = error as NodeJS.ErrnoException;
+    const option = /'([^']+)'/.exec(message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(`unknown option ${option ?? ''} (npm run sync -- --help lists them)`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') fail(`unexpected argument ${option ?? ''} (npm run sync -- --help)`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') fail(`${message.split('.')[0]} (npm run sync -- --help)`);
+    fail(message);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
   }
   const accounts = parsed.values.account ?? [];
-  if (accounts.length === 0) fail('usage: npm run sync -- --account ACCOUNT [--account ACCOUNT ...] [--concurrency N]');
+  if (accounts.length === 0) fail('no --account given (npm run sync -- --help)');
   for (const account of accounts) {
     try {
       parseAccount(account);
@@ -41,36 +81,78 @@ function options() {
   return { accounts, concurrency };
 }
 
-type Progress = Required<Pick<SyncPassOptions, 'onDiscovered' | 'onDeviceDone'>> & { stop(): void };
+type Progress = Required<Pick<SyncPassOptions, 'onDiscovered' | 'onDeviceDone' | 'onListingDone'>> & { stop(): void };
 
-/** A bar on a terminal; plain lines (about one per tenth of the pass) when the output is a file or a pipe. */
-function progress(account: string): Progress {
-  let done = 0;
-  let total = 0;
-  if (process.stderr.isTTY) {
-    const bar = new SingleBar({
-      format: `${account} [{bar}] {value}/{total} devices | {failures} failed | {duration_formatted}`,
+/**
+ * On a terminal, a cli-progress bar on stderr: while the device list is still being read its total is
+ * unknown, so it shows how many devices are listed so far; once the list has ended, a real bar.
+ */
+function terminalProgress(account: string): Progress {
+  const state = { listed: 0, done: 0, failures: 0, listing: true };
+  const bar = new cliProgress.SingleBar(
+    {
       stream: process.stderr,
       hideCursor: true,
-    });
-    bar.start(0, 0, { failures: 0 });
-    return {
-      onDiscovered: (devices) => bar.setTotal((total = devices)),
-      onDeviceDone: (failures) => bar.update(++done, { failures }),
-      stop: () => bar.stop(),
-    };
-  }
-  let nextReport = 0;
+      clearOnComplete: false,
+      // Redraws at least this often, so the elapsed time moves while ThingSpace is slow.
+      fps: 10,
+      format: (options, params, payload) =>
+        cliProgress.Format.Formatter(
+          {
+            ...options,
+            format: state.listing
+              ? `${account} listing devices... {listed} listed so far, {value} done | {failures} failed | {duration_formatted}`
+              : `${account} [{bar}] {value}/{total} devices | {failures} failed | {duration_formatted}`,
+          },
+          params,
+          payload,
+        ),
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(1, 0, { failures: 0, listed: 0 });
   return {
     onDiscovered: (devices) => {
-      total = devices;
+      state.listed = devices;
+      bar.setTotal(Math.max(devices, state.done, 1));
+      bar.update({ listed: devices });
+    },
+    onListingDone: (devices) => {
+      state.listing = false;
+      state.listed = devices;
+      bar.setTotal(devices);
+      bar.update(state.done, { listed: devices });
+    },
+    onDeviceDone: (failures) => bar.update(++state.done, { failures }),
+    stop: () => bar.stop(),
+  };
+}
+
+/** Not a terminal (a file, a pipe, CI): a plain line every PLAIN_LINE_EVERY_MS or every tenth of the list. */
+function plainProgress(account: string): Progress {
+  const state = { listed: 0, done: 0, failures: 0, listing: true, lastLine: Date.now(), nextCount: 1 };
+  const line = () => {
+    process.stdout.write(
+      state.listing
+        ? `${account}: ${state.done} devices done, ${state.listed} listed so far, ${state.failures} failed\n`
+        : `${account}: ${state.done}/${state.listed} devices done, ${state.failures} failed\n`,
+    );
+    state.lastLine = Date.now();
+    state.nextCount = state.done + Math.max(1, Math.ceil(state.listed / 10));
+  };
+  return {
+    onDiscovered: (devices) => {
+      state.listed = devices;
+    },
+    onListingDone: (devices) => {
+      state.listing = false;
+      state.listed = devices;
+      process.stdout.write(`${account}: device list complete, ${devices} devices\n`);
     },
     onDeviceDone: (failures) => {
-      done += 1;
-      if (done >= nextReport) {
-        process.stdout.write(`${account}: ${done}/${total} devices done, ${failures} failed\n`);
-        nextReport = done + Math.max(1, Math.ceil(total / 10));
-      }
+      state.done += 1;
+      state.failures = failures;
+      if (state.done >= state.nextCount || Date.now() - state.lastLine >= PLAIN_LINE_EVERY_MS) line();
     },
     stop: () => undefined,
   };
@@ -78,7 +160,9 @@ function progress(account: string): Progress {
 
 async function main(): Promise<void> {
   const { accounts, concurrency } = options();
-  let environment;
+  const onTerminal = process.stderr.isTTY === true;
+  useLocalLogFormat();
+  let environment: LocalEnvironment;
   try {
     environment = await prepareLocalEnvironment();
   } catch (error) {
@@ -86,32 +170,65 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`ThingSpace: ${environment.thingspace.description}\nstore:      ${environment.store.description}\n`);
 
-  let failures = 0;
   let changeFeed: LocalChangeFeed | undefined;
+  // Imported only now: the dependencies read the environment prepared above.
+  const { historyDependencies } = await import('../functions/commons/history-dependencies');
+  const { logger } = await import('../functions/commons/powertools');
+  let logFile: string | undefined;
+  let linesLogged = 0;
+  if (onTerminal) {
+    // Log lines written while the bar redraws would tear both: on a terminal they go to a file.
+    logFile = join(environment.store.dataDir ?? process.cwd(), 'sync.log');
+    const file = createWriteStream(logFile, { flags: 'a' });
+    const counting = new (await import('node:stream')).PassThrough();
+    counting.on('data', (chunk: Buffer) => {
+      linesLogged += chunk.toString().split('\n').length - 1;
+    });
+    counting.pipe(file);
+    routeLoggerTo(logger, counting);
+  }
+
+  const interrupt = new AbortController();
+  let current: Progress | undefined;
+  let interruptedAt = 0;
+  process.on('SIGINT', () => {
+    if (interrupt.signal.aborted) {
+      // npm forwards the terminal's SIGINT, so one Ctrl-C arrives twice: only a later one is a second Ctrl-C,
+      // which stops now, without waiting for the devices in flight.
+      if (Date.now() - interruptedAt < SECOND_INTERRUPT_AFTER_MS) return;
+      current?.stop();
+      process.exit(EXIT_INTERRUPTED);
+    }
+    interruptedAt = Date.now();
+    interrupt.abort();
+  });
+
+  let failed = false;
   try {
-    // Imported only now: the dependencies read the environment prepared above.
-    const { historyDependencies } = await import('../functions/commons/history-dependencies');
     const dependencies = historyDependencies();
     // The pass's archive writes append their change events to DATA_DIR/events.jsonl, as npm start's do.
     changeFeed = attachLocalChangeFeed(dependencies);
     for (const account of accounts) {
-      const bar = progress(account);
-      const result = await runSyncPass(account, dependencies, { concurrency, ...bar });
-      bar.stop();
-      const rate = result.synced / Math.max(result.seconds, 0.001);
-      process.stdout.write(
-        `${account}: ${result.discovered} devices listed, ${result.synced} synced, ${result.failed.length} failed in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} devices/s)\n`,
-      );
-      for (const { device, errorCode } of result.failed) process.stdout.write(`  failed: ${device.deviceId} ${errorCode}\n`);
-      failures += result.failed.length;
+      if (interrupt.signal.aborted) break;
+      current = onTerminal ? terminalProgress(account) : plainProgress(account);
+      const result = await runSyncPass(account, dependencies, { concurrency, signal: interrupt.signal, ...current });
+      current.stop();
+      current = undefined;
+      process.stdout.write(formatSummary(result));
+      if (result.failed.length > 0 || result.listingError) failed = true;
     }
   } finally {
     await changeFeed?.close();
+    // Releases DATA_DIR (its pid file) and flushes the store, interrupted or not.
     await environment.close();
+  }
+  if (logFile && linesLogged > 0) {
+    const shown = relative(process.cwd(), logFile);
+    process.stdout.write(`${linesLogged} log line${linesLogged === 1 ? '' : 's'} written to ${shown.startsWith('..') ? logFile : shown}\n`);
   }
   // Where stdout is an asynchronous pipe (macOS), exit() would drop the summary still being written.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-  process.exit(failures > 0 ? 1 : 0);
+  process.exit(interrupt.signal.aborted ? EXIT_INTERRUPTED : failed ? 1 : 0);
 }
 
 await main();

@@ -63,3 +63,38 @@ export function parseCallbackCredentials(value: unknown): CallbackListenerCreden
   }
   return { username, password };
 }
+
+/**
+ * Why the credentials could not be read, in the operator's terms. None of them involves ThingSpace:
+ * it was never asked, so this is not a refusal of the credentials.
+ */
+export type CredentialsUnavailableReason =
+  | 'not-found'
+  | 'access-denied'
+  | 'no-aws-credentials'
+  | 'not-json'
+  | 'wrong-shape'
+  | 'unreadable';
+
+/**
+ * The credentials secret could not be read (missing, access denied, no AWS credentials to read it
+ * with, not JSON, wrong shape). The message names the secret and the cause, never its content.
+ */
+export class CredentialsUnavailableError extends Error {
+  constructor(
+    readonly reason: CredentialsUnavailableReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CredentialsUnavailableError';
+  }
+}
+
+/** Finds a CredentialsUnavailableError in an error's cause chain (the ThingSpace client wraps it). */
+export function credentialsUnavailableCause(error: unknown): CredentialsUnavailableError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    if (current instanceof CredentialsUnavailableError) return current;
+  }
+  return undefined;
+}

@@ -5,9 +5,10 @@ import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-s
 import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import {
-  parseCredentials,
+  CredentialsUnavailableError,
   parseCredentialsJson,
   type CredentialsProvider,
+  type CredentialsUnavailableReason,
 } from '../../adapters/thingspace/credentials';
 import type { HistoryDependencies } from '../../services/observe-device';
 import { recordDroppedUpstreamRecords } from './history-metrics';
@@ -32,7 +33,9 @@ function required(name: string): string {
 
 /**
  * THINGSPACE_CREDENTIALS (JSON, for local runs) or THINGSPACE_SECRET_ID (Secrets Manager, deployed).
- * The secret is cached with a finite expiry by Powertools Parameters.
+ * The secret is cached with a finite expiry by Powertools Parameters. A secret that cannot be read
+ * fails with CredentialsUnavailableError naming the cause, so it is never mistaken for ThingSpace
+ * refusing the credentials (ThingSpace is not asked at all).
  */
 export function credentialsFromEnvironment(): CredentialsProvider {
   const inline = process.env.THINGSPACE_CREDENTIALS;
@@ -44,8 +47,48 @@ export function credentialsFromEnvironment(): CredentialsProvider {
   const secrets = new SecretsProvider({
     awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})),
   });
-  return async () =>
-    parseCredentials(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, transform: 'json' }));
+  return async () => {
+    let text: string;
+    try {
+      const value = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
+      if (value === undefined) throw Object.assign(new Error('the secret has no value'), { name: 'ResourceNotFoundException' });
+      text = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
+    } catch (error) {
+      const [reason, cause] = secretReadFailure(error);
+      throw new CredentialsUnavailableError(reason, `the ThingSpace credentials secret ${secretId} could not be read: ${cause}`, { cause: error });
+    }
+    try {
+      return parseCredentialsJson(text);
+    } catch (error) {
+      // parseCredentialsJson names missing fields, never values.
+      const reason = (error as Error).message.includes('not valid JSON') ? 'not-json' : 'wrong-shape';
+      throw new CredentialsUnavailableError(reason, `the ThingSpace credentials secret ${secretId} could not be read: ${(error as Error).message}`);
+    }
+  };
+}
+
+/** The SDK's error names along the cause chain (Powertools wraps them in GetParameterError). */
+function secretReadFailure(error: unknown): [CredentialsUnavailableReason, string] {
+  const names: string[] = [];
+  let innermost: Error | undefined;
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    names.push(current.name);
+    innermost = current;
+  }
+  if (names.includes('ResourceNotFoundException')) return ['not-found', 'it does not exist (ResourceNotFoundException)'];
+  if (names.includes('AccessDeniedException')) return ['access-denied', 'access denied (AccessDeniedException)'];
+  if (names.includes('CredentialsProviderError')) return ['no-aws-credentials', 'no AWS credentials to read it with (set AWS_PROFILE or AWS_ACCESS_KEY_ID)'];
+  return ['unreadable', innermost ? `${innermost.name}: ${innermost.message}`.slice(0, 200) : String(error)];
+}
+
+let credentials: CredentialsProvider | undefined;
+
+/**
+ * Reads the credentials once through the same cached provider the ThingSpace client uses, so
+ * `npm start` can stop at start-up on a secret it cannot read instead of failing every request.
+ */
+export async function readCredentialsNow(): Promise<void> {
+  await (credentials ??= credentialsFromEnvironment())();
 }
 
 /** A positive whole number from the environment, or undefined to keep the client's default. */
@@ -72,7 +115,7 @@ export function historyDependencies(): HistoryDependencies {
   dependencies = {
     thingspace: createThingSpaceClient({
       baseUrl: process.env.THINGSPACE_BASE_URL ?? DEFAULT_THINGSPACE_BASE_URL,
-      credentials: credentialsFromEnvironment(),
+      credentials: (credentials ??= credentialsFromEnvironment()),
       timeoutMs: optionalPositiveInteger('THINGSPACE_TIMEOUT_MS'),
       maxAttempts: optionalPositiveInteger('THINGSPACE_MAX_ATTEMPTS'),
       baseDelayMs: optionalPositiveInteger('THINGSPACE_RETRY_BASE_MS'),

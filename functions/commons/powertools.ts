@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { logFormatterOverride } from './log-formatter';
 
 /**
  * Powertools, configured once for every function. Service name, namespace, log level and whether
@@ -8,7 +9,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
  */
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'fota-history';
 
-export const logger = new Logger({ serviceName });
+export const logger = new Logger({ serviceName, logFormatter: logFormatterOverride() });
 export const metrics = new Metrics({
   serviceName,
   // Its own warnings go through the structured logger and its level, not straight to the console.

@@ -1,5 +1,5 @@
 /**
- * Runs the simulator on its own with the demo data: `PORT=4010 npx tsx local/thingspace-simulator/main.ts`.
+ * Runs the simulator on its own with the demo data: `npm run simulator` (SIMULATOR_PORT, default 4010).
  * SYNTHETIC_FLEET_SIZE (and SYNTHETIC_RECORDS, LATENCY_MS) add a large generated account for benchmarks.
  */
 import { DEMO_CREDENTIALS, seedDemoData, startThingSpaceSimulator } from './index';
@@ -13,7 +13,8 @@ function numberFromEnv(name: string, fallback: number): number {
 }
 
 const simulator = await startThingSpaceSimulator({
-  port: numberFromEnv('PORT', 4010),
+  // SIMULATOR_PORT, as for npm start's built-in simulator; PORT still works for existing scripts.
+  port: numberFromEnv(process.env.SIMULATOR_PORT ? 'SIMULATOR_PORT' : 'PORT', 4010),
   host: process.env.HOST ?? '127.0.0.1',
   latencyMs: numberFromEnv('LATENCY_MS', 0),
 });

@@ -27,8 +27,8 @@ export async function route(
     sendJson(response, 400, { errorCode: 'INVALID_PARAMETER', errorMessage: 'Malformed path encoding' });
     return;
   }
-  if (segments[0] === '_simulator' && segments.length === 2) {
-    await handleControl(simulator, request, response, segments[1] as string);
+  if (segments[0] === '_simulator' && segments.length <= 2) {
+    await handleControl(simulator, request, response, segments[1]);
     return;
   }
   if (method === 'POST' && pathname === '/api/ts/v1/oauth2/token') return handleToken(core, request, response);

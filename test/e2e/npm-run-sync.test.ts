@@ -119,7 +119,15 @@ describe('npm run sync -- --account (one machine, one full pass)', () => {
     expect(first.code, first.stderr).toBe(1);
     expect(first.stdout).toMatch(new RegExp(`^\\s*failed: ${failing} ${ErrorCode.upstreamUnavailable}$`, 'm'));
     expect(first.stdout).toContain(`${ACCOUNT}: ${FLEET_SIZE} devices listed, ${FLEET_SIZE - 1} synced, 1 failed`);
-    expect(first.stdout).toMatch(new RegExp(`^${ACCOUNT}: \\d+/\\d+ devices done, \\d+ failed$`, 'm'));
+    expect(first.stdout).toMatch(new RegExp(`^${ACCOUNT}: \\d+/${FLEET_SIZE} devices done, \\d+ failed$`, 'm'));
+    // Totals are never below what is done: "N listed so far" while the list is read, the real total after.
+    for (const [, done, total] of first.stdout.matchAll(new RegExp(`^${ACCOUNT}: (\\d+)/(\\d+) devices done`, 'gm'))) {
+      expect(Number(total)).toBe(FLEET_SIZE);
+      expect(Number(done)).toBeLessThanOrEqual(FLEET_SIZE);
+    }
+    for (const [, done, listed] of first.stdout.matchAll(new RegExp(`^${ACCOUNT}: (\\d+) devices done, (\\d+) listed so far`, 'gm'))) {
+      expect(Number(done)).toBeLessThanOrEqual(Number(listed));
+    }
     // No progress bar and no terminal control sequences when the output is not a TTY.
     expect(first.stdout + first.stderr).not.toMatch(/\r|\u001b\[/);
     expect(afterFirst.upgrades.size).toBe((FLEET_SIZE - 1) * RECORDS_PER_DEVICE);

@@ -58,7 +58,7 @@ async function getHistory(deviceId: string): Promise<APIGatewayProxyResult> {
 }
 
 describe('ThingSpace credentials from Secrets Manager', () => {
-  it('answers 502 UPSTREAM_AUTH_FAILED without echoing the secret when it lacks a field', async () => {
+  it('answers 502 CREDENTIALS_UNAVAILABLE without echoing the secret when it lacks a field', async () => {
     // Prepare
     vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-27T10:00:00Z') });
     const { appKey, appSecret, username } = DEMO_CREDENTIALS;
@@ -70,7 +70,7 @@ describe('ThingSpace credentials from Secrets Manager', () => {
 
     // Assess
     expect(result.statusCode).toBe(502);
-    expect(JSON.parse(result.body)).toEqual({ errorCode: 'UPSTREAM_AUTH_FAILED', errorMessage: expect.any(String) });
+    expect(JSON.parse(result.body)).toEqual({ errorCode: 'CREDENTIALS_UNAVAILABLE', errorMessage: expect.any(String) });
     const everything = result.body + output.mock.calls.map(([chunk]) => String(chunk)).join('');
     for (const value of [appKey, appSecret, username]) expect(everything).not.toContain(value);
     expect(simulator.stats().requests).toBe(0);
