@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { parseFullResyncDays, type AskReason, type SkipReason } from '../domain/fleet-selection';
 import type { DeviceKey } from '../domain/upgrade-record';
-import { discoverFleet } from '../services/discover-fleet';
+import { discoverFleet, type DeviceSyncRequest } from '../services/discover-fleet';
 import type { HistoryDependencies } from '../services/observe-device';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
 import { InProcessSyncPool } from './in-process-sync-pool';
@@ -26,12 +27,21 @@ export interface SyncPassOptions {
   onDiscovered?: (devicesDiscovered: number) => void;
   /** After each device, whether it synced or failed, with the failures so far. */
   onDeviceDone?: (failures: number) => void;
+  /** Ask every device's history (except never-upgraded ones with nothing archived). */
+  full?: boolean;
+  /** (d) of the change-aware selection; FULL_RESYNC_DAYS or 7 when unset. */
+  fullResyncDays?: number;
 }
 
 export interface SyncPassResult {
   account: string;
   /** Devices the device list named. */
+  listed: number;
+  /** Devices whose history was asked for (the others were skipped): `discovered` for older callers. */
   discovered: number;
+  asked: number;
+  askedByReason: Partial<Record<AskReason, number>>;
+  skipped: Partial<Record<SkipReason, number>>;
   synced: number;
   /** Devices that could not be synced, and `(device list)` when discovery itself failed. */
   failed: FailedDevice[];
@@ -39,9 +49,10 @@ export interface SyncPassResult {
 }
 
 /**
- * One full pass over an account on one machine, with the services the deployed workers run: discovery
- * pages the device list into an in-process pool, which syncs every device through syncDevice (the
- * archive code the API uses). It syncs every device it can; failures are collected, never thrown.
+ * One pass over an account on one machine, with the services the deployed workers run: discovery pages
+ * the device list, selects the devices that can have changed (domain/fleet-selection.ts; all of them
+ * with `full`) into an in-process pool, which syncs each through syncDevice (the archive code the API
+ * uses). It syncs every device it can; failures are collected, never thrown.
  */
 export async function runSyncPass(
   account: string,
@@ -52,9 +63,12 @@ export async function runSyncPass(
   const failed: FailedDevice[] = [];
   let synced = 0;
   let discovered = 0;
-  const pool = new InProcessSyncPool(async (device) => {
+  let listed = 0;
+  let askedByReason: SyncPassResult['askedByReason'] = {};
+  let skipped: SyncPassResult['skipped'] = {};
+  const pool = new InProcessSyncPool<DeviceSyncRequest>(async ({ listed: entry, ...device }) => {
     try {
-      await syncDevice(device, dependencies, { deadline: Date.now() + DEVICE_TIMEOUT_MS });
+      await syncDevice(device, dependencies, { deadline: Date.now() + DEVICE_TIMEOUT_MS, listed: entry });
       synced += 1;
     } catch (error) {
       failed.push({ device, errorCode: error instanceof DeviceSyncError ? error.errorCode : (error as Error).name });
@@ -71,8 +85,13 @@ export async function runSyncPass(
         runId: randomUUID(),
         // This pass's queue lives in memory: a pass that died with it cannot be resumed, only replaced.
         replaceRunning: true,
+        full: options.full,
+        fullResyncDays: options.fullResyncDays ?? parseFullResyncDays(process.env.FULL_RESYNC_DAYS, 'FULL_RESYNC_DAYS'),
         onPage: (checkpoint) => {
           discovered = checkpoint.devicesEnqueued;
+          listed = checkpoint.devicesListed ?? 0;
+          askedByReason = checkpoint.asked ?? {};
+          skipped = checkpoint.skipped ?? {};
           options.onDiscovered?.(discovered);
         },
       },
@@ -85,7 +104,17 @@ export async function runSyncPass(
   if (discoveryError) {
     failed.push({ device: { account, deviceId: '(device list)' }, errorCode: describeError(discoveryError) });
   }
-  return { account, discovered, synced, failed, seconds: (Date.now() - started) / 1000 };
+  return {
+    account,
+    listed,
+    discovered,
+    asked: discovered,
+    askedByReason,
+    skipped,
+    synced,
+    failed,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 function describeError(error: unknown): string {

@@ -21,13 +21,14 @@ function options() {
       options: {
         account: { type: 'string', multiple: true },
         concurrency: { type: 'string' },
+        full: { type: 'boolean' },
       },
     });
   } catch (error) {
     fail((error as Error).message);
   }
   const accounts = parsed.values.account ?? [];
-  if (accounts.length === 0) fail('usage: npm run sync -- --account ACCOUNT [--account ACCOUNT ...] [--concurrency N]');
+  if (accounts.length === 0) fail('usage: npm run sync -- --account ACCOUNT [--account ACCOUNT ...] [--concurrency N] [--full]');
   for (const account of accounts) {
     try {
       parseAccount(account);
@@ -37,7 +38,7 @@ function options() {
   }
   const concurrency = Number(parsed.values.concurrency ?? DEFAULT_SYNC_CONCURRENCY);
   if (!Number.isInteger(concurrency) || concurrency < 1) fail('--concurrency must be a positive whole number');
-  return { accounts, concurrency };
+  return { accounts, concurrency, full: parsed.values.full === true };
 }
 
 type Progress = Required<Pick<SyncPassOptions, 'onDiscovered' | 'onDeviceDone'>> & { stop(): void };
@@ -75,8 +76,16 @@ function progress(account: string): Progress {
   };
 }
 
+/** `never-synced 3, list-changed 1` (reasons with a count only), or `none`. */
+function breakdown(counts: Record<string, number | undefined>): string {
+  const parts = Object.entries(counts)
+    .filter(([, count]) => (count ?? 0) > 0)
+    .map(([reason, count]) => `${reason} ${count}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
 async function main(): Promise<void> {
-  const { accounts, concurrency } = options();
+  const { accounts, concurrency, full } = options();
   let environment;
   try {
     environment = await prepareLocalEnvironment();
@@ -92,11 +101,13 @@ async function main(): Promise<void> {
     const dependencies = historyDependencies();
     for (const account of accounts) {
       const bar = progress(account);
-      const result = await runSyncPass(account, dependencies, { concurrency, ...bar });
+      const result = await runSyncPass(account, dependencies, { concurrency, full, ...bar });
       bar.stop();
       const rate = result.synced / Math.max(result.seconds, 0.001);
+      const skipped = Object.values(result.skipped).reduce((sum, count) => sum + (count ?? 0), 0);
       process.stdout.write(
-        `${account}: ${result.discovered} devices listed, ${result.synced} synced, ${result.failed.length} failed in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} devices/s)\n`,
+        `${account}: ${result.listed} devices listed, ${result.asked} asked, ${skipped} skipped, ${result.synced} synced, ${result.failed.length} failed in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} devices/s)\n` +
+          `  asked:   ${breakdown(result.askedByReason)}\n  skipped: ${breakdown(result.skipped)}\n`,
       );
       for (const { device, errorCode } of result.failed) process.stdout.write(`  failed: ${device.deviceId} ${errorCode}\n`);
       failures += result.failed.length;

@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -51,6 +52,9 @@ export interface DynamoDbHistoryStoreOptions {
   /** Re-plans of one write after lost races before it gives up (each lost race is another writer's progress). */
   maxConflictRetries?: number;
 }
+
+/** BatchGetItem's limit of keys per request. */
+const BATCH_GET_LIMIT = 100;
 
 type Outcome = 'inserted' | 'updated' | 'unchanged';
 type Condition = Pick<PutCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>;
@@ -141,6 +145,49 @@ export class DynamoDbHistoryStore implements HistoryStore {
   async getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined> {
     const item = await this.getItem(syncStateKey(device), this.deadlineOf(undefined));
     return item ? itemToSyncState(item) : undefined;
+  }
+
+  async getSyncStates(account: string, deviceIds: readonly string[]): Promise<Map<string, DeviceSyncState>> {
+    const deadline = this.deadlineOf(undefined);
+    const states = new Map<string, DeviceSyncState>();
+    for (let start = 0; start < deviceIds.length; start += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = deviceIds
+        .slice(start, start + BATCH_GET_LIMIT)
+        .map((deviceId) => syncStateKey({ account, deviceId }) as unknown as Record<string, unknown>);
+      // BatchGetItem may answer only part of a batch (UnprocessedKeys); the rest is asked again with backoff.
+      for (let round = 0; keys.length > 0; round += 1) {
+        if (round > 0) await this.policy.sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** round));
+        if (round > 0 && this.policy.now() > deadline) throw new Error('DynamoDB left sync states unprocessed until the deadline');
+        const answer = await this.withRetry(
+          () => this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } })),
+          deadline,
+        );
+        for (const item of answer.Responses?.[this.tableName] ?? []) {
+          const state = itemToSyncState(item);
+          states.set(state.deviceId, state);
+        }
+        keys = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return states;
+  }
+
+  async hasArchivedUpgrades(device: DeviceKey): Promise<boolean> {
+    const page = await this.withRetry(
+      () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+            ExpressionAttributeValues: { ':pk': devicePartitionKey(device), ':prefix': UPGRADE_SORT_KEY_PREFIX },
+            ProjectionExpression: '#pk',
+            Limit: 1,
+          }),
+        ),
+      this.deadlineOf(undefined),
+    );
+    return (page.Items ?? []).length > 0;
   }
 
   async getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined> {

@@ -29,7 +29,8 @@ const deviceListPageSchema = z
     hasMoreData: z.boolean(),
     lastSeenDeviceId: optionalText,
     deviceList: z
-      .array(z.object({ deviceId: z.string().min(1) }))
+      // firmware and upgradeTime tell the fleet sync which devices can have a new upgrade.
+      .array(z.object({ deviceId: z.string().min(1), firmware: optionalText, upgradeTime: optionalText }))
       .nullish()
       .transform((devices) => devices ?? []),
   })
@@ -75,5 +76,6 @@ export function parseDeviceListPage(text: string): DeviceListPage {
     deviceIds: page.deviceList.map((device) => device.deviceId),
     hasMoreData: page.hasMoreData,
     lastSeenDeviceId: page.lastSeenDeviceId,
+    devices: page.deviceList.map(({ deviceId, firmware, upgradeTime }) => ({ deviceId, firmware, upgradeTime })),
   };
 }
