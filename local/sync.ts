@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { parseAccount } from '../domain/device-key';
+import { ASK_REASONS, SKIP_REASONS } from '../domain/fleet-selection';
 import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
 import { DEFAULT_SYNC_CONCURRENCY, runSyncPass, type SyncPassOptions } from './sync-pass';
 
@@ -76,11 +77,9 @@ function progress(account: string): Progress {
   };
 }
 
-/** `never-synced 3, list-changed 1` (reasons with a count only), or `none`. */
-function breakdown(counts: Record<string, number | undefined>): string {
-  const parts = Object.entries(counts)
-    .filter(([, count]) => (count ?? 0) > 0)
-    .map(([reason, count]) => `${reason} ${count}`);
+/** `never-synced 3, list-changed 1` (reasons with a count only, in the rules' order), or `none`. */
+function breakdown(counts: Record<string, number | undefined>, order: readonly string[]): string {
+  const parts = order.filter((reason) => (counts[reason] ?? 0) > 0).map((reason) => `${reason} ${counts[reason]}`);
   return parts.length > 0 ? parts.join(', ') : 'none';
 }
 
@@ -107,7 +106,7 @@ async function main(): Promise<void> {
       const skipped = Object.values(result.skipped).reduce((sum, count) => sum + (count ?? 0), 0);
       process.stdout.write(
         `${account}: ${result.listed} devices listed, ${result.asked} asked, ${skipped} skipped, ${result.synced} synced, ${result.failed.length} failed in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} devices/s)\n` +
-          `  asked:   ${breakdown(result.askedByReason)}\n  skipped: ${breakdown(result.skipped)}\n`,
+          `  asked:   ${breakdown(result.askedByReason, ASK_REASONS)}\n  skipped: ${breakdown(result.skipped, SKIP_REASONS)}\n`,
       );
       for (const { device, errorCode } of result.failed) process.stdout.write(`  failed: ${device.deviceId} ${errorCode}\n`);
       failures += result.failed.length;
