@@ -3,6 +3,8 @@ import type { Context, SQSRecord } from 'aws-lambda';
 import { delayRetry, retryDelaySeconds } from '../adapters/sqs/retry-backoff';
 import { parseDeviceKey } from '../domain/device-key';
 import type { ListedState } from '../domain/ports';
+import { isThingSpaceError } from '../domain/thingspace-error';
+import { recordUpstreamFailure } from './commons/history-metrics';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
 import { deadLetter, parseMessage } from './commons/dead-letter';
 import { deadlineFor } from './commons/deadline';
@@ -50,6 +52,7 @@ async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
     metrics.addMetric('UpgradesInserted', MetricUnit.Count, result.archive.inserted);
     metrics.addMetric('UpgradesUpdated', MetricUnit.Count, result.archive.updated);
   } catch (error) {
+    if (error instanceof DeviceSyncError && isThingSpaceError(error.cause)) recordUpstreamFailure(error.cause.failure);
     if (error instanceof DeviceSyncError && !error.retryable) {
       await deadLetter(record, 'SYNC_DLQ_URL', { errorCode: error.errorCode, errorMessage: error.message });
       return;

@@ -203,7 +203,7 @@ describe('fleet sync triggers', () => {
 });
 
 describe('fleet sync alarms', () => {
-  it('notifies the operator\'s SNS topic from both dead-letter alarms when one is configured', () => {
+  it('notifies the operator\'s SNS topic from every alarm of the stack when one is configured', () => {
     // Prepare
     const topicArn = 'arn:aws:sns:us-east-1:123456789012:fota-history-alarms';
 
@@ -212,7 +212,8 @@ describe('fleet sync alarms', () => {
 
     // Assess
     const alarms = Object.values(resourcesOfType(withTopic, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(2);
+    // 4 functions x (errors, throttles), API 5XX, sync queue age, 3 DLQs, dropped recursions.
+    expect(alarms).toHaveLength(14);
     for (const alarm of alarms) expect(alarm.Properties?.AlarmActions).toEqual([topicArn]);
   });
 
