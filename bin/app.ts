@@ -1,11 +1,20 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readFotaHistoryConfig } from '../lib/fota-history-config';
+import { FotaHistoryConfigError, readFotaHistoryConfig, type FotaHistoryConfig } from '../lib/fota-history-config';
 import { FotaHistoryStack } from '../lib/fota-history-stack';
 
 const app = new App();
+let config: FotaHistoryConfig;
+try {
+  config = readFotaHistoryConfig(app.node);
+} catch (error) {
+  // One line that says what to fix, not a stack trace from inside the CDK app.
+  if (!(error instanceof FotaHistoryConfigError)) throw error;
+  process.stderr.write(`fota-history: ${error.message}\n`);
+  process.exit(1);
+}
 new FotaHistoryStack(app, 'FotaHistoryStack', {
   description: 'ThingSpace FOTA device upgrade history, archived beyond the six months ThingSpace keeps',
-  config: readFotaHistoryConfig(app.node),
+  config,
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,4 +1,5 @@
 import type { ArchiveWrite, ArchivedUpgrade, UpgradeStatusLog } from './archive-plan';
+import type { AskReason, ListedDevice, SkipReason } from './fleet-selection';
 import type { DeviceKey, UpgradeRecord } from './upgrade-record';
 
 /** Options every upstream call takes: the absolute time (epoch ms) by which it must give up. */
@@ -18,7 +19,12 @@ export interface DeviceListPage {
   hasMoreData: boolean;
   /** The startIndex of the next page, when hasMoreData. */
   lastSeenDeviceId: string;
+  /** Each listed device with what the list says about its firmware (same order as deviceIds). */
+  devices?: ListedDevice[];
 }
+
+/** The device-list entry a sync was asked for: recorded on success, compared by the next pass. */
+export type ListedState = Pick<ListedDevice, 'firmware' | 'upgradeTime'>;
 
 /** The part of ThingSpace this service uses. Implemented over HTTP in adapters/thingspace. */
 export interface ThingSpaceApi {
@@ -47,6 +53,14 @@ export interface SyncOutcome {
   upgradesSeen?: number;
   /** errorCode of the failure, on failure. */
   errorCode?: string;
+  /** The device list's firmware and upgradeTime at the last successful sync. */
+  listed?: ListedState;
+  /** When ThingSpace's history of the device was last read successfully (a full sync of the device). */
+  lastFullSyncAt?: string;
+  /** Distinct upgrades archived for the device at the last successful sync (0 for a never-upgraded device). */
+  archivedUpgrades?: number;
+  /** The newest startDate (YYYY-MM-DD) of an upgrade whose status was not final at the last successful sync. */
+  newestUnfinishedStartDate?: string;
 }
 
 export interface DeviceSyncState extends SyncOutcome {
@@ -65,6 +79,13 @@ export interface DiscoveryCheckpoint {
   devicesEnqueued: number;
   state: 'running' | 'done';
   updatedAt: string;
+  /** Devices the list named so far (valid ids only); devicesEnqueued of them were asked. */
+  devicesListed?: number;
+  /** Asked devices by reason, and skipped devices by reason. */
+  asked?: Partial<Record<AskReason, number>>;
+  skipped?: Partial<Record<SkipReason, number>>;
+  /** Whether this pass asks every device. */
+  full?: boolean;
 }
 
 export interface ApplyWritesOptions extends CallOptions {
@@ -94,6 +115,10 @@ export interface HistoryStore {
   applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: ApplyWritesOptions): Promise<ArchiveResult>;
   recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome, options?: CallOptions): Promise<void>;
   getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined>;
+  /** The sync states of many devices of one account at once (missing devices are absent from the map). */
+  getSyncStates(account: string, deviceIds: readonly string[]): Promise<Map<string, DeviceSyncState>>;
+  /** Whether anything is archived for the device (one key-only look, not a read of its upgrades). */
+  hasArchivedUpgrades(device: DeviceKey): Promise<boolean>;
   getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined>;
   /**
    * Saves a checkpoint if the stored one is the expected one (same runId and pagesDone), so two

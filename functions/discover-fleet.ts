@@ -3,6 +3,7 @@ import type { Context, SQSRecord } from 'aws-lambda';
 import { SqsDeviceSyncQueue } from '../adapters/sqs/sqs-device-sync-queue';
 import { SqsMessageSender } from '../adapters/sqs/sqs-message-sender';
 import { parseAccount } from '../domain/device-key';
+import { parseFullResyncDays } from '../domain/fleet-selection';
 import { discoverFleet } from '../services/discover-fleet';
 import { deadLetter, parseMessage } from './commons/dead-letter';
 import { deadlineFor } from './commons/deadline';
@@ -14,10 +15,14 @@ import { sqsClient } from './commons/sqs-client';
 /** Stop taking pages while this much time is left, so the last page's enqueue and checkpoint finish. */
 const PAUSE_WITH_MS_LEFT = 60_000;
 
-/** `{account}` from the schedule, or `{account, runId}` to continue a paused pass. */
+/**
+ * `{account}` from the schedule, `{account, full: true}` for a pass that asks every device, or
+ * `{account, runId}` to continue a paused pass (which keeps the pass's `full`).
+ */
 export interface DiscoveryMessage {
   account: string;
   runId?: string;
+  full?: boolean;
 }
 
 function requiredEnv(name: string): string {
@@ -30,6 +35,7 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
   const parsed = parseMessage(record.body, (payload) => ({
     account: parseAccount(payload.account),
     runId: typeof payload.runId === 'string' && payload.runId !== '' ? payload.runId : undefined,
+    full: payload.full === true,
   }));
   if ('refused' in parsed) {
     await deadLetter(record, 'DISCOVERY_DLQ_URL', parsed.refused);
@@ -51,18 +57,28 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
     {
       runId,
       continuation,
+      full: parsed.value.full,
+      fullResyncDays: parseFullResyncDays(process.env.FULL_RESYNC_DAYS, 'FULL_RESYNC_DAYS'),
       deadline: deadlineFor(context, PAUSE_WITH_MS_LEFT),
       shouldContinue: () => context.getRemainingTimeInMillis() > PAUSE_WITH_MS_LEFT,
       onPage: (_checkpoint, devicesOnPage) => metrics.addMetric('DevicesEnqueued', MetricUnit.Count, devicesOnPage),
     },
   );
   logger.info('discovery pass', { state: outcome.state, checkpoint: outcome.checkpoint });
+  if (outcome.state === 'done') recordPassMetrics(outcome.checkpoint);
 
   if (outcome.state === 'paused') {
     await new SqsMessageSender({ client: sqsClient(), queueUrl: requiredEnv('DISCOVERY_QUEUE_URL') }).sendAll([
       { account, runId } satisfies DiscoveryMessage,
     ]);
   }
+}
+
+/** Per finished pass: how many devices the list named, how many were asked, how many skipped and why. */
+function recordPassMetrics(checkpoint: { devicesListed?: number; devicesEnqueued: number; skipped?: Record<string, number | undefined> }): void {
+  metrics.addMetric('DevicesListed', MetricUnit.Count, checkpoint.devicesListed ?? 0);
+  metrics.addMetric('DevicesAsked', MetricUnit.Count, checkpoint.devicesEnqueued);
+  metrics.addMetric('DevicesSkipped', MetricUnit.Count, Object.values(checkpoint.skipped ?? {}).reduce<number>((sum, count) => sum + (count ?? 0), 0));
 }
 
 /** Discovery worker: pages an account's device list into the sync queue, continuing itself until done. */

@@ -1,7 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSRecord } from 'aws-lambda';
-import { delayRetry, queueUrlFromArn, retryDelaySeconds } from '../adapters/sqs/retry-backoff';
+import { delayRetry, retryDelaySeconds } from '../adapters/sqs/retry-backoff';
 import { parseDeviceKey } from '../domain/device-key';
+import type { ListedState } from '../domain/ports';
+import { isThingSpaceError } from '../domain/thingspace-error';
+import { recordUpstreamFailure } from './commons/history-metrics';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
 import { deadLetter, parseMessage } from './commons/dead-letter';
 import { deadlineFor } from './commons/deadline';
@@ -16,23 +19,44 @@ const RECORD_RESERVE_MS = 5_000;
 /** The archive may use part of the record's reserve, so writes after a late upstream answer still land. */
 const STORE_RESERVE_MS = 2_000;
 
+/**
+ * The device-list entry discovery selected the device on (`{account, deviceId, listed: {firmware,
+ * upgradeTime}}`); absent in messages from events or callers, which then sync without it.
+ */
+function listedOf(payload: { listed?: unknown }): ListedState | undefined {
+  const listed = payload.listed as { firmware?: unknown; upgradeTime?: unknown } | undefined;
+  if (typeof listed !== 'object' || listed === null) return undefined;
+  if (typeof listed.firmware !== 'string' || typeof listed.upgradeTime !== 'string') return undefined;
+  if (listed.firmware.length > MAX_LISTED_LENGTH || listed.upgradeTime.length > MAX_LISTED_LENGTH) return undefined;
+  return { firmware: listed.firmware, upgradeTime: listed.upgradeTime };
+}
+const MAX_LISTED_LENGTH = 256;
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
 async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
-  const parsed = parseMessage(record.body, parseDeviceKey);
+  const parsed = parseMessage(record.body, (payload) => ({ device: parseDeviceKey(payload), listed: listedOf(payload) }));
   if ('refused' in parsed) {
     await deadLetter(record, 'SYNC_DLQ_URL', parsed.refused);
     return;
   }
-  const device = parsed.value;
+  const { device, listed } = parsed.value;
   try {
     const result = await syncDevice(device, historyDependencies(), {
       deadline: deadlineFor(context, RECORD_RESERVE_MS),
       storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
+      listed,
     });
     metrics.addMetric('DevicesSynced', MetricUnit.Count, 1);
     metrics.addMetric('UpgradesInserted', MetricUnit.Count, result.archive.inserted);
     metrics.addMetric('UpgradesUpdated', MetricUnit.Count, result.archive.updated);
     metrics.addMetric('UpgradesNotArchived', MetricUnit.Count, result.archive.skipped);
   } catch (error) {
+    if (error instanceof DeviceSyncError && isThingSpaceError(error.cause)) recordUpstreamFailure(error.cause.failure);
     if (error instanceof DeviceSyncError && !error.retryable) {
       await deadLetter(record, 'SYNC_DLQ_URL', { errorCode: error.errorCode, errorMessage: error.message });
       return;
@@ -46,7 +70,9 @@ async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
       receiveCount,
       retryInSeconds: delay,
     });
-    await delayRetry(sqsClient(), queueUrlFromArn(record.eventSourceARN), record.receiptHandle, delay).catch(
+    // The queue URL comes from CDK rather than from the record's ARN, so the SDK's endpoint resolution
+    // (AWS_ENDPOINT_URL_SQS, FIPS, other partitions) applies to the host it is sent to.
+    await delayRetry(sqsClient(), requiredEnv('SYNC_QUEUE_URL'), record.receiptHandle, delay).catch(
       (visibilityError: unknown) => logger.warn('could not delay the retry', visibilityError as Error),
     );
     throw error;

@@ -1,10 +1,13 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { RecursiveLoop } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEVICE_SYNC_REQUESTED_DETAIL_TYPE, FLEET_SYNC_EVENT_SOURCE } from './fleet-sync-events';
-import { grantHistoryAccess, type HistoryAccess } from './history-access';
+import { DISCOVERY_TABLE_ACTIONS, grantHistoryAccess, type HistoryAccess } from './history-access';
 import { QueueWithDeadLetterQueue } from './queue-with-dead-letter-queue';
 import { ServiceFunction } from './service-function';
 
@@ -17,6 +20,8 @@ export interface FleetSyncProps {
   readonly schedule: string;
   /** Upper bound on concurrent sync workers: the request rate toward ThingSpace scales with it. */
   readonly syncMaxConcurrency: number;
+  /** (d) of the change-aware selection: days after which every device is asked again. */
+  readonly fullResyncDays?: number;
 }
 
 const SYNC_WORKER_TIMEOUT = Duration.seconds(60);
@@ -33,6 +38,12 @@ const MAX_RECEIVE_COUNT = 5;
 const MAX_TARGETS_PER_RULE = 5;
 /** SQS event sources accept 2 at the least; discovery is sequential per account anyway. */
 const DISCOVERY_MAX_CONCURRENCY = 2;
+/**
+ * EventBridge's delivery retries to the queues: a failed delivery is retried for up to a day, then it
+ * lands in the rule targets' dead-letter queue, where an alarm shows it, instead of being dropped.
+ */
+const EVENT_TARGET_RETRY_ATTEMPTS = 20;
+const EVENT_TARGET_MAX_EVENT_AGE = Duration.hours(24);
 
 /**
  * Archives whole fleets (planned for 1,000,000 devices per account) before ThingSpace's six-month window
@@ -49,6 +60,11 @@ export class FleetSync extends Construct {
   /** Empty when no account is configured; one rule per five accounts otherwise. */
   readonly schedules: readonly Rule[];
   readonly deviceSyncRequestedRule: Rule;
+  /** Where EventBridge puts an event it could not deliver to a queue, after its retries. */
+  readonly eventTargetDeadLetterQueue: Queue;
+  readonly eventTargetDeadLetterAlarm: Alarm;
+  /** Lambda dropped a discovery continuation as a recursive loop (should never fire: the loop is allowed). */
+  readonly recursionDroppedAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: FleetSyncProps) {
     super(scope, id);
@@ -83,18 +99,26 @@ export class FleetSync extends Construct {
       }),
     );
 
+    // The queue URL from CDK, so the worker never derives one from the record's ARN with a fixed host.
+    this.syncWorker.lambda.addEnvironment('SYNC_QUEUE_URL', this.syncQueue.queue.queueUrl);
+
     this.discovery = new ServiceFunction(this, 'Discovery', {
       entryFile: 'discover-fleet.ts',
-      description: "Pages an account's ThingSpace device list and enqueues every device for sync",
+      description: "Pages an account's ThingSpace device list and enqueues the devices that can have changed",
       timeout: DISCOVERY_TIMEOUT,
       logLevel: props.logLevel,
       environment: {
         SYNC_QUEUE_URL: this.syncQueue.queue.queueUrl,
         DISCOVERY_QUEUE_URL: this.discoveryQueue.queue.queueUrl,
         DISCOVERY_DLQ_URL: this.discoveryQueue.deadLetterQueue.queueUrl,
+        FULL_RESYNC_DAYS: String(props.fullResyncDays ?? 7),
       },
+      // Discovery continues a long pass by sending {account, runId} to its own queue. Lambda's default
+      // (Terminate) drops such a chain after 16 invocations, so a 1,000-page account would never finish.
+      // The chain is bounded by the checkpoint: a continuation only carries on its own unfinished run.
+      recursiveLoop: RecursiveLoop.ALLOW,
     });
-    grantHistoryAccess(this.discovery, props.access, { callsThingSpace: true });
+    grantHistoryAccess(this.discovery, props.access, { callsThingSpace: true, tableActions: DISCOVERY_TABLE_ACTIONS });
     this.syncQueue.queue.grantSendMessages(this.discovery.lambda);
     this.discoveryQueue.queue.grantSendMessages(this.discovery.lambda);
     // As for the sync worker: a message that is not an account goes straight to the DLQ.
@@ -107,6 +131,41 @@ export class FleetSync extends Construct {
       }),
     );
 
+    this.recursionDroppedAlarm = new Alarm(this, 'RecursionDroppedAlarm', {
+      alarmDescription:
+        'Lambda dropped a fleet discovery continuation as a recursive loop: that account pass stops and its last pages are not synced. Check the Discovery function\'s recursive loop setting.',
+      metric: new Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'RecursiveInvocationsDropped',
+        dimensionsMap: { FunctionName: this.discovery.lambda.functionName },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.eventTargetDeadLetterQueue = new Queue(this, 'EventTargetDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.eventTargetDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue: that of the EventBridge rule targets (schedules and device sync requests).',
+    });
+    this.eventTargetDeadLetterAlarm = new Alarm(this, 'EventTargetDeadLetterAlarm', {
+      alarmDescription:
+        'EventBridge could not deliver a schedule or a device sync request to its queue: an account pass or a device sync did not start. Inspect the event target DLQ.',
+      metric: this.eventTargetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
     this.schedules = this.scheduleFleetDiscovery(props.fleetAccounts, props.schedule);
 
     // Event detail {account, deviceId} becomes the sync message as is (see fleet-sync-events.ts).
@@ -116,8 +175,17 @@ export class FleetSync extends Construct {
         source: [FLEET_SYNC_EVENT_SOURCE],
         detailType: [DEVICE_SYNC_REQUESTED_DETAIL_TYPE],
       },
-      targets: [new SqsQueue(this.syncQueue.queue, { message: RuleTargetInput.fromEventPath('$.detail') })],
+      targets: [new SqsQueue(this.syncQueue.queue, { message: RuleTargetInput.fromEventPath('$.detail'), ...this.eventTargetDelivery() })],
     });
+  }
+
+  /** Every rule target's delivery: retried, then dead-lettered (never dropped silently). */
+  private eventTargetDelivery() {
+    return {
+      deadLetterQueue: this.eventTargetDeadLetterQueue,
+      retryAttempts: EVENT_TARGET_RETRY_ATTEMPTS,
+      maxEventAge: EVENT_TARGET_MAX_EVENT_AGE,
+    };
   }
 
   private scheduleFleetDiscovery(accounts: readonly string[], schedule: string): Rule[] {
@@ -135,7 +203,9 @@ export class FleetSync extends Construct {
         schedule: Schedule.expression(schedule),
       });
       for (const account of accounts.slice(first, first + MAX_TARGETS_PER_RULE)) {
-        rule.addTarget(new SqsQueue(this.discoveryQueue.queue, { message: RuleTargetInput.fromObject({ account }) }));
+        rule.addTarget(
+          new SqsQueue(this.discoveryQueue.queue, { message: RuleTargetInput.fromObject({ account }), ...this.eventTargetDelivery() }),
+        );
       }
       rules.push(rule);
     }

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { CallbackListener } from './callback-listener';
@@ -10,6 +11,7 @@ import type { HistoryAccess } from './history-access';
 import { HistoryApi } from './history-api';
 import { HistoryInvoke } from './history-invoke';
 import { HistoryTable } from './history-table';
+import { OperationsMonitoring } from './operations-monitoring';
 import { importThingSpaceConnection } from './thingspace-secret';
 
 export interface FotaHistoryStackProps extends StackProps {
@@ -18,7 +20,11 @@ export interface FotaHistoryStackProps extends StackProps {
 
 /** ThingSpace FOTA history kept forever: the archive table, the history API, direct invoke and fleet sync. */
 export class FotaHistoryStack extends Stack {
-  readonly historyTable: HistoryTable;
+  /** The table this stack created; undefined when `existingTableName` re-attached a retained one. */
+  readonly historyTable: HistoryTable | undefined;
+  /** The archive table in use: created here, or the retained one named by `existingTableName`. */
+  readonly table: ITable;
+  readonly monitoring: OperationsMonitoring;
   readonly historyApi: HistoryApi;
   readonly historyInvoke: HistoryInvoke;
   readonly fleetSync: FleetSync;
@@ -29,9 +35,14 @@ export class FotaHistoryStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
-    this.historyTable = new HistoryTable(this, 'History');
+    // A table retained by a deleted stack cannot be created again under its name; re-attach it instead.
+    this.historyTable = config.existingTableName ? undefined : new HistoryTable(this, 'History');
+    this.table = this.historyTable?.table ?? Table.fromTableAttributes(this, 'ExistingHistoryTable', {
+        tableName: config.existingTableName!,
+        tableStreamArn: config.existingTableStreamArn,
+      });
     const access: HistoryAccess = {
-      table: this.historyTable.table,
+      table: this.table,
       thingSpace: importThingSpaceConnection(this, 'ThingSpaceCredentials', config),
     };
 
@@ -41,17 +52,22 @@ export class FotaHistoryStack extends Stack {
       throttleRateLimit: config.apiThrottleRateLimit,
       throttleBurstLimit: config.apiThrottleBurstLimit,
     });
-    this.historyInvoke = new HistoryInvoke(this, 'HistoryInvoke', { access, logLevel: config.logLevel });
+    this.historyInvoke = new HistoryInvoke(this, 'HistoryInvoke', {
+      access,
+      logLevel: config.logLevel,
+      reservedConcurrency: config.invokeReservedConcurrency,
+    });
     this.fleetSync = new FleetSync(this, 'FleetSync', {
       access,
       logLevel: config.logLevel,
       fleetAccounts: config.fleetAccounts,
       schedule: config.syncSchedule,
       syncMaxConcurrency: config.syncMaxConcurrency,
+      fullResyncDays: config.fullResyncDays,
     });
 
     this.changeEvents = new ChangeEvents(this, 'ChangeEvents', {
-      table: this.historyTable.table,
+      table: this.table,
       logLevel: config.logLevel,
       eventBusArn: config.eventBusArn,
       eventBusName: config.eventBusName,
@@ -66,18 +82,38 @@ export class FotaHistoryStack extends Stack {
       throttleBurstLimit: config.callbackThrottleBurstLimit,
     });
 
-    if (config.alarmTopicArn) {
-      // The operator's topic: a dead-lettered device is one whose history may age out unseen.
-      const topic = Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
-      for (const alarm of [
-        this.fleetSync.syncQueue.deadLetterAlarm,
-        this.fleetSync.discoveryQueue.deadLetterAlarm,
+    const { fleetSync } = this;
+    // The operator's topic: every alarm here means history that may age out unseen or callers failing.
+    this.monitoring = new OperationsMonitoring(this, 'Operations', {
+      functions: {
+        HistoryApi: this.historyApi.handler,
+        HistoryInvoke: this.historyInvoke.handler,
+        SyncWorker: fleetSync.syncWorker,
+        Discovery: fleetSync.discovery,
+        ChangeEventPublisher: this.changeEvents.publisher,
+        CallbackListener: this.callbackListener.handler,
+      },
+      api: this.historyApi.api,
+      syncQueue: fleetSync.syncQueue.queue,
+      discoveryQueue: fleetSync.discoveryQueue.queue,
+      queues: {
+        'sync queue': fleetSync.syncQueue.queue,
+        'sync DLQ': fleetSync.syncQueue.deadLetterQueue,
+        'discovery queue': fleetSync.discoveryQueue.queue,
+        'discovery DLQ': fleetSync.discoveryQueue.deadLetterQueue,
+        'event target DLQ': fleetSync.eventTargetDeadLetterQueue,
+        'change event DLQ': this.changeEvents.deadLetterQueue,
+      },
+      otherAlarms: [
+        fleetSync.syncQueue.deadLetterAlarm,
+        fleetSync.discoveryQueue.deadLetterAlarm,
+        fleetSync.eventTargetDeadLetterAlarm,
+        fleetSync.recursionDroppedAlarm,
         this.changeEvents.deadLetterAlarm,
-      ]) {
-        alarm.addAlarmAction(new SnsAction(topic));
-      }
-    }
+      ],
+      alarmAction: config.alarmTopicArn ? new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn)) : undefined,
+    });
 
-    new CfnOutput(this, 'HistoryTableName', { value: this.historyTable.table.tableName });
+    new CfnOutput(this, 'HistoryTableName', { value: this.table.tableName });
   }
 }

@@ -1,4 +1,6 @@
+import { Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ServiceFunction } from './service-function';
 import type { ThingSpaceConnection } from './thingspace-secret';
 
@@ -16,13 +18,40 @@ export interface HistoryAccess {
  */
 export const HISTORY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'] as const;
 
-/** Gives one function the table (TABLE_NAME, item read/write) and, when it calls ThingSpace, the secret. */
-export function grantHistoryAccess(fn: ServiceFunction, access: HistoryAccess, options: { callsThingSpace: boolean }): void {
-  access.table.grant(fn.lambda, ...HISTORY_TABLE_ACTIONS);
+/**
+ * Fleet discovery's operations (services/discover-fleet.ts): the checkpoint and the login guard (Get,
+ * conditional Put), the page's sync states (BatchGetItem), a key-only Query for a never-upgraded
+ * device's archive, and the sync state of such a device (Put).
+ */
+export const DISCOVERY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem'] as const;
+
+/**
+ * Gives one function the table (TABLE_NAME, the item operations it issues) and, when it calls
+ * ThingSpace, the secret: GetSecretValue only (Powertools' SecretsProvider calls nothing else, so no
+ * DescribeSecret), plus kms:Decrypt through Secrets Manager when the secret has a customer managed key.
+ */
+export function grantHistoryAccess(
+  fn: ServiceFunction,
+  access: HistoryAccess,
+  options: { callsThingSpace: boolean; tableActions?: readonly string[] },
+): void {
+  access.table.grant(fn.lambda, ...(options.tableActions ?? HISTORY_TABLE_ACTIONS));
   fn.lambda.addEnvironment('TABLE_NAME', access.table.tableName);
   if (!options.callsThingSpace) return;
 
-  access.thingSpace.secret.grantRead(fn.lambda);
+  const { secret } = access.thingSpace;
+  // A secret imported by name has an ARN ending in a random 6-character suffix that only the full ARN knows.
+  const secretResource = secret.secretFullArn ?? `${secret.secretArn}-??????`;
+  fn.lambda.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretResource] }));
+  if (access.thingSpace.kmsKeyArn) {
+    fn.lambda.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [access.thingSpace.kmsKeyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(fn).region}.amazonaws.com` } },
+      }),
+    );
+  }
   fn.lambda.addEnvironment('THINGSPACE_SECRET_ID', access.thingSpace.secretId);
   fn.lambda.addEnvironment('THINGSPACE_BASE_URL', access.thingSpace.baseUrl);
 }

@@ -6,6 +6,8 @@ import { ServiceFunction } from './service-function';
 export interface HistoryInvokeProps {
   readonly access: HistoryAccess;
   readonly logLevel: string;
+  /** At most this many invocations run at once; more are throttled (TooManyRequestsException) for the caller to retry. */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -23,6 +25,9 @@ export class HistoryInvoke extends Construct {
       description: 'Invoke with {account, deviceId}: ThingSpace upgrade history merged with the archive',
       timeout: Duration.seconds(30),
       logLevel: props.logLevel,
+      // Callers inside AWS can fan out far faster than API Gateway's throttle allows; this bounds how
+      // hard they can hit the shared, rate-limited ThingSpace API through this function.
+      reservedConcurrentExecutions: props.reservedConcurrency,
     });
     grantHistoryAccess(this.handler, props.access, { callsThingSpace: true });
 

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing, type RecursiveLoop } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -26,6 +26,10 @@ export interface ServiceFunctionProps {
   readonly timeout: Duration;
   readonly logLevel: string;
   readonly environment?: Record<string, string>;
+  /** What Lambda does when it detects the function in a loop (default: Terminate, after 16 invocations). */
+  readonly recursiveLoop?: RecursiveLoop;
+  /** Reserved concurrency: at most this many instances run at once (and they are always available). */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /** A Lambda with this service's defaults: ESM bundle, arm64, X-Ray, its own log group, least-privilege role. */
@@ -67,6 +71,8 @@ export class ServiceFunction extends Construct {
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       role,
+      recursiveLoop: props.recursiveLoop,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME,

@@ -7,14 +7,16 @@ import type { FotaHistoryConfig } from './fota-history-config';
  * stack, so no credential ever passes through CDK, the template or the repository. Its SecretString is
  * JSON: {"appKey": "...", "appSecret": "...", "username": "...", "password": "..."}
  * (the OAuth app key pair and the UWS API user; see adapters/thingspace/credentials.ts).
- * It must be encrypted with the AWS managed key aws/secretsmanager; a customer managed key would also
- * need kms:Decrypt granted to the functions.
+ * It is encrypted with the AWS managed key aws/secretsmanager, or with a customer managed key named by
+ * `thingSpaceSecretKmsKeyArn`, on which the functions then get kms:Decrypt (through Secrets Manager only).
  */
 export interface ThingSpaceConnection {
   readonly secret: ISecret;
   /** What the functions pass to GetSecretValue: the full ARN when configured, else the name. */
   readonly secretId: string;
   readonly baseUrl: string;
+  /** The customer managed key encrypting the secret, if it is not aws/secretsmanager. */
+  readonly kmsKeyArn?: string;
 }
 
 export function importThingSpaceConnection(scope: Construct, id: string, config: FotaHistoryConfig): ThingSpaceConnection {
@@ -23,11 +25,13 @@ export function importThingSpaceConnection(scope: Construct, id: string, config:
       secret: Secret.fromSecretCompleteArn(scope, id, config.thingSpaceSecretArn),
       secretId: config.thingSpaceSecretArn,
       baseUrl: config.thingSpaceBaseUrl,
+      kmsKeyArn: config.thingSpaceSecretKmsKeyArn,
     };
   }
   return {
     secret: Secret.fromSecretNameV2(scope, id, config.thingSpaceSecretName),
     secretId: config.thingSpaceSecretName,
     baseUrl: config.thingSpaceBaseUrl,
+    kmsKeyArn: config.thingSpaceSecretKmsKeyArn,
   };
 }

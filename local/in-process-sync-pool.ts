@@ -6,21 +6,21 @@ import type { DeviceSyncQueue } from '../services/discover-fleet';
  * synced at once (ThingSpace is shared), and discovery waits while the backlog is full, so a fleet of
  * a million devices never sits in memory at once.
  */
-export class InProcessSyncPool implements DeviceSyncQueue {
-  private readonly backlog: DeviceKey[] = [];
+export class InProcessSyncPool<T extends DeviceKey = DeviceKey> implements DeviceSyncQueue {
+  private readonly backlog: T[] = [];
   private active = 0;
   private readonly idleWaiters: Array<() => void> = [];
   private readonly roomWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly sync: (device: DeviceKey) => Promise<void>,
+    private readonly sync: (device: T) => Promise<void>,
     private readonly concurrency: number,
     private readonly maxBacklog = 5_000,
   ) {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error('concurrency must be a positive integer');
   }
 
-  async enqueue(devices: readonly DeviceKey[]): Promise<void> {
+  async enqueue(devices: readonly T[]): Promise<void> {
     for (const device of devices) {
       while (this.backlog.length >= this.maxBacklog) {
         await new Promise<void>((resolve) => this.roomWaiters.push(resolve));

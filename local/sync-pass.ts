@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { parseFullResyncDays, type AskReason, type SkipReason } from '../domain/fleet-selection';
 import type { DeviceKey } from '../domain/upgrade-record';
-import { discoverFleet } from '../services/discover-fleet';
+import { discoverFleet, type DeviceSyncRequest } from '../services/discover-fleet';
 import type { HistoryDependencies } from '../services/observe-device';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
 import { InProcessSyncPool } from './in-process-sync-pool';
@@ -31,12 +32,21 @@ export interface SyncPassOptions {
   onListingDone?: (devicesDiscovered: number) => void;
   /** Aborting stops listing and starting devices; devices in flight finish. */
   signal?: AbortSignal;
+  /** Ask every device's history (except never-upgraded ones with nothing archived). */
+  full?: boolean;
+  /** (d) of the change-aware selection; FULL_RESYNC_DAYS or 7 when unset. */
+  fullResyncDays?: number;
 }
 
 export interface SyncPassResult {
   account: string;
   /** Devices the device list named. */
+  listed: number;
+  /** Devices whose history was asked for (the others were skipped): `discovered` for older callers. */
   discovered: number;
+  asked: number;
+  askedByReason: Partial<Record<AskReason, number>>;
+  skipped: Partial<Record<SkipReason, number>>;
   synced: number;
   /** Devices that could not be synced. */
   failed: FailedDevice[];
@@ -48,9 +58,10 @@ export interface SyncPassResult {
 }
 
 /**
- * One full pass over an account on one machine, with the services the deployed workers run: discovery
- * pages the device list into an in-process pool, which syncs every device through syncDevice (the
- * archive code the API uses). It syncs every device it can; failures are collected, never thrown.
+ * One pass over an account on one machine, with the services the deployed workers run: discovery pages
+ * the device list, selects the devices that can have changed (domain/fleet-selection.ts; all of them
+ * with `full`) into an in-process pool, which syncs each through syncDevice (the archive code the API
+ * uses). It syncs every device it can; failures are collected, never thrown.
  */
 export async function runSyncPass(
   account: string,
@@ -62,12 +73,17 @@ export async function runSyncPass(
   let synced = 0;
   let discovered = 0;
   let enqueued = 0;
+  let listed = 0;
+  let askedByReason: SyncPassResult['askedByReason'] = {};
+  let skipped: SyncPassResult['skipped'] = {};
   const signal = options.signal;
-  const pool = new InProcessSyncPool(async (device) => {
+  const pool = new InProcessSyncPool<DeviceSyncRequest>(async ({ listed: entry, ...device }) => {
     if (signal?.aborted) return;
     try {
       // Warnings logged while this device syncs name it (local/local-logging.ts).
-      await deviceContext.run(device, () => syncDevice(device, dependencies, { deadline: Date.now() + DEVICE_TIMEOUT_MS }));
+      await deviceContext.run(device, () =>
+        syncDevice(device, dependencies, { deadline: Date.now() + DEVICE_TIMEOUT_MS, listed: entry }),
+      );
       synced += 1;
     } catch (error) {
       failed.push({ device, errorCode: error instanceof DeviceSyncError ? error.errorCode : (error as Error).name });
@@ -96,8 +112,13 @@ export async function runSyncPass(
         runId: randomUUID(),
         // This pass's queue lives in memory: a pass that died with it cannot be resumed, only replaced.
         replaceRunning: true,
+        full: options.full,
+        fullResyncDays: options.fullResyncDays ?? parseFullResyncDays(process.env.FULL_RESYNC_DAYS, 'FULL_RESYNC_DAYS'),
         onPage: (checkpoint) => {
           discovered = checkpoint.devicesEnqueued;
+          listed = checkpoint.devicesListed ?? 0;
+          askedByReason = checkpoint.asked ?? {};
+          skipped = checkpoint.skipped ?? {};
         },
       },
     );
@@ -110,7 +131,11 @@ export async function runSyncPass(
   const interrupted = signal?.aborted === true;
   return {
     account,
+    listed,
     discovered,
+    asked: discovered,
+    askedByReason,
+    skipped,
     synced,
     failed,
     ...(discoveryError && !interrupted ? { listingError: describeError(discoveryError) } : {}),

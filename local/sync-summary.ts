@@ -1,3 +1,4 @@
+import { ASK_REASONS, SKIP_REASONS } from '../domain/fleet-selection';
 import type { SyncPassResult } from './sync-pass';
 
 /**
@@ -6,10 +7,19 @@ import type { SyncPassResult } from './sync-pass';
  */
 export function formatSummary(result: SyncPassResult): string {
   const rate = result.synced / Math.max(result.seconds, 0.001);
+  const skipped = Object.values(result.skipped).reduce((sum, count) => sum + (count ?? 0), 0);
   const lines = [
-    `${result.account}: ${result.interrupted ? 'interrupted: ' : ''}${result.discovered} devices listed, ${result.synced} synced, ${result.failed.length} failed in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} devices/s)`,
+    `${result.account}: ${result.interrupted ? 'interrupted: ' : ''}${result.listed} devices listed, ${result.asked} asked, ${skipped} skipped, ${result.synced} synced, ${result.failed.length} failed in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} devices/s)`,
+    `  asked:   ${breakdown(result.askedByReason, ASK_REASONS)}`,
+    `  skipped: ${breakdown(result.skipped, SKIP_REASONS)}`,
   ];
   if (result.listingError) lines.push(`  the account's device list failed: ${result.listingError}`);
   for (const { device, errorCode } of result.failed) lines.push(`  failed: ${device.deviceId} ${errorCode}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `never-synced 3, list-changed 1` (reasons with a count only, in the rules' order), or `none`. */
+function breakdown(counts: Record<string, number | undefined>, order: readonly string[]): string {
+  const parts = order.filter((reason) => (counts[reason] ?? 0) > 0).map((reason) => `${reason} ${counts[reason]}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
 }

@@ -14,7 +14,7 @@ import { routeLoggerTo, useLocalLogFormat } from './local-logging';
 import { DEFAULT_SYNC_CONCURRENCY, runSyncPass, type SyncPassOptions } from './sync-pass';
 import { formatSummary } from './sync-summary';
 
-const USAGE = `usage: npm run sync -- --account ACCOUNT [--account ACCOUNT ...] [--concurrency N]
+const USAGE = `usage: npm run sync -- --account ACCOUNT [--account ACCOUNT ...] [--concurrency N] [--full]
 
 Lists every device of each account on ThingSpace and archives its upgrade history, with the same code
 the deployed fleet sync runs. Exits 0 when every device synced, 1 when a device or an account's device
@@ -23,9 +23,11 @@ list failed, 2 on a usage or configuration error, 130 when interrupted (Ctrl-C).
 options:
   --account ACCOUNT   a ThingSpace account name, e.g. 0242078689-00001 (repeatable)
   --concurrency N     devices synced at once (default ${DEFAULT_SYNC_CONCURRENCY})
+  --full              ask ThingSpace for every device's history, not only the devices that can have changed
   -h, --help          this text
 
 environment (the same as npm start):
+  FULL_RESYNC_DAYS          a device is asked again after this many days whatever else (1-30, default 7)
   THINGSPACE_BASE_URL       the ThingSpace to call; unset: the built-in simulator with demo devices
   THINGSPACE_CREDENTIALS    JSON {"appKey","appSecret","username","password"}; default: the simulator's demo credentials
   THINGSPACE_SECRET_ID      read the credentials from this Secrets Manager secret instead
@@ -53,6 +55,7 @@ function options() {
         account: { type: 'string', multiple: true },
         concurrency: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        full: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -78,7 +81,7 @@ function options() {
   }
   const concurrency = Number(parsed.values.concurrency ?? DEFAULT_SYNC_CONCURRENCY);
   if (!Number.isInteger(concurrency) || concurrency < 1) fail('--concurrency must be a positive whole number');
-  return { accounts, concurrency };
+  return { accounts, concurrency, full: parsed.values.full === true };
 }
 
 type Progress = Required<Pick<SyncPassOptions, 'onDiscovered' | 'onDeviceDone' | 'onListingDone'>> & { stop(): void };
@@ -159,7 +162,7 @@ function plainProgress(account: string): Progress {
 }
 
 async function main(): Promise<void> {
-  const { accounts, concurrency } = options();
+  const { accounts, concurrency, full } = options();
   const onTerminal = process.stderr.isTTY === true;
   useLocalLogFormat();
   let environment: LocalEnvironment;
@@ -211,7 +214,7 @@ async function main(): Promise<void> {
     for (const account of accounts) {
       if (interrupt.signal.aborted) break;
       current = onTerminal ? terminalProgress(account) : plainProgress(account);
-      const result = await runSyncPass(account, dependencies, { concurrency, signal: interrupt.signal, ...current });
+      const result = await runSyncPass(account, dependencies, { concurrency, full, signal: interrupt.signal, ...current });
       current.stop();
       current = undefined;
       process.stdout.write(formatSummary(result));

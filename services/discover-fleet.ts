@@ -1,15 +1,37 @@
 import { parseDeviceId } from '../domain/device-key';
-import type { CallOptions, DiscoveryCheckpoint, HistoryStore, ThingSpaceApi } from '../domain/ports';
+import {
+  DEFAULT_FULL_RESYNC_DAYS,
+  needsArchiveCheck,
+  selectForSync,
+  type ListedDevice,
+} from '../domain/fleet-selection';
+import type {
+  CallOptions,
+  DeviceListPage,
+  DeviceSyncState,
+  DiscoveryCheckpoint,
+  HistoryStore,
+  ListedState,
+  ThingSpaceApi,
+} from '../domain/ports';
 import type { DeviceKey } from '../domain/upgrade-record';
+
+/** A device to sync, with the device-list entry it was selected on (recorded by a successful sync). */
+export interface DeviceSyncRequest extends DeviceKey {
+  listed?: ListedState;
+}
 
 /** Where discovered devices go to be synced: SQS when deployed, an in-process pool on one machine. */
 export interface DeviceSyncQueue {
-  enqueue(devices: readonly DeviceKey[]): Promise<void>;
+  enqueue(devices: readonly DeviceSyncRequest[]): Promise<void>;
 }
 
 export interface DiscoveryDependencies {
   thingspace: ThingSpaceApi;
-  store: Pick<HistoryStore, 'getDiscoveryCheckpoint' | 'saveDiscoveryCheckpoint'>;
+  store: Pick<
+    HistoryStore,
+    'getDiscoveryCheckpoint' | 'saveDiscoveryCheckpoint' | 'getSyncStates' | 'hasArchivedUpgrades' | 'recordSyncOutcome'
+  >;
   syncQueue: DeviceSyncQueue;
   now?: () => Date;
 }
@@ -32,6 +54,10 @@ export interface DiscoveryOptions extends CallOptions {
    */
   continuation?: boolean;
   onPage?: (checkpoint: DiscoveryCheckpoint, devicesOnPage: number) => void;
+  /** (d) of the change-aware selection: days after which a device is asked again whatever else (default 7). */
+  fullResyncDays?: number;
+  /** Ask every device (except never-upgraded ones with nothing archived). Kept by the pass's continuations. */
+  full?: boolean;
 }
 
 export type DiscoveryOutcome =
@@ -80,6 +106,10 @@ export async function discoverFleet(
       devicesEnqueued: 0,
       state: 'running',
       updatedAt: startedAt,
+      devicesListed: 0,
+      asked: {},
+      skipped: {},
+      ...(options.full ? { full: true } : {}),
     };
     const replaced = stored?.state === 'running' ? stored : undefined;
     if (!(await store.saveDiscoveryCheckpoint(fresh, replaced))) {
@@ -88,10 +118,12 @@ export async function discoverFleet(
     checkpoint = fresh;
   }
 
+  const policy = { fullResyncDays: options.fullResyncDays ?? DEFAULT_FULL_RESYNC_DAYS, fullPass: checkpoint.full === true };
   while (shouldContinue()) {
     const page = await thingspace.listDevices(account, checkpoint.nextIndex, { deadline: options.deadline });
-    const devices = page.deviceIds.flatMap((deviceId) => (isValidDeviceId(deviceId) ? [{ account, deviceId }] : []));
-    await syncQueue.enqueue(devices);
+    const listed = listedDevices(page);
+    const selection = await selectPage(account, listed, store, { ...policy, now: now() });
+    await syncQueue.enqueue(selection.requests);
     const finished = !page.hasMoreData;
     if (!finished && (page.lastSeenDeviceId === '' || page.lastSeenDeviceId === checkpoint.nextIndex)) {
       // Following such a page would fetch it again forever.
@@ -101,7 +133,10 @@ export async function discoverFleet(
       ...checkpoint,
       nextIndex: finished ? checkpoint.nextIndex : page.lastSeenDeviceId,
       pagesDone: checkpoint.pagesDone + 1,
-      devicesEnqueued: checkpoint.devicesEnqueued + devices.length,
+      devicesEnqueued: checkpoint.devicesEnqueued + selection.requests.length,
+      devicesListed: (checkpoint.devicesListed ?? 0) + listed.length,
+      asked: addCounts(checkpoint.asked, selection.asked),
+      skipped: addCounts(checkpoint.skipped, selection.skipped),
       state: finished ? 'done' : 'running',
       updatedAt: now().toISOString(),
     };
@@ -109,10 +144,91 @@ export async function discoverFleet(
       return { state: 'skipped', reason: 'superseded' };
     }
     checkpoint = next;
-    options.onPage?.(checkpoint, devices.length);
+    options.onPage?.(checkpoint, selection.requests.length);
     if (finished) return { state: 'done', checkpoint };
   }
   return { state: 'paused', checkpoint };
+}
+
+/** Each valid device of the page with its list entry; a list without firmware fields compares as ''. */
+function listedDevices(page: DeviceListPage): ListedDevice[] {
+  const entries = new Map((page.devices ?? []).map((device) => [device.deviceId, device]));
+  return page.deviceIds
+    .filter(isValidDeviceId)
+    .map((deviceId) => entries.get(deviceId) ?? { deviceId, firmware: '', upgradeTime: '' });
+}
+
+interface PageSelection {
+  requests: DeviceSyncRequest[];
+  asked: Record<string, number>;
+  skipped: Record<string, number>;
+}
+
+/** Looks at a never-upgraded device's archive this many at a time (a rare case: one key-only Query each). */
+const ARCHIVE_CHECK_CONCURRENCY = 16;
+
+/**
+ * Change-aware selection of one page (domain/fleet-selection.ts): one batched read of the page's sync
+ * states, a key-only look at the archive only for never-upgraded devices whose state does not say, and
+ * a sync state for a never-upgraded device with nothing archived, so later passes skip it on that read alone.
+ */
+async function selectPage(
+  account: string,
+  listed: readonly ListedDevice[],
+  store: DiscoveryDependencies['store'],
+  policy: { now: Date; fullResyncDays: number; fullPass: boolean },
+): Promise<PageSelection> {
+  const states = await store.getSyncStates(account, listed.map((device) => device.deviceId));
+  const archiveCounts = new Map<string, number>();
+  const toCheck = listed.filter((device) => needsArchiveCheck(device, states.get(device.deviceId)));
+  for (let start = 0; start < toCheck.length; start += ARCHIVE_CHECK_CONCURRENCY) {
+    await Promise.all(
+      toCheck.slice(start, start + ARCHIVE_CHECK_CONCURRENCY).map(async (device) => {
+        const archived = await store.hasArchivedUpgrades({ account, deviceId: device.deviceId });
+        archiveCounts.set(device.deviceId, archived ? 1 : 0);
+      }),
+    );
+  }
+  const result: PageSelection = { requests: [], asked: {}, skipped: {} };
+  const neverUpgradedStates: Array<{ device: DeviceKey; state: DeviceSyncState | undefined; listed: ListedDevice }> = [];
+  for (const device of listed) {
+    const state = states.get(device.deviceId);
+    const decision = selectForSync(device, state, archiveCounts.get(device.deviceId), policy);
+    if (decision.ask) {
+      result.asked[decision.reason] = (result.asked[decision.reason] ?? 0) + 1;
+      result.requests.push({ account, deviceId: device.deviceId, listed: { firmware: device.firmware, upgradeTime: device.upgradeTime } });
+    } else {
+      result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
+      if (decision.reason === 'never-upgraded' && state?.archivedUpgrades === undefined) {
+        neverUpgradedStates.push({ device: { account, deviceId: device.deviceId }, state, listed: device });
+      }
+    }
+  }
+  for (let start = 0; start < neverUpgradedStates.length; start += ARCHIVE_CHECK_CONCURRENCY) {
+    await Promise.all(
+      neverUpgradedStates.slice(start, start + ARCHIVE_CHECK_CONCURRENCY).map(({ device, state, listed: entry }) =>
+        store.recordSyncOutcome(device, {
+          ...(state ?? {}),
+          syncedAt: policy.now.toISOString(),
+          outcome: 'success',
+          upgradesSeen: 0,
+          errorCode: undefined,
+          archivedUpgrades: 0,
+          listed: { firmware: entry.firmware, upgradeTime: entry.upgradeTime },
+        }),
+      ),
+    );
+  }
+  return result;
+}
+
+function addCounts<K extends string>(
+  total: Partial<Record<K, number>> | undefined,
+  page: Partial<Record<K, number>>,
+): Partial<Record<K, number>> {
+  const sum: Partial<Record<K, number>> = { ...(total ?? {}) };
+  for (const [reason, count] of Object.entries(page) as Array<[K, number]>) sum[reason] = (sum[reason] ?? 0) + count;
+  return sum;
 }
 
 /** A listed device whose id is not an IMEI cannot be asked about; it is skipped, not sent to fail later. */

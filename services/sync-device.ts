@@ -1,5 +1,6 @@
 import { ErrorCode } from '../domain/api-error';
-import type { ArchiveResult, CallOptions } from '../domain/ports';
+import { summariseUpgrades } from '../domain/fleet-selection';
+import type { ArchiveResult, CallOptions, ListedState, SyncOutcome } from '../domain/ports';
 import type { DeviceKey } from '../domain/upgrade-record';
 import { ArchiveUnavailableError, archiveCallOptions, observeDevice, type HistoryDependencies } from './observe-device';
 
@@ -28,10 +29,15 @@ export class DeviceSyncError extends Error {
  * Archives what ThingSpace shows for one device now, with the same code path as the API, and
  * remembers on the device when it was last synced and how that went.
  */
+export interface SyncDeviceOptions extends CallOptions {
+  /** The device-list entry the fleet sync selected the device on; the next pass compares against it. */
+  listed?: ListedState;
+}
+
 export async function syncDevice(
   device: DeviceKey,
   dependencies: HistoryDependencies,
-  options: CallOptions = {},
+  options: SyncDeviceOptions = {},
 ): Promise<SyncResult> {
   const now = dependencies.now ?? (() => new Date());
   let observation;
@@ -46,11 +52,18 @@ export async function syncDevice(
 
   if (observation.kind === 'live') {
     const upgradesSeen = observation.live.length;
-    await dependencies.store.recordSyncOutcome(
-      device,
-      { syncedAt: now().toISOString(), outcome: 'success', upgradesSeen },
-      archiveCallOptions(options),
-    );
+    const syncedAt = now().toISOString();
+    // The live version of an upgrade wins over the archived one, as in the merged answer.
+    const merged = new Map(observation.archived.map((upgrade) => [upgrade.record.id, upgrade.record]));
+    for (const record of observation.live) merged.set(record.id, record);
+    await dependencies.store.recordSyncOutcome(device, {
+      syncedAt,
+      outcome: 'success',
+      upgradesSeen,
+      listed: options.listed,
+      lastFullSyncAt: syncedAt,
+      ...summariseUpgrades(merged.values(), syncedAt.slice(0, 10)),
+    }, archiveCallOptions(options));
     return { upgradesSeen, archive: observation.archive };
   }
 
@@ -63,10 +76,22 @@ export async function syncDevice(
         : failure.failure === 'auth'
           ? ErrorCode.upstreamAuthFailed
           : ErrorCode.upstreamUnavailable;
-  await dependencies.store.recordSyncOutcome(
-    device,
-    { syncedAt: now().toISOString(), outcome: 'failure', errorCode },
-    archiveCallOptions(options),
-  );
+  await dependencies.store.recordSyncOutcome(device, {
+    ...(await lastSuccess(device, dependencies)),
+    syncedAt: now().toISOString(),
+    outcome: 'failure',
+    errorCode,
+  }, archiveCallOptions(options));
   throw new DeviceSyncError(errorCode, failure.message, failure.failure !== 'rejected', { cause: failure });
+}
+
+/**
+ * What the last successful sync recorded, kept through a failure: the fleet sync's selection compares
+ * the device list with the list at the last *successful* sync, so a failure must not erase it.
+ */
+async function lastSuccess(device: DeviceKey, dependencies: HistoryDependencies): Promise<Partial<SyncOutcome>> {
+  const previous = await dependencies.store.getSyncState(device).catch(() => undefined);
+  if (!previous) return {};
+  const { listed, lastFullSyncAt, archivedUpgrades, newestUnfinishedStartDate } = previous;
+  return { listed, lastFullSyncAt, archivedUpgrades, newestUnfinishedStartDate };
 }

@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -75,6 +76,9 @@ export interface DynamoDbHistoryStoreOptions {
   maxConflictRetries?: number;
   logger?: StoreLogger;
 }
+
+/** BatchGetItem's limit of keys per request. */
+const BATCH_GET_LIMIT = 100;
 
 type Outcome = 'inserted' | 'updated' | 'unchanged' | 'skipped';
 type Condition = Pick<PutCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>;
@@ -208,6 +212,56 @@ export class DynamoDbHistoryStore implements HistoryStore {
   async getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined> {
     const item = await this.within(undefined, (call) => this.getItem(syncStateKey(device), call));
     return item ? itemToSyncState(item) : undefined;
+  }
+
+  async getSyncStates(account: string, deviceIds: readonly string[]): Promise<Map<string, DeviceSyncState>> {
+    return this.within(undefined, async (call) => {
+      const states = new Map<string, DeviceSyncState>();
+      for (let start = 0; start < deviceIds.length; start += BATCH_GET_LIMIT) {
+        let keys: Record<string, unknown>[] = deviceIds
+          .slice(start, start + BATCH_GET_LIMIT)
+          .map((deviceId) => syncStateKey({ account, deviceId }) as unknown as Record<string, unknown>);
+        // BatchGetItem may answer only part of a batch (UnprocessedKeys); the rest is asked again with backoff.
+        for (let round = 0; keys.length > 0; round += 1) {
+          if (round > 0) await this.policy.sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** round));
+          if (round > 0 && this.policy.now() > call.deadline) throw new Error('DynamoDB left sync states unprocessed until the deadline');
+          const answer = await this.withRetry(
+            () =>
+              this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), {
+                abortSignal: call.signal,
+              }),
+            call.deadline,
+          );
+          for (const item of answer.Responses?.[this.tableName] ?? []) {
+            const state = itemToSyncState(item);
+            states.set(state.deviceId, state);
+          }
+          keys = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        }
+      }
+      return states;
+    });
+  }
+
+  async hasArchivedUpgrades(device: DeviceKey): Promise<boolean> {
+    return this.within(undefined, async (call) => {
+      const page = await this.withRetry(
+        () =>
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+              ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+              ExpressionAttributeValues: { ':pk': devicePartitionKey(device), ':prefix': UPGRADE_SORT_KEY_PREFIX },
+              ProjectionExpression: '#pk',
+              Limit: 1,
+            }),
+            { abortSignal: call.signal },
+          ),
+        call.deadline,
+      );
+      return (page.Items ?? []).length > 0;
+    });
   }
 
   async getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined> {

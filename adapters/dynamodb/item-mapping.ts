@@ -88,6 +88,12 @@ export function syncStateToItem(device: DeviceKey, outcome: SyncOutcome): Item {
     outcome: outcome.outcome,
     upgradesSeen: outcome.upgradesSeen,
     errorCode: outcome.errorCode,
+    // What the fleet sync's change-aware selection compares (domain/fleet-selection.ts).
+    listedFirmware: outcome.listed?.firmware,
+    listedUpgradeTime: outcome.listed?.upgradeTime,
+    lastFullSyncAt: outcome.lastFullSyncAt,
+    archivedUpgrades: outcome.archivedUpgrades,
+    newestUnfinishedStartDate: outcome.newestUnfinishedStartDate,
     type: ITEM_TYPES.sync,
   };
 }
@@ -101,6 +107,12 @@ export function itemToSyncState(item: Item): DeviceSyncState {
   };
   if (typeof item.upgradesSeen === 'number') state.upgradesSeen = item.upgradesSeen;
   if (typeof item.errorCode === 'string') state.errorCode = item.errorCode;
+  if (typeof item.listedFirmware === 'string' && typeof item.listedUpgradeTime === 'string') {
+    state.listed = { firmware: item.listedFirmware, upgradeTime: item.listedUpgradeTime };
+  }
+  if (typeof item.lastFullSyncAt === 'string') state.lastFullSyncAt = item.lastFullSyncAt;
+  if (typeof item.archivedUpgrades === 'number') state.archivedUpgrades = item.archivedUpgrades;
+  if (typeof item.newestUnfinishedStartDate === 'string') state.newestUnfinishedStartDate = item.newestUnfinishedStartDate;
   return state;
 }
 
@@ -115,12 +127,16 @@ export function checkpointToItem(checkpoint: DiscoveryCheckpoint): Item {
     devicesEnqueued: checkpoint.devicesEnqueued,
     state: checkpoint.state,
     updatedAt: checkpoint.updatedAt,
+    devicesListed: checkpoint.devicesListed,
+    asked: checkpoint.asked,
+    skipped: checkpoint.skipped,
+    full: checkpoint.full,
     type: ITEM_TYPES.discovery,
   };
 }
 
 export function itemToCheckpoint(item: Item): DiscoveryCheckpoint {
-  return {
+  const checkpoint: DiscoveryCheckpoint = {
     account: asString(item.account),
     runId: asString(item.runId),
     startedAt: asString(item.startedAt),
@@ -130,6 +146,15 @@ export function itemToCheckpoint(item: Item): DiscoveryCheckpoint {
     state: item.state === 'done' ? 'done' : 'running',
     updatedAt: asString(item.updatedAt),
   };
+  if (typeof item.devicesListed === 'number') checkpoint.devicesListed = item.devicesListed;
+  if (isCountMap(item.asked)) checkpoint.asked = item.asked;
+  if (isCountMap(item.skipped)) checkpoint.skipped = item.skipped;
+  if (item.full === true) checkpoint.full = true;
+  return checkpoint;
+}
+
+function isCountMap(value: unknown): value is Record<string, number> {
+  return typeof value === 'object' && value !== null && Object.values(value).every((count) => typeof count === 'number');
 }
 
 function asString(value: unknown): string {

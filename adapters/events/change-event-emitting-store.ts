@@ -38,6 +38,8 @@ export class ChangeEventEmittingStore implements HistoryStore {
   listStatusLogs: HistoryStore['listStatusLogs'] = (...args) => this.inner.listStatusLogs(...args);
   recordSyncOutcome: HistoryStore['recordSyncOutcome'] = (...args) => this.inner.recordSyncOutcome(...args);
   getSyncState: HistoryStore['getSyncState'] = (...args) => this.inner.getSyncState(...args);
+  getSyncStates: HistoryStore['getSyncStates'] = (...args) => this.inner.getSyncStates(...args);
+  hasArchivedUpgrades: HistoryStore['hasArchivedUpgrades'] = (...args) => this.inner.hasArchivedUpgrades(...args);
   getDiscoveryCheckpoint: HistoryStore['getDiscoveryCheckpoint'] = (...args) => this.inner.getDiscoveryCheckpoint(...args);
   saveDiscoveryCheckpoint: HistoryStore['saveDiscoveryCheckpoint'] = (...args) => this.inner.saveDiscoveryCheckpoint(...args);
 }

@@ -27,10 +27,3 @@ export async function delayRetry(
     }),
   );
 }
-
-/** The queue URL of an SQS event record, from its ARN (arn:aws:sqs:region:account:name). */
-export function queueUrlFromArn(arn: string): string {
-  const [, partition, , region, accountId, name] = arn.split(':');
-  const domain = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `https://sqs.${region}.${domain}/${accountId}/${name}`;
-}

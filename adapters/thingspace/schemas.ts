@@ -65,5 +65,13 @@ export function parseHistory(text: string, device: DeviceKey, options: ScreenOpt
 export function parseDeviceListPage(text: string, options: ScreenOptions = {}): { page: DeviceListPage; dropped: DropCounts } {
   const page = parseAnswer(text, deviceListPageSchema, 'device list');
   const { deviceIds, dropped } = screenDeviceIds(page.deviceList, options);
-  return { page: { deviceIds, hasMoreData: page.hasMoreData, lastSeenDeviceId: page.lastSeenDeviceId }, dropped };
+  // firmware and upgradeTime tell the fleet sync which devices can have a new upgrade; only listed ids
+  // that passed the screen above are used (discovery matches on deviceIds).
+  const devices = page.deviceList.flatMap((entry) => {
+    if (typeof entry !== 'object' || entry === null) return [];
+    const { deviceId, firmware, upgradeTime } = entry as Record<string, unknown>;
+    if (typeof deviceId !== 'string') return [];
+    return [{ deviceId, firmware: typeof firmware === 'string' ? firmware : '', upgradeTime: typeof upgradeTime === 'string' ? upgradeTime : '' }];
+  });
+  return { page: { deviceIds, hasMoreData: page.hasMoreData, lastSeenDeviceId: page.lastSeenDeviceId, devices }, dropped };
 }

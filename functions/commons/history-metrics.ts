@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { RecordsDropped } from '../../adapters/thingspace/client';
+import type { ThingSpaceFailure } from '../../domain/thingspace-error';
 import type { DeviceHistory } from '../../services/get-device-history';
 import { metrics } from './powertools';
 
@@ -12,6 +13,18 @@ export function recordHistoryMetrics(history: DeviceHistory): void {
     metrics.addMetric('UpgradesNotArchived', MetricUnit.Count, history.archive.skipped);
   }
   if (history.stale) metrics.addMetric('StaleAnswers', MetricUnit.Count, 1);
+  if (history.upstreamFailure) recordUpstreamFailure(history.upstreamFailure.failure);
+}
+
+/** Metric names and the dimension the dashboard (lib/operations-dashboard.ts) reads. */
+export const UPSTREAM_FAILURES_METRIC = 'UpstreamFailures';
+export const UPSTREAM_FAILURE_KIND_DIMENSION = 'kind';
+
+/** One ThingSpace call that failed, by kind (unavailable, timeout, auth, malformed, rejected). */
+export function recordUpstreamFailure(kind: ThingSpaceFailure): void {
+  const single = metrics.singleMetric();
+  single.addDimension(UPSTREAM_FAILURE_KIND_DIMENSION, kind);
+  single.addMetric(UPSTREAM_FAILURES_METRIC, MetricUnit.Count, 1);
 }
 
 /**

@@ -47,7 +47,7 @@ export function seedDemoData(simulator: ThingSpaceSimulator): void {
         reason: 'success',
       },
     ],
-    { mdn: '5555550101', model: 'MODEL-X1', make: 'ACME', fwVersion: 'VerizonFirmwareVersion-03' },
+    { mdn: '5555550101', model: 'MODEL-X1', make: 'ACME', firmware: 'VerizonFirmwareVersion-03' },
   );
   simulator.setHistory(
     DEMO_ACCOUNT,
@@ -76,12 +76,12 @@ export function seedDemoData(simulator: ThingSpaceSimulator): void {
         reason: 'success',
       },
     ],
-    { mdn: '5555550102', model: 'MODEL-X1', make: 'ACME', fwVersion: 'VerizonFirmwareVersion-03' },
+    { mdn: '5555550102', model: 'MODEL-X1', make: 'ACME', firmware: 'VerizonFirmwareVersion-03' },
   );
   simulator.addDevice(DEMO_ACCOUNT, DEMO_DEVICE_WITHOUT_HISTORY, {
     mdn: '5555550103',
     model: 'MODEL-Y2',
     make: 'ACME',
-    fwVersion: 'VerizonFirmwareVersion-01',
+    firmware: 'VerizonFirmwareVersion-01',
   });
 }

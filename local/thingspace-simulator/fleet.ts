@@ -1,5 +1,6 @@
 import type { UpgradeRecord } from '../../domain/upgrade-record';
 import { SyntheticFleet, type SyntheticFleetOptions } from './synthetic-fleet';
+import { NEVER_UPGRADED_TIME, withListedFields } from './device-list';
 import type { SimulatedDevice } from './types';
 
 interface ExplicitDevice {
@@ -22,7 +23,7 @@ export interface DeviceListAnswer {
 }
 
 function defaultDevice(deviceId: string): SimulatedDevice {
-  return { deviceId, mdn: '', model: 'SIM-MODEL-1', make: 'SIMULATED', fwVersion: '' };
+  return { deviceId, mdn: '', model: 'SIM-MODEL-1', make: 'SIMULATED', firmware: '', upgradeTime: NEVER_UPGRADED_TIME };
 }
 
 /** The accounts, devices and upgrade histories the simulator serves. */
@@ -109,7 +110,8 @@ export class Fleet {
       const nextExplicit = explicitIds[explicitPosition];
       const nextSynthetic = synthetic && syntheticIndex < syntheticSize ? synthetic.deviceIdAt(syntheticIndex) : undefined;
       if (nextExplicit !== undefined && (nextSynthetic === undefined || nextExplicit <= nextSynthetic)) {
-        page.push({ ...(data.devices.get(nextExplicit) as ExplicitDevice).info });
+        const explicit = data.devices.get(nextExplicit) as ExplicitDevice;
+        page.push(withListedFields(explicit.info, explicit.history));
         explicitPosition += 1;
         if (nextExplicit === nextSynthetic) syntheticIndex += 1;
       } else {
@@ -128,6 +130,6 @@ export class Fleet {
   private syntheticInfo(account: string, deviceId: string): SimulatedDevice | undefined {
     const synthetic = this.accounts.get(account)?.synthetic;
     const index = synthetic?.indexOf(deviceId) ?? -1;
-    return synthetic && index >= 0 ? synthetic.device(index) : undefined;
+    return synthetic && index >= 0 ? synthetic.deviceInfo(index) : undefined;
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
+import { withListedFields } from './device-list';
 import type { SimulatedDevice } from './types';
 
 export interface SyntheticFleetOptions {
@@ -88,7 +89,13 @@ export class SyntheticFleet {
     return low;
   }
 
+  /** The device's list entry, with firmware and upgradeTime as its history implies. */
   device(index: number): SimulatedDevice {
+    return withListedFields(this.deviceInfo(index), this.history(index));
+  }
+
+  /** The device without the fields computed from its history. */
+  deviceInfo(index: number): SimulatedDevice {
     const deviceId = this.deviceIdAt(index);
     const mdn = String(2_000_000_000 + (index % 7_999_999_999)).padStart(10, '0');
     return {
@@ -96,7 +103,8 @@ export class SyntheticFleet {
       mdn,
       model: 'SIM-MODEL-1',
       make: 'SIMULATED',
-      fwVersion: `SyntheticFirmware-${this.recordsPerDevice}`,
+      firmware: 'SyntheticFirmware-0',
+      upgradeTime: '',
     };
   }
 

@@ -6,7 +6,13 @@ export interface SimulatedDevice {
   mdn: string;
   model: string;
   make: string;
-  fwVersion: string;
+  /**
+   * The firmware the device runs now: the target of its newest successful upgrade, else the firmware it
+   * shipped with. Computed from the history when the list is served, like upgradeTime.
+   */
+  firmware: string;
+  /** When the newest upgrade started, `MM/DD/YYYY H:M:S` (UTC); `01/01/1900 0:0:0` when never upgraded. */
+  upgradeTime: string;
 }
 
 /**

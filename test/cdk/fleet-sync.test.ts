@@ -203,7 +203,7 @@ describe('fleet sync triggers', () => {
 });
 
 describe('fleet sync alarms', () => {
-  it('notifies the operator\'s SNS topic from every dead-letter alarm when one is configured', () => {
+  it('notifies the operator\'s SNS topic from every alarm of the stack when one is configured', () => {
     // Prepare
     const topicArn = 'arn:aws:sns:us-east-1:123456789012:fota-history-alarms';
 
@@ -212,8 +212,9 @@ describe('fleet sync alarms', () => {
 
     // Assess
     const alarms = Object.values(resourcesOfType(withTopic, 'AWS::CloudWatch::Alarm'));
-    // The sync and discovery DLQs, and the change-event publisher's.
-    expect(alarms).toHaveLength(3);
+    // 6 functions x (errors, throttles), API 5XX, sync queue age, 4 DLQs (sync, discovery, event targets,
+    // change events), dropped recursions.
+    expect(alarms).toHaveLength(19);
     for (const alarm of alarms) expect(alarm.Properties?.AlarmActions).toEqual([topicArn]);
   });
 

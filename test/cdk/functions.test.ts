@@ -84,6 +84,9 @@ describe('service functions', () => {
 
     // Assess
     expect(worker.SYNC_DLQ_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncSyncQueueDeadLetterQueue/) });
+    // Its own queue's URL from CDK (for the retry backoff), so AWS_ENDPOINT_URL_SQS and other partitions apply.
+    expect(worker.SYNC_QUEUE_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncSyncQueue[0-9A-F]+$/) });
+    expect(discovery.FULL_RESYNC_DAYS).toBe('7');
     expect(discovery.SYNC_QUEUE_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncSyncQueue[0-9A-F]+$/) });
     expect(discovery.DISCOVERY_QUEUE_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncDiscoveryQueue[0-9A-F]+$/) });
     expect(discovery.DISCOVERY_DLQ_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncDiscoveryQueueDeadLetterQueue/) });
@@ -99,7 +102,8 @@ describe('service functions', () => {
     // The four history functions and the callback listener (its credentials are fields of the same secret).
     expect(secretStatements).toHaveLength(5);
     for (const statement of secretStatements) {
-      expect(actionsOf(statement).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+      // SecretsProvider calls GetSecretValue only; DescribeSecret (grantRead's extra) is not granted.
+      expect(actionsOf(statement).sort()).toEqual(['secretsmanager:GetSecretValue']);
       const resource = JSON.stringify(statement.Resource);
       expect(resource).not.toContain('*');
       expect(resource).toContain(':secret:thingspace-fota-history/credentials-??????');
@@ -135,10 +139,15 @@ describe('service functions', () => {
 
     // Assess
     expect(tableStatements).toHaveLength(4);
-    for (const statement of tableStatements) {
-      expect(actionsOf(statement).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
-      expect(JSON.stringify(statement.Resource)).not.toContain('*');
-    }
+    const actionSets = tableStatements.map((statement) => actionsOf(statement).sort().join(' '));
+    // Three functions read and archive history; discovery also batch-reads the sync states of a page.
+    expect(actionSets.sort()).toEqual([
+      'dynamodb:BatchGetItem dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
+      'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
+      'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
+      'dynamodb:GetItem dynamodb:PutItem dynamodb:Query',
+    ]);
+    for (const statement of tableStatements) expect(JSON.stringify(statement.Resource)).not.toContain('*');
   });
 
   it('allows a wildcard resource only for the X-Ray actions and ListStreams, which cannot be scoped', () => {

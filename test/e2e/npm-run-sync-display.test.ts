@@ -104,11 +104,11 @@ describe('npm run sync on a terminal', () => {
     expect(result.code, result.output).toBe(1);
     const screen = screenLines(result.output);
     expect(screen).toContainEqual(
-      expect.stringMatching(new RegExp(`^${ACCOUNT}: ${FLEET_SIZE} devices listed, ${FLEET_SIZE - 1} synced, 1 failed in [0-9.]+ s \\([0-9.]+ devices/s\\)$`)),
+      expect.stringMatching(new RegExp(`^${ACCOUNT}: ${FLEET_SIZE} devices listed, ${FLEET_SIZE} asked, 0 skipped, ${FLEET_SIZE - 1} synced, 1 failed in [0-9.]+ s \\([0-9.]+ devices/s\\)$`)),
     );
     expect(screen).toContain(`  failed: ${failing} UPSTREAM_UNAVAILABLE`);
     // An account ThingSpace does not know is the account's failure, not a failed device.
-    expect(screen).toContainEqual(expect.stringMatching(new RegExp(`^${UNKNOWN_ACCOUNT}: 0 devices listed, 0 synced, 0 failed in `)));
+    expect(screen).toContainEqual(expect.stringMatching(new RegExp(`^${UNKNOWN_ACCOUNT}: 0 devices listed, 0 asked, 0 skipped, 0 synced, 0 failed in `)));
     expect(screen).toContainEqual(expect.stringMatching(/^ {2}the account's device list failed: .*AccountNotFound/));
     // The bar's final state: a real total, not 0/0 growing page by page.
     expect(result.output).toContain(`${FLEET_SIZE}/${FLEET_SIZE} devices`);
@@ -147,7 +147,7 @@ describe('npm run sync on a terminal', () => {
     expect(interrupted).toBe(true);
     expect(result.code, result.output).toBe(130);
     expect(screenLines(result.output)).toContainEqual(
-      expect.stringMatching(new RegExp(`^${ACCOUNT}: interrupted: ${FLEET_SIZE} devices listed, \\d+ synced, 0 failed in `)),
+      expect.stringMatching(new RegExp(`^${ACCOUNT}: interrupted: ${FLEET_SIZE} devices listed, \\d+ asked, \\d+ skipped, \\d+ synced, 0 failed in `)),
     );
     expect(result.output.lastIndexOf('\u001b[?25h')).toBeGreaterThan(result.output.lastIndexOf('\u001b[?25l'));
     expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);

@@ -77,6 +77,12 @@ function byDeviceId(a: unknown, b: unknown): number {
   return String((a as { deviceId: string }).deviceId).localeCompare(String((b as { deviceId: string }).deviceId));
 }
 
+/** The device key of a sync message (which also carries the device-list entry it was selected on). */
+function keyOf(body: unknown): { account: string; deviceId: string } {
+  const { account, deviceId } = body as { account: string; deviceId: string };
+  return { account, deviceId };
+}
+
 function bodiesSentTo(queueUrl: string): unknown[] {
   return batchesSentTo(queueUrl).flatMap((input) => (input.Entries ?? []).map((entry) => JSON.parse(entry.MessageBody ?? 'null')));
 }
@@ -96,7 +102,7 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     const batches = batchesSentTo(SYNC_QUEUE_URL);
     expect(batches.every((batch) => (batch.Entries ?? []).length <= 10)).toBe(true);
     expect(batches).toHaveLength(Math.ceil(PAGE_SIZE / 10) * 2 + Math.ceil((FLEET_SIZE - 2 * PAGE_SIZE) / 10));
-    expect(bodiesSentTo(SYNC_QUEUE_URL)).toEqual(deviceIds.map((deviceId) => ({ account, deviceId })));
+    expect(bodiesSentTo(SYNC_QUEUE_URL).map(keyOf)).toEqual(deviceIds.map((deviceId) => ({ account, deviceId })));
     expect(batchesSentTo(DISCOVERY_QUEUE_URL)).toEqual([]);
     expect(simulator.stats().listCalls).toBe(3);
     // The schedule message's id is the run, so a redelivery of it resumes instead of starting over.
@@ -125,7 +131,7 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     expect(continuation).toEqual([{ account, runId: record.messageId }]);
     expect(continued).toEqual({ batchItemFailures: [] });
     expect(simulator.stats().listCalls).toBe(3);
-    expect(bodiesSentTo(SYNC_QUEUE_URL)).toEqual(deviceIds.map((deviceId) => ({ account, deviceId })));
+    expect(bodiesSentTo(SYNC_QUEUE_URL).map(keyOf)).toEqual(deviceIds.map((deviceId) => ({ account, deviceId })));
     expect(await store.getDiscoveryCheckpoint(account)).toMatchObject({ runId: record.messageId, state: 'done', pagesDone: 3 });
   });
 
@@ -159,7 +165,7 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     expect(resent).toHaveLength(2);
     expect(resent[1]?.Entries?.map((entry) => entry.MessageBody)).toEqual(firstBatch.slice(3));
     // Every device accepted exactly once.
-    expect(accepted.map((body) => JSON.parse(body) as unknown).sort(byDeviceId)).toEqual(
+    expect(accepted.map((body) => keyOf(JSON.parse(body))).sort(byDeviceId)).toEqual(
       deviceIds.map((deviceId) => ({ account, deviceId })),
     );
   });

@@ -7,6 +7,7 @@ import type { DeviceKey } from '../../domain/upgrade-record';
 import { discoverFleet, type DeviceSyncQueue } from '../../services/discover-fleet';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
+import { upgradeRecord } from '../support/records';
 
 const ACCOUNT = '0000000042-00001';
 const FLEET_SIZE = 350;
@@ -28,8 +29,9 @@ class RecordingQueue implements DeviceSyncQueue {
   async enqueue(devices: readonly DeviceKey[]): Promise<void> {
     this.batches.push([...devices]);
   }
+  /** The device keys enqueued (each request also carries its device-list entry). */
   get devices(): DeviceKey[] {
-    return this.batches.flat();
+    return this.batches.flat().map(({ account, deviceId }) => ({ account, deviceId }));
   }
 }
 
@@ -212,7 +214,7 @@ describe('discoverFleet against the simulator and dynalite', () => {
     simulator.addAccount(emptyAccount);
     const mixedAccount = '0000000044-00001';
     simulator.addDevice(mixedAccount, '12345');
-    simulator.addDevice(mixedAccount, '990000473475989');
+    simulator.setHistory(mixedAccount, '990000473475989', [upgradeRecord({ deviceId: '990000473475989', id: 'up-1', accountName: mixedAccount })]);
     const queue = new RecordingQueue();
 
     // Act

@@ -38,7 +38,7 @@ beforeAll(async () => {
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
   // The handler builds its dependencies from the environment at first use.
-  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url }, { SYNC_DLQ_URL: DLQ_URL });
+  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url }, { SYNC_DLQ_URL: DLQ_URL, SYNC_QUEUE_URL: queueUrlOf(SYNC_QUEUE) });
   ({ handler } = await import('../../functions/sync-devices'));
 });
 

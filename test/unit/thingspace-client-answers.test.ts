@@ -208,7 +208,7 @@ describe('ThingSpace client device list', () => {
         hasMoreData: true,
         lastSeenDeviceId: '990000473475990',
         deviceList: [
-          { deviceId: '990000473475989', mdn: '5555550101', model: 'X', make: 'Y', fwVersion: 'Z' },
+          { deviceId: '990000473475989', mdn: '5555550101', model: 'X', make: 'Y', firmware: 'Z', upgradeTime: '05/12/2025 8:15:42' },
           { deviceId: '990000473475990' },
         ],
       },
@@ -222,6 +222,10 @@ describe('ThingSpace client device list', () => {
       deviceIds: ['990000473475989', '990000473475990'],
       hasMoreData: true,
       lastSeenDeviceId: '990000473475990',
+      devices: [
+        { deviceId: '990000473475989', firmware: 'Z', upgradeTime: '05/12/2025 8:15:42' },
+        { deviceId: '990000473475990', firmware: '', upgradeTime: '' },
+      ],
     });
   });
 
