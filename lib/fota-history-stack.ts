@@ -36,6 +36,7 @@ export class FotaHistoryStack extends Stack {
       logLevel: config.logLevel,
       throttleRateLimit: config.apiThrottleRateLimit,
       throttleBurstLimit: config.apiThrottleBurstLimit,
+      archiveIndexNames: this.historyTable.archiveIndexNames,
     });
     this.historyInvoke = new HistoryInvoke(this, 'HistoryInvoke', { access, logLevel: config.logLevel });
     this.fleetSync = new FleetSync(this, 'FleetSync', {

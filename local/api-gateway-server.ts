@@ -6,6 +6,13 @@ import { apiGatewayProxyEvent, HISTORY_RESOURCE, lambdaContext } from './lambda-
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 const ROUTE = /^\/reports\/([^/]+)\/devices\/([^/]+)\/?$/;
+/** The archive routes (lib/history-api.ts): resource, path pattern, and the names of its path parameters. */
+export const ARCHIVE_ROUTES = [
+  { resource: '/archive/{account}/devices/{deviceId}', pattern: /^\/archive\/([^/]+)\/devices\/([^/]+)\/?$/, parameters: ['account', 'deviceId'] },
+  { resource: '/archive/{account}/upgrades', pattern: /^\/archive\/([^/]+)\/upgrades\/?$/, parameters: ['account'] },
+] as const;
+/** Where the OpenAPI description of every route is served. */
+export const OPENAPI_PATH = '/openapi.json';
 /** API Gateway's integration timeout, so the handler's deadline logic behaves as deployed. */
 const TIMEOUT_MS = 28_000;
 
@@ -19,8 +26,53 @@ function errorResult(statusCode: number, errorCode: string, errorMessage: string
   return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ errorCode, errorMessage }) };
 }
 
-async function answer(request: IncomingMessage, handler: ProxyHandler, functionName: string): Promise<APIGatewayProxyResult> {
+/** Routes beside the history route, each optional so the server can be started with the history route alone. */
+export interface ExtraRoutes {
+  /** functions/get-archive-api.ts, for the ARCHIVE_ROUTES. */
+  archiveHandler?: ProxyHandler;
+  /** The OpenAPI document (JSON text) served at OPENAPI_PATH. */
+  openApiDocument?: string;
+}
+
+async function answerExtra(request: IncomingMessage, url: URL, extra: ExtraRoutes, functionName: string): Promise<APIGatewayProxyResult | undefined> {
+  if (extra.openApiDocument !== undefined && url.pathname === OPENAPI_PATH) {
+    if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+    return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: extra.openApiDocument };
+  }
+  if (!extra.archiveHandler) return undefined;
+  for (const route of ARCHIVE_ROUTES) {
+    const match = route.pattern.exec(url.pathname);
+    if (!match) continue;
+    if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+    const pathParameters: Record<string, string> = {};
+    try {
+      route.parameters.forEach((name, index) => (pathParameters[name] = decodeURIComponent(match[index + 1]!)));
+    } catch {
+      return errorResult(400, 'INVALID_PARAMETER', 'Path parameters are not valid percent-encoding');
+    }
+    try {
+      const event = apiGatewayProxyEvent({
+        method: request.method ?? 'GET',
+        resource: route.resource,
+        path: url.pathname,
+        pathParameters,
+        headers: request.headers,
+        searchParams: url.searchParams,
+        sourceIp: request.socket.remoteAddress,
+        httpVersion: request.httpVersion,
+      });
+      return await extra.archiveHandler(event, lambdaContext(functionName, TIMEOUT_MS));
+    } catch {
+      return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
+    }
+  }
+  return undefined;
+}
+
+async function answer(request: IncomingMessage, handler: ProxyHandler, functionName: string, extra: ExtraRoutes = {}): Promise<APIGatewayProxyResult> {
   const url = new URL(request.url ?? '/', 'http://localhost');
+  const extraResult = await answerExtra(request, url, extra, functionName);
+  if (extraResult) return extraResult;
   const match = ROUTE.exec(url.pathname);
   if (!match) return errorResult(404, 'NOT_FOUND', `No route for ${url.pathname}; try GET ${HISTORY_RESOURCE}`);
   if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
@@ -59,7 +111,7 @@ function write(response: ServerResponse, result: APIGatewayProxyResult): void {
  * Serves the Lambda handler over HTTP the way API Gateway's Lambda proxy integration does: each
  * request becomes the API Gateway event, the handler's result becomes the response.
  */
-export async function startLocalApiServer(options: {
+export async function startLocalApiServer(options: ExtraRoutes & {
   handler: ProxyHandler;
   port?: number;
   host?: string;
@@ -68,7 +120,7 @@ export async function startLocalApiServer(options: {
   const functionName = options.functionName ?? 'fota-history-api';
   const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((request, response) => {
-    const done = answer(request, options.handler, functionName).then((result) => write(response, result));
+    const done = answer(request, options.handler, functionName, options).then((result) => write(response, result));
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
   });

@@ -29,6 +29,8 @@ export function lambdaContext(functionName: string, remainingMs: number | (() =>
 
 export interface ProxyRequest {
   method: string;
+  /** The API Gateway resource the request matched; the history route when omitted. */
+  resource?: string;
   path: string;
   pathParameters: Record<string, string> | null;
   headers?: Record<string, string | string[] | undefined>;
@@ -55,7 +57,7 @@ export function apiGatewayProxyEvent(request: ProxyRequest): APIGatewayProxyEven
   }
   const hasQuery = Object.keys(query).length > 0;
   return {
-    resource: HISTORY_RESOURCE,
+    resource: request.resource ?? HISTORY_RESOURCE,
     path: request.path,
     httpMethod: request.method,
     headers,
@@ -94,7 +96,7 @@ export function apiGatewayProxyEvent(request: ProxyRequest): APIGatewayProxyEven
       requestId: randomUUID(),
       requestTimeEpoch: Date.now(),
       resourceId: 'local',
-      resourcePath: HISTORY_RESOURCE,
+      resourcePath: request.resource ?? HISTORY_RESOURCE,
     },
   };
 }

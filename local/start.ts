@@ -4,6 +4,7 @@
  * built-in ThingSpace simulator unless THINGSPACE_BASE_URL names a real one.
  */
 import { startLocalApiServer, type LocalApiServer } from './api-gateway-server';
+import { readOpenApiDocument } from './openapi-document';
 import { LocalConfigurationError, prepareLocalEnvironment, type LocalEnvironment } from './local-environment';
 import { DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE } from './thingspace-simulator';
 
@@ -64,7 +65,16 @@ async function main(): Promise<void> {
     // Built now rather than on the first request, so a bad setting (e.g. THINGSPACE_TIMEOUT_MS=abc)
     // stops start-up instead of failing every request; the handler then reuses these.
     historyDependencies();
-    server = await startLocalApiServer({ handler, port, host: process.env.HOST || '127.0.0.1' });
+    const { handler: archiveHandler } = await import('../functions/get-archive-api');
+    const { archiveDependencies } = await import('../functions/commons/archive-dependencies');
+    archiveDependencies();
+    server = await startLocalApiServer({
+      handler,
+      archiveHandler,
+      openApiDocument: await readOpenApiDocument(),
+      port,
+      host: process.env.HOST || '127.0.0.1',
+    });
   } catch (error) {
     await environment.close();
     const code = (error as NodeJS.ErrnoException).code;

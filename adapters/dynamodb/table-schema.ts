@@ -7,6 +7,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeviceKey } from '../../domain/upgrade-record';
+import {
+  ARCHIVE_INDEX_KINDS,
+  ARCHIVE_INDEX_PROJECTED_FIELDS,
+  ARCHIVE_INDEXES,
+  ARCHIVE_ORDER_ATTRIBUTE,
+} from './archive-indexes';
 
 /**
  * The archive's single table. CDK creates it with exactly this key schema, so every key the store
@@ -24,6 +30,9 @@ export const LOGIN_GUARD_SORT_KEY_PREFIX = 'GUARD#';
 
 /** The `type` attribute of each item kind, so a scan or an export can tell them apart. */
 export const ITEM_TYPES = { upgrade: 'upgrade', sync: 'sync', discovery: 'discovery', loginGuard: 'login-guard' } as const;
+/** Older status-log entries of a long log, moved to items `LOG#<upgradeId>#<observedAt>` of the device partition. */
+export const STATUS_LOG_SORT_KEY_PREFIX = 'LOG#';
+export const STATUS_LOG_ITEM_TYPE = 'status-log';
 
 export interface TableKey {
   pk: string;
@@ -66,6 +75,22 @@ export const HISTORY_TABLE_KEY_SCHEMA = {
   ],
 } as const;
 
+/** The archive-query indexes in CreateTable's shape (on-demand: no throughput). */
+export const HISTORY_TABLE_INDEXES = {
+  AttributeDefinitions: [
+    ...ARCHIVE_INDEX_KINDS.map((kind) => ({ AttributeName: ARCHIVE_INDEXES[kind].partitionKey, AttributeType: 'S' as const })),
+    { AttributeName: ARCHIVE_ORDER_ATTRIBUTE, AttributeType: 'S' as const },
+  ],
+  GlobalSecondaryIndexes: ARCHIVE_INDEX_KINDS.map((kind) => ({
+    IndexName: ARCHIVE_INDEXES[kind].indexName,
+    KeySchema: [
+      { AttributeName: ARCHIVE_INDEXES[kind].partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: ARCHIVE_ORDER_ATTRIBUTE, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...ARCHIVE_INDEX_PROJECTED_FIELDS] },
+  })),
+};
+
 export interface CreateHistoryTableOptions {
   /** How long to wait for the table to become ACTIVE before giving up. */
   timeoutMs?: number;
@@ -93,8 +118,9 @@ export async function createHistoryTable(
         new CreateTableCommand({
           TableName: tableName,
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [...HISTORY_TABLE_KEY_SCHEMA.AttributeDefinitions],
+          AttributeDefinitions: [...HISTORY_TABLE_KEY_SCHEMA.AttributeDefinitions, ...HISTORY_TABLE_INDEXES.AttributeDefinitions],
           KeySchema: [...HISTORY_TABLE_KEY_SCHEMA.KeySchema],
+          GlobalSecondaryIndexes: HISTORY_TABLE_INDEXES.GlobalSecondaryIndexes,
         }),
       );
     } catch (error) {

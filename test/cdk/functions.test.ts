@@ -13,6 +13,9 @@ interface Statement {
 const statements = (): Statement[] =>
   policies.flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
 const actionsOf = (statement: Statement): string[] => [statement.Action].flat();
+/** The archive routes' function reads the table only and never calls ThingSpace. */
+const isArchiveFunction = (id: string): boolean => id.includes('GetArchive');
+const readsArchiveTokenKey = (statement: Statement): boolean => JSON.stringify(statement.Resource).includes('ArchiveTokenKey');
 
 function functionEnvironment(fragment: string): Record<string, unknown> {
   const entry = Object.entries(functions).find(([id]) => id.includes(fragment));
@@ -21,12 +24,12 @@ function functionEnvironment(fragment: string): Record<string, unknown> {
 }
 
 describe('service functions', () => {
-  it('deploys four functions on Node.js 22 or newer, arm64, traced, with an explicit log group', () => {
+  it('deploys five functions on Node.js 22 or newer, arm64, traced, with an explicit log group', () => {
     // Act
     const properties = Object.values(functions).map((fn) => fn.Properties ?? {});
 
     // Assess
-    expect(properties).toHaveLength(4);
+    expect(properties).toHaveLength(5);
     for (const fn of properties) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1]);
       expect(major).toBeGreaterThanOrEqual(22);
@@ -49,11 +52,11 @@ describe('service functions', () => {
     for (const id of referenced) expect(logGroups[id]?.Properties?.RetentionInDays).toBe(30);
   });
 
-  it('sets the Powertools, source map, table and ThingSpace environment on every function', () => {
+  it('sets the Powertools, source map, table and ThingSpace environment on every function that calls ThingSpace', () => {
     // Act
-    const environments = Object.values(functions).map(
-      (fn) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables,
-    );
+    const environments = Object.entries(functions)
+      .filter(([id]) => !isArchiveFunction(id))
+      .map(([, fn]) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables);
 
     // Assess
     for (const env of environments) {
@@ -84,7 +87,7 @@ describe('service functions', () => {
   it('scopes the secret read policy to exactly the one ThingSpace secret', () => {
     // Act
     const secretStatements = statements().filter((statement) =>
-      actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
+      actionsOf(statement).some((action) => action.startsWith('secretsmanager:')) && !readsArchiveTokenKey(statement),
     );
 
     // Assess
@@ -105,11 +108,11 @@ describe('service functions', () => {
     // Act
     const secretResources = Object.values(resourcesOfType(withArn, 'AWS::IAM::Policy'))
       .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement)
-      .filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
+      .filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue') && !readsArchiveTokenKey(statement))
       .map((statement) => statement.Resource);
-    const envs = Object.values(resourcesOfType(withArn, 'AWS::Lambda::Function')).map(
-      (fn) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.THINGSPACE_SECRET_ID,
-    );
+    const envs = Object.entries(resourcesOfType(withArn, 'AWS::Lambda::Function'))
+      .filter(([id]) => !isArchiveFunction(id))
+      .map(([, fn]) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.THINGSPACE_SECRET_ID);
 
     // Assess
     expect(new Set(secretResources.map((resource) => JSON.stringify(resource)))).toEqual(new Set([JSON.stringify(arn)]));
@@ -119,7 +122,7 @@ describe('service functions', () => {
   it('grants only item operations on the table itself, no Scan, delete or index wildcard', () => {
     // Act
     const tableStatements = statements().filter((statement) =>
-      actionsOf(statement).some((action) => action.startsWith('dynamodb:')),
+      actionsOf(statement).some((action) => action.startsWith('dynamodb:')) && actionsOf(statement).length > 1,
     );
 
     // Assess
@@ -148,7 +151,23 @@ describe('service functions', () => {
     );
 
     // Assess
-    expect(lambdaRoles).toHaveLength(4);
+    expect(lambdaRoles).toHaveLength(5);
     for (const role of lambdaRoles) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('gives the archive function Query on the table and its named indexes only, its token key, and no ThingSpace access', () => {
+    // Act
+    const [archive] = Object.entries(functions).filter(([id]) => isArchiveFunction(id));
+    const env = (archive?.[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const queryOnly = statements().filter((statement) => actionsOf(statement).join() === 'dynamodb:Query');
+
+    // Assess
+    expect(env.TABLE_NAME).toEqual({ Ref: expect.stringMatching(/^HistoryTable/) });
+    expect(env.ARCHIVE_TOKEN_SECRET_ID).toEqual({ Ref: expect.stringMatching(/^HistoryApiArchiveTokenKey/) });
+    expect(env).not.toHaveProperty('THINGSPACE_SECRET_ID');
+    expect(queryOnly).toHaveLength(1);
+    const resources = JSON.stringify(queryOnly[0]?.Resource);
+    for (const index of ['byUpgradeId', 'byFirmwareTo', 'byFirmwareFrom', 'byStatus', 'byDate']) expect(resources).toContain(`/index/${index}`);
+    expect(resources).not.toContain('*');
   });
 });
