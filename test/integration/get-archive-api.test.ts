@@ -2,6 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import { backfillArchiveIndexes } from '../../local/backfill';
 import { planArchiveWrites } from '../../domain/archive-plan';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
 import { apiGatewayProxyEvent } from '../../local/lambda-emulation';
@@ -347,5 +348,27 @@ describe('the archive API over dynalite', () => {
         '2026-01-03T00:00:00.000Z InProgress',
       ]);
     });
+  });
+
+  it('finds upgrades archived before the indexes existed once npm run backfill has run, and backfills nothing twice', async () => {
+    // Prepare: an item as an earlier version wrote it, without the index attributes
+    const deviceId = nextDeviceId();
+    const record = upgradeRecord({ deviceId, id: 'campaign-legacy', accountName: ACCOUNT, startDate: '2024-02-02' });
+    await db.client.send(new PutCommand({
+      TableName: tableName,
+      Item: { pk: `DEVICE#${ACCOUNT}#${deviceId}`, sk: 'UPGRADE#campaign-legacy', type: 'upgrade', ...record, firstSeenAt: '2024-02-03T00:00:00.000Z', observedAt: '2024-02-03T00:00:00.000Z', statusLog: [] },
+    }));
+    const before = await allPages(ACCOUNT, { upgradeId: 'campaign-legacy' });
+
+    // Act
+    const updated = await backfillArchiveIndexes(db.client, tableName);
+    const again = await backfillArchiveIndexes(db.client, tableName);
+    const after = await allPages(ACCOUNT, { upgradeId: 'campaign-legacy' });
+
+    // Assess
+    expect(before.records).toEqual([]);
+    expect(updated).toBe(1);
+    expect(again).toBe(0);
+    expect(after.records).toEqual([record]);
   });
 });
