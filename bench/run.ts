@@ -7,13 +7,14 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { measureColdStart, type ColdStartResults } from './cold-start';
+import { measureArchiveReads, type ArchiveReadResults } from './archive-reads';
 import { measureDynamoDbCost, type DynamoDbCostResults } from './dynamodb-cost';
 import { measureHttpService, type HttpServiceResults } from './http-service';
 import { killAllStartedChildren, stopAllStartedChildren } from './lib/children';
 import { PROJECT_ROOT } from './lib/environment';
 import { measureSyncThroughput, type SyncThroughputResult } from './sync';
 
-const SECTIONS = ['http', 'cold', 'dynamodb', 'sync'] as const;
+const SECTIONS = ['http', 'cold', 'dynamodb', 'sync', 'archive'] as const;
 type Section = (typeof SECTIONS)[number];
 /** A hard bound on the whole run; everything started is killed when it is reached. */
 const RUN_LIMIT_MS = 290_000;
@@ -24,6 +25,7 @@ interface BenchResults {
   http?: HttpServiceResults;
   coldStart?: ColdStartResults;
   dynamodb?: DynamoDbCostResults;
+  archive?: ArchiveReadResults;
   sync?: SyncThroughputResult;
 }
 
@@ -48,7 +50,7 @@ function table(header: string[], rows: string[][]): string {
 
 export function renderTables(results: BenchResults): string {
   const parts: string[] = [];
-  const { http, coldStart, dynamodb, sync } = results;
+  const { http, coldStart, dynamodb, sync, archive } = results;
   if (http) {
     const { warm, concurrency } = http;
     parts.push(
@@ -113,6 +115,15 @@ export function renderTables(results: BenchResults): string {
         : `not measured: ${sync.reason}`,
     );
   }
+  if (archive) {
+    parts.push(
+      `### 6. Archive queries (${fmt(archive.records)} records of ${fmt(archive.devices)} devices in the embedded store, loaded in ${archive.loadSeconds} s)`,
+      table(
+        ['query', 'samples', 'p50', 'p95', 'records per call', 'read units per call', 'Query calls per call'],
+        archive.rows.map((row) => [row.query, fmt(row.samples), `${row.p50Ms} ms`, `${row.p95Ms} ms`, fmt(row.recordsPerCall), fmt(row.readUnitsPerCall), fmt(row.queriesPerCall)]),
+      ),
+    );
+  }
   return parts.join('\n\n');
 }
 
@@ -132,6 +143,7 @@ async function main(): Promise<void> {
   if (sections.includes('cold')) results.coldStart = await measureColdStart(log);
   if (sections.includes('dynamodb')) results.dynamodb = await measureDynamoDbCost(log);
   if (sections.includes('sync')) results.sync = await measureSyncThroughput(log);
+  if (sections.includes('archive')) results.archive = await measureArchiveReads(log);
 
   const full = sections.length === SECTIONS.length;
   const dir = path.join(PROJECT_ROOT, 'bench/results');
