@@ -115,13 +115,19 @@ describe('npm start serves the archive routes after npm run sync', () => {
     for (const answer of answers) expect(answer).toMatchObject({ status: 400, body: { errorCode: 'INVALID_PARAMETER' } });
   });
 
-  it('serves the OpenAPI document at /openapi.json', async () => {
+  it('serves the OpenAPI document at /openapi.json, and the history route answers as it describes', async () => {
     // Act
     const answer = await getPath(server!.url, '/openapi.json');
+    const history = await getHistory(server!.url, E2E_ACCOUNT, devices[0]!);
+    const refused = await getHistory(server!.url, E2E_ACCOUNT, '123');
 
     // Assess
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual(openApiDocument);
+    expect(history.status).toBe(200);
+    expect(responseErrors('/reports/{account}/devices/{deviceId}', 'GET', history.status, history.body)).toEqual([]);
+    expect(refused.status).toBe(400);
+    expect(responseErrors('/reports/{account}/devices/{deviceId}', 'GET', refused.status, refused.body)).toEqual([]);
   });
 });
 
