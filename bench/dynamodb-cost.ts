@@ -30,7 +30,7 @@ const DEVICE_ID = '351756051523999';
 const RECORDS = 10;
 const TABLE_NAME = 'fota-history-cost';
 
-interface Tally {
+export interface Tally {
   read: number;
   write: number;
   operations: Record<string, number>;
@@ -50,7 +50,7 @@ const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemComman
  * capacity every call consumed, and adds it up. The document client shares its base client's
  * middleware stack, so this sees the low-level commands the store's document commands become.
  */
-function countConsumedCapacity(client: DynamoDBDocumentClient, tally: Tally): void {
+export function countConsumedCapacity(client: DynamoDBDocumentClient, tally: Tally): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as Record<string, unknown>;

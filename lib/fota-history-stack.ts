@@ -3,6 +3,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Table, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { ARCHIVE_INDEX_KINDS, ARCHIVE_INDEXES } from '../adapters/dynamodb/archive-indexes';
 import { CallbackListener } from './callback-listener';
 import { ChangeEvents } from './change-events';
 import { FleetSync } from './fleet-sync';
@@ -51,6 +52,8 @@ export class FotaHistoryStack extends Stack {
       logLevel: config.logLevel,
       throttleRateLimit: config.apiThrottleRateLimit,
       throttleBurstLimit: config.apiThrottleBurstLimit,
+      // A re-attached table was created by this stack earlier, with every archive index.
+      archiveIndexNames: this.historyTable?.archiveIndexNames ?? ARCHIVE_INDEX_KINDS.map((kind) => ARCHIVE_INDEXES[kind].indexName),
     });
     this.historyInvoke = new HistoryInvoke(this, 'HistoryInvoke', {
       access,

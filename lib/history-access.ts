@@ -35,7 +35,10 @@ export function grantHistoryAccess(
   access: HistoryAccess,
   options: { callsThingSpace: boolean; tableActions?: readonly string[] },
 ): void {
-  access.table.grant(fn.lambda, ...(options.tableActions ?? HISTORY_TABLE_ACTIONS));
+  // Not table.grant(): since the table has indexes, that would add `index/*`, which these functions never read.
+  fn.lambda.addToRolePolicy(
+    new PolicyStatement({ actions: [...(options.tableActions ?? HISTORY_TABLE_ACTIONS)], resources: [access.table.tableArn] }),
+  );
   fn.lambda.addEnvironment('TABLE_NAME', access.table.tableName);
   if (!options.callsThingSpace) return;
 
@@ -54,4 +57,18 @@ export function grantHistoryAccess(
   }
   fn.lambda.addEnvironment('THINGSPACE_SECRET_ID', access.thingSpace.secretId);
   fn.lambda.addEnvironment('THINGSPACE_BASE_URL', access.thingSpace.baseUrl);
+}
+
+/**
+ * Read-only access for the archive queries: Query on the table (a device's partition) and on each
+ * archive-query index by name. No ThingSpace secret: these routes never call ThingSpace.
+ */
+export function grantArchiveRead(fn: ServiceFunction, table: ITable, indexNames: readonly string[]): void {
+  fn.lambda.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['dynamodb:Query'],
+      resources: [table.tableArn, ...indexNames.map((name) => `${table.tableArn}/index/${name}`)],
+    }),
+  );
+  fn.lambda.addEnvironment('TABLE_NAME', table.tableName);
 }

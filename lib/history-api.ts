@@ -10,9 +10,10 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { addGatewayErrorResponses } from './gateway-error-responses';
-import { grantHistoryAccess, type HistoryAccess } from './history-access';
+import { grantArchiveRead, grantHistoryAccess, type HistoryAccess } from './history-access';
 import { ServiceFunction } from './service-function';
 
 export interface HistoryApiProps {
@@ -20,11 +21,17 @@ export interface HistoryApiProps {
   readonly logLevel: string;
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
+  /** The table's archive-query indexes (HistoryTable.archiveIndexNames), which the archive routes Query. */
+  readonly archiveIndexNames?: readonly string[];
 }
 
 /** Stage name mirrors ThingSpace's `/api/fota/v1`, so the client's base URL is the only change. */
 export const HISTORY_API_STAGE = 'v1';
 export const HISTORY_ROUTE = '/reports/{account}/devices/{deviceId}';
+export const ARCHIVE_DEVICE_ROUTE = '/archive/{account}/devices/{deviceId}';
+export const ARCHIVE_UPGRADES_ROUTE = '/archive/{account}/upgrades';
+/** The upgrades route's query parameters (domain/archive-query.ts), declared so the API documents them. */
+const ARCHIVE_QUERY_PARAMETERS = ['upgradeId', 'firmwareTo', 'firmwareFrom', 'status', 'deviceId', 'from', 'to', 'limit', 'nextToken'];
 
 /**
  * API Gateway gives up on an integration after 29 s. The function gets 28 s, and the handler's own
@@ -37,6 +44,10 @@ const HISTORY_FUNCTION_TIMEOUT = Duration.seconds(28);
 export class HistoryApi extends Construct {
   readonly api: RestApi;
   readonly handler: ServiceFunction;
+  /** GET /archive/...: the archive routes' function (reads the table only). */
+  readonly archiveHandler: ServiceFunction;
+  /** Signs the archive routes' nextTokens. */
+  readonly archiveTokenKey: Secret;
 
   constructor(scope: Construct, id: string, props: HistoryApiProps) {
     super(scope, id);
@@ -93,6 +104,48 @@ export class HistoryApi extends Construct {
       // formats. Body validation is on too (a GET has no body model, so it checks nothing) so that any
       // route added later is validated by default.
       requestValidatorOptions: { validateRequestParameters: true, validateRequestBody: true },
+    });
+
+    this.archiveTokenKey = new Secret(this, 'ArchiveTokenKey', {
+      description: 'HMAC key that signs the nextTokens of GET /archive/{account}/upgrades (generated, never shown)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    this.archiveHandler = new ServiceFunction(this, 'GetArchive', {
+      entryFile: 'get-archive-api.ts',
+      description: 'GET /archive/...: a device\'s archive and filtered, paged archive queries (reads DynamoDB only)',
+      timeout: HISTORY_FUNCTION_TIMEOUT,
+      logLevel: props.logLevel,
+      environment: { ARCHIVE_TOKEN_SECRET_ID: this.archiveTokenKey.secretArn },
+    });
+    grantArchiveRead(this.archiveHandler, props.access.table, props.archiveIndexNames ?? []);
+    this.archiveTokenKey.grantRead(this.archiveHandler.lambda);
+    Validations.of(this.archiveTokenKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The key only signs paging cursors (integrity, not secrecy of data); rotating it would turn every nextToken in flight into a 400 and buys nothing, since a leaked key lets a caller forge only a position in data the same IAM caller may already read.',
+    });
+
+    const archiveIntegration = new LambdaIntegration(this.archiveHandler.lambda, { allowTestInvoke: false });
+    const archiveValidator = this.api.addRequestValidator('ArchiveValidator', {
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+    const archiveAccount = this.api.root.addResource('archive').addResource('{account}');
+    archiveAccount
+      .addResource('devices')
+      .addResource('{deviceId}')
+      .addMethod('GET', archiveIntegration, {
+        authorizationType: AuthorizationType.IAM,
+        requestParameters: { 'method.request.path.account': true, 'method.request.path.deviceId': true },
+        requestValidator: archiveValidator,
+      });
+    archiveAccount.addResource('upgrades').addMethod('GET', archiveIntegration, {
+      authorizationType: AuthorizationType.IAM,
+      requestParameters: {
+        'method.request.path.account': true,
+        ...Object.fromEntries(ARCHIVE_QUERY_PARAMETERS.map((name) => [`method.request.querystring.${name}`, false])),
+      },
+      requestValidator: archiveValidator,
     });
 
     // RestApi's own output carries a hashed name; one stable `HistoryApiUrl` is easier to script against.

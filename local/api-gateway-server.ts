@@ -8,6 +8,13 @@ import { answerParserRejection } from './parser-rejections';
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 const ROUTE = /^\/reports\/([^/]+)\/devices\/([^/]+)\/?$/;
+/** The archive routes (lib/history-api.ts): resource, path pattern, and the names of its path parameters. */
+export const ARCHIVE_ROUTES = [
+  { resource: '/archive/{account}/devices/{deviceId}', pattern: /^\/archive\/([^/]+)\/devices\/([^/]+)\/?$/, parameters: ['account', 'deviceId'] },
+  { resource: '/archive/{account}/upgrades', pattern: /^\/archive\/([^/]+)\/upgrades\/?$/, parameters: ['account'] },
+] as const;
+/** Where the OpenAPI description of every route is served. */
+export const OPENAPI_PATH = '/openapi.json';
 /** API Gateway's integration timeout, so the handler's deadline logic behaves as deployed. */
 const TIMEOUT_MS = 28_000;
 /** A stop waits this long for the requests it must finish: the longest a request can take, and a margin. */
@@ -38,14 +45,60 @@ function errorResult(statusCode: number, errorCode: string, errorMessage: string
   return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ errorCode, errorMessage }) };
 }
 
+/** Routes beside the history route, each optional so the server can be started with the history route alone. */
+export interface ExtraRoutes {
+  /** functions/get-archive-api.ts, for the ARCHIVE_ROUTES. */
+  archiveHandler?: ProxyHandler | Promise<ProxyHandler>;
+  /** The OpenAPI document (JSON text) served at OPENAPI_PATH. */
+  openApiDocument?: string;
+}
+
+async function answerExtra(request: IncomingMessage, url: URL, extra: ExtraRoutes, functionName: string): Promise<APIGatewayProxyResult | undefined> {
+  if (extra.openApiDocument !== undefined && url.pathname === OPENAPI_PATH) {
+    if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+    return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: extra.openApiDocument };
+  }
+  if (!extra.archiveHandler) return undefined;
+  for (const route of ARCHIVE_ROUTES) {
+    const match = route.pattern.exec(url.pathname);
+    if (!match) continue;
+    if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+    const pathParameters: Record<string, string> = {};
+    try {
+      route.parameters.forEach((name, index) => (pathParameters[name] = decodeURIComponent(match[index + 1]!)));
+    } catch {
+      return errorResult(400, 'INVALID_PARAMETER', 'Path parameters are not valid percent-encoding');
+    }
+    try {
+      const event = apiGatewayProxyEvent({
+        method: request.method ?? 'GET',
+        resource: route.resource,
+        path: url.pathname,
+        pathParameters,
+        headers: request.headers,
+        searchParams: url.searchParams,
+        sourceIp: request.socket.remoteAddress,
+        httpVersion: request.httpVersion,
+      });
+      return await (await extra.archiveHandler)(event, lambdaContext(functionName, TIMEOUT_MS));
+    } catch {
+      return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
+    }
+  }
+  return undefined;
+}
+
 async function answer(
   request: IncomingMessage,
   handler: ProxyHandler | Promise<ProxyHandler>,
   functionName: string,
   health: (() => Promise<APIGatewayProxyResult>) | undefined,
   callbackHandler: ProxyHandler | Promise<ProxyHandler> | undefined,
+  extra: ExtraRoutes,
 ): Promise<APIGatewayProxyResult> {
   const url = new URL(request.url ?? '/', 'http://localhost');
+  const extraResult = await answerExtra(request, url, extra, functionName);
+  if (extraResult) return extraResult;
   if (health && url.pathname === '/health') {
     return request.method === 'GET' ? health() : errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
   }
@@ -155,7 +208,7 @@ function accessEntry(request: IncomingMessage, result: APIGatewayProxyResult, ms
  * Serves the Lambda handler over HTTP the way API Gateway's Lambda proxy integration does: each
  * request becomes the API Gateway event, the handler's result becomes the response.
  */
-export async function startLocalApiServer(options: {
+export async function startLocalApiServer(options: ExtraRoutes & {
   /** A promise lets the server take the port before the handler is ready; requests wait for it. */
   handler: ProxyHandler | Promise<ProxyHandler>;
   port?: number;
@@ -171,7 +224,7 @@ export async function startLocalApiServer(options: {
   const functionName = options.functionName ?? 'fota-history-api';
   const server: Server = createServer((request, response) => {
     const started = performance.now();
-    void answer(request, options.handler, functionName, options.health, options.callbackHandler).then((result) => {
+    void answer(request, options.handler, functionName, options.health, options.callbackHandler, options).then((result) => {
       write(response, result, drain.closing);
       options.onAnswered?.(accessEntry(request, result, performance.now() - started));
     });

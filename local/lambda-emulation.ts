@@ -29,6 +29,8 @@ export function lambdaContext(functionName: string, remainingMs: number | (() =>
 
 export interface ProxyRequest {
   method: string;
+  /** The API Gateway resource the request matched; the history route when omitted. */
+  resource?: string;
   path: string;
   pathParameters: Record<string, string> | null;
   headers?: Record<string, string | string[] | undefined>;
@@ -37,8 +39,6 @@ export interface ProxyRequest {
   httpVersion?: string;
   /** The request body as API Gateway passes it (text); null/absent for none. */
   body?: string | null;
-  /** The API Gateway resource the request matched; the history route by default. */
-  resource?: string;
 }
 
 /** The event API Gateway's Lambda proxy integration (REST API, payload 1.0) delivers for the history route. */

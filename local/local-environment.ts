@@ -1,4 +1,5 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createHistoryTable } from '../adapters/dynamodb/table-schema';
@@ -122,6 +123,8 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
     }
 
     env.AWS_REGION ||= 'us-east-1';
+    // Signs the archive routes' nextTokens; a fresh key per process, so a token outlives no restart.
+    if (!env.ARCHIVE_TOKEN_KEY && !env.ARCHIVE_TOKEN_SECRET_ID) env.ARCHIVE_TOKEN_KEY = randomBytes(32).toString('base64url');
     return { thingspace, store, close };
   } catch (error) {
     await close();

@@ -8,6 +8,7 @@ import { startLocalApiServer, type LocalApiServer, type ProxyHandler } from './a
 import { localCallbackSyncs, useDemoCallbackCredentials, type LocalCallbackSyncs } from './callback-listener';
 import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
 import { healthCheck } from './health';
+import { readOpenApiDocument } from './openapi-document';
 import { LocalConfigurationError, prepareLocalEnvironment, type LocalEnvironment } from './local-environment';
 import { logFormatFrom, useLocalLogFormat } from './local-logging';
 import { DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE } from './thingspace-simulator';
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
   let environment: LocalEnvironment | undefined;
   let handlerReady!: (handler: ProxyHandler) => void;
   const handler = new Promise<ProxyHandler>((resolve) => (handlerReady = resolve));
+  let archiveHandlerReady!: (handler: ProxyHandler) => void;
+  const archiveHandler = new Promise<ProxyHandler>((resolve) => (archiveHandlerReady = resolve));
   let callbackHandlerReady!: (handler: ProxyHandler) => void;
   const callbackHandler = new Promise<ProxyHandler>((resolve) => (callbackHandlerReady = resolve));
   let server: LocalApiServer;
@@ -69,6 +72,8 @@ async function main(): Promise<void> {
     server = await startLocalApiServer({
       handler,
       callbackHandler,
+      archiveHandler,
+      openApiDocument: await readOpenApiDocument(),
       port,
       host: process.env.HOST || '127.0.0.1',
       health: healthCheck(() => environment),
@@ -105,7 +110,12 @@ async function main(): Promise<void> {
       syncQueue: callbackSyncs.pool,
     });
     const { handler: thingspaceCallbackHandler } = await import('../functions/thingspace-callback');
+    // GET /archive/...: reads the archive only, so it is built without ThingSpace.
+    const { handler: archiveLambdaHandler } = await import('../functions/get-archive-api');
+    const { archiveDependencies } = await import('../functions/commons/archive-dependencies');
+    archiveDependencies();
     handlerReady(lambdaHandler);
+    archiveHandlerReady(archiveLambdaHandler);
     callbackHandlerReady(thingspaceCallbackHandler);
   } catch (error) {
     await changeFeed?.close();

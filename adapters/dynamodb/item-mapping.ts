@@ -6,6 +6,7 @@ import {
   type DeviceKey,
   type UpgradeRecordField,
 } from '../../domain/upgrade-record';
+import { archiveIndexAttributes } from './archive-index-attributes';
 import { discoveryCheckpointKey, ITEM_TYPES, statusLogEntryKey, syncStateKey, upgradeKey } from './table-schema';
 
 type Item = Record<string, unknown>;
@@ -18,6 +19,7 @@ export function upgradeToItem(device: DeviceKey, upgrade: ArchivedUpgrade): Item
     observedAt: upgrade.observedAt,
     statusLog: upgrade.statusLog.map(toStatusLogItem),
     type: ITEM_TYPES.upgrade,
+    ...archiveIndexAttributes(device, upgrade.record),
   };
 }
 

@@ -7,6 +7,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeviceKey } from '../../domain/upgrade-record';
+import {
+  ARCHIVE_INDEX_KINDS,
+  ARCHIVE_INDEX_PROJECTED_FIELDS,
+  ARCHIVE_INDEXES,
+  ARCHIVE_ORDER_ATTRIBUTE,
+} from './archive-indexes';
 
 /**
  * The archive's single table. CDK creates it with exactly this key schema, so every key the store
@@ -79,6 +85,22 @@ export const HISTORY_TABLE_KEY_SCHEMA = {
   ],
 } as const;
 
+/** The archive-query indexes in CreateTable's shape (on-demand: no throughput). */
+export const HISTORY_TABLE_INDEXES = {
+  AttributeDefinitions: [
+    ...ARCHIVE_INDEX_KINDS.map((kind) => ({ AttributeName: ARCHIVE_INDEXES[kind].partitionKey, AttributeType: 'S' as const })),
+    { AttributeName: ARCHIVE_ORDER_ATTRIBUTE, AttributeType: 'S' as const },
+  ],
+  GlobalSecondaryIndexes: ARCHIVE_INDEX_KINDS.map((kind) => ({
+    IndexName: ARCHIVE_INDEXES[kind].indexName,
+    KeySchema: [
+      { AttributeName: ARCHIVE_INDEXES[kind].partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: ARCHIVE_ORDER_ATTRIBUTE, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...ARCHIVE_INDEX_PROJECTED_FIELDS] },
+  })),
+};
+
 export interface CreateHistoryTableOptions {
   /** How long to wait for the table to become ACTIVE before giving up. */
   timeoutMs?: number;
@@ -106,8 +128,9 @@ export async function createHistoryTable(
         new CreateTableCommand({
           TableName: tableName,
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [...HISTORY_TABLE_KEY_SCHEMA.AttributeDefinitions],
+          AttributeDefinitions: [...HISTORY_TABLE_KEY_SCHEMA.AttributeDefinitions, ...HISTORY_TABLE_INDEXES.AttributeDefinitions],
           KeySchema: [...HISTORY_TABLE_KEY_SCHEMA.KeySchema],
+          GlobalSecondaryIndexes: HISTORY_TABLE_INDEXES.GlobalSecondaryIndexes,
         }),
       );
     } catch (error) {

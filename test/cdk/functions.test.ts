@@ -4,12 +4,17 @@ import { buildStack, resourcesOfType } from './stack-template';
 // Prepare (once per file)
 const { template } = buildStack();
 const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+/** The archive routes' function reads the table only and never calls ThingSpace. */
+const isArchiveFunction = (id: string): boolean => id.includes('GetArchive');
 /**
  * The functions that read and archive history (API, invoke, sync, discovery); the change-event publisher
- * (stream -> EventBridge) and the callback listener (-> sync queue) never touch the table's items.
+ * (stream -> EventBridge) and the callback listener (-> sync queue) never touch the table's items, and the
+ * archive routes' function only reads it.
  */
 const historyFunctions = Object.fromEntries(
-  Object.entries(functions).filter(([id]) => !id.startsWith('ChangeEvents') && !id.startsWith('CallbackListener')),
+  Object.entries(functions).filter(
+    ([id]) => !id.startsWith('ChangeEvents') && !id.startsWith('CallbackListener') && !isArchiveFunction(id),
+  ),
 );
 const policies = Object.values(resourcesOfType(template, 'AWS::IAM::Policy'));
 
@@ -20,6 +25,7 @@ interface Statement {
 const statements = (): Statement[] =>
   policies.flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
 const actionsOf = (statement: Statement): string[] => [statement.Action].flat();
+const readsArchiveTokenKey = (statement: Statement): boolean => JSON.stringify(statement.Resource).includes('ArchiveTokenKey');
 
 function functionEnvironment(fragment: string): Record<string, unknown> {
   const entry = Object.entries(functions).find(([id]) => id.includes(fragment));
@@ -28,12 +34,12 @@ function functionEnvironment(fragment: string): Record<string, unknown> {
 }
 
 describe('service functions', () => {
-  it('deploys six functions on Node.js 22 or newer, arm64, traced, with an explicit log group', () => {
+  it('deploys seven functions on Node.js 22 or newer, arm64, traced, with an explicit log group', () => {
     // Act
     const properties = Object.values(functions).map((fn) => fn.Properties ?? {});
 
     // Assess
-    expect(properties).toHaveLength(6);
+    expect(properties).toHaveLength(7);
     expect(Object.keys(historyFunctions)).toHaveLength(4);
     for (const fn of properties) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1]);
@@ -95,7 +101,7 @@ describe('service functions', () => {
   it('scopes the secret read policy to exactly the one ThingSpace secret', () => {
     // Act
     const secretStatements = statements().filter((statement) =>
-      actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
+      actionsOf(statement).some((action) => action.startsWith('secretsmanager:')) && !readsArchiveTokenKey(statement),
     );
 
     // Assess
@@ -118,7 +124,7 @@ describe('service functions', () => {
     // Act
     const secretResources = Object.values(resourcesOfType(withArn, 'AWS::IAM::Policy'))
       .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement)
-      .filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
+      .filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue') && !readsArchiveTokenKey(statement))
       .map((statement) => statement.Resource);
     const envs = Object.values(resourcesOfType(withArn, 'AWS::Lambda::Function'))
       .map((fn) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.THINGSPACE_SECRET_ID)
@@ -134,7 +140,8 @@ describe('service functions', () => {
     // The stream reads (ListStreams, DescribeStream, GetRecords, GetShardIterator) are the publisher's: below.
     const streamActions = ['dynamodb:ListStreams', 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'];
     const tableStatements = statements().filter((statement) =>
-      actionsOf(statement).some((action) => action.startsWith('dynamodb:') && !streamActions.includes(action)),
+      actionsOf(statement).some((action) => action.startsWith('dynamodb:') && !streamActions.includes(action)) &&
+        actionsOf(statement).length > 1,
     );
 
     // Assess
@@ -182,7 +189,23 @@ describe('service functions', () => {
     );
 
     // Assess
-    expect(lambdaRoles).toHaveLength(6);
+    expect(lambdaRoles).toHaveLength(7);
     for (const role of lambdaRoles) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('gives the archive function Query on the table and its named indexes only, its token key, and no ThingSpace access', () => {
+    // Act
+    const [archive] = Object.entries(functions).filter(([id]) => isArchiveFunction(id));
+    const env = (archive?.[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const queryOnly = statements().filter((statement) => actionsOf(statement).join() === 'dynamodb:Query');
+
+    // Assess
+    expect(env.TABLE_NAME).toEqual({ Ref: expect.stringMatching(/^HistoryTable/) });
+    expect(env.ARCHIVE_TOKEN_SECRET_ID).toEqual({ Ref: expect.stringMatching(/^HistoryApiArchiveTokenKey/) });
+    expect(env).not.toHaveProperty('THINGSPACE_SECRET_ID');
+    expect(queryOnly).toHaveLength(1);
+    const resources = JSON.stringify(queryOnly[0]?.Resource);
+    for (const index of ['byUpgradeId', 'byFirmwareTo', 'byFirmwareFrom', 'byStatus', 'byDate']) expect(resources).toContain(`/index/${index}`);
+    expect(resources).not.toContain('*');
   });
 });

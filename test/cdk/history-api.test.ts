@@ -12,7 +12,7 @@ describe('history API', () => {
     // Act
     const resources = resourcesOfType(template, 'AWS::ApiGateway::Resource');
     const pathParts = Object.values(resources).map((resource) => resource.Properties?.PathPart);
-    const deviceResourceId = logicalIdOf(template, 'AWS::ApiGateway::Resource', 'deviceId');
+    const deviceResourceId = logicalIdOf(template, 'AWS::ApiGateway::Resource', 'reportsaccountdevicesdeviceId');
 
     // Assess
     expect(pathParts).toEqual(expect.arrayContaining(['reports', '{account}', 'devices', '{deviceId}']));

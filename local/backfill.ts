@@ -1,0 +1,107 @@
+/**
+ * `npm run backfill`: a one-shot pass that puts upgrade items archived before the archive-query indexes
+ * existed into them (adds their index attributes), so GET /archive/{account}/upgrades and `npm run
+ * export` see them. Items written since carry the attributes already (adapters/dynamodb/item-mapping.ts).
+ * Safe to run twice or beside a sync: each update is conditional on the item still lacking the
+ * attributes and still being the version that was read. Same store selection as `npm run export`.
+ */
+import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { archiveIndexAttributes } from '../adapters/dynamodb/archive-index-attributes';
+import { ARCHIVE_ORDER_ATTRIBUTE } from '../adapters/dynamodb/archive-indexes';
+import { createDocumentClient } from '../adapters/dynamodb/client';
+import { itemToUpgrade } from '../adapters/dynamodb/item-mapping';
+import { isConditionalCheckFailed } from '../adapters/dynamodb/retry';
+import { ITEM_TYPES, PARTITION_KEY, SORT_KEY } from '../adapters/dynamodb/table-schema';
+import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
+
+function fail(message: string): never {
+  process.stderr.write(`backfill: ${message}\n`);
+  process.exit(2);
+}
+
+/** Backfills every upgrade item lacking the index attributes; returns how many it updated. */
+export async function backfillArchiveIndexes(client: DynamoDBDocumentClient, tableName: string, onProgress: (scanned: number, updated: number) => void = () => undefined): Promise<number> {
+  let startKey: Record<string, unknown> | undefined;
+  let scanned = 0;
+  let updated = 0;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: '#type = :upgrade AND attribute_not_exists(#order)',
+        ExpressionAttributeNames: { '#type': 'type', '#order': ARCHIVE_ORDER_ATTRIBUTE },
+        ExpressionAttributeValues: { ':upgrade': ITEM_TYPES.upgrade },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    scanned += page.ScannedCount ?? 0;
+    for (const item of page.Items ?? []) {
+      const match = /^DEVICE#([^#]+)#(.+)$/.exec(String(item[PARTITION_KEY]));
+      if (!match) continue;
+      const device = { account: match[1]!, deviceId: match[2]! };
+      const upgrade = itemToUpgrade(item);
+      if (!upgrade) continue;
+      const attributes = archiveIndexAttributes(device, upgrade.record);
+      const names: Record<string, string> = { '#order': ARCHIVE_ORDER_ATTRIBUTE, '#observedAt': 'observedAt' };
+      const values: Record<string, unknown> = { ':observedAt': item.observedAt };
+      const sets = Object.entries(attributes).map(([name, value], index) => {
+        names[`#a${index}`] = name;
+        values[`:a${index}`] = value;
+        return `#a${index} = :a${index}`;
+      });
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { [PARTITION_KEY]: item[PARTITION_KEY], [SORT_KEY]: item[SORT_KEY] },
+            UpdateExpression: `SET ${sets.join(', ')}`,
+            // A sync that rewrote the item meanwhile wrote the attributes itself.
+            ConditionExpression: 'attribute_not_exists(#order) AND #observedAt = :observedAt',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+        updated += 1;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    }
+    onProgress(scanned, updated);
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return updated;
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  let client: DynamoDBDocumentClient;
+  let tableName: string;
+  let close = async () => undefined as void;
+  try {
+    if (env.TABLE_NAME && !env.DYNAMODB_ENDPOINT && !env.DATA_DIR) {
+      client = createDocumentClient();
+      tableName = env.TABLE_NAME;
+    } else {
+      const environment = await prepareLocalEnvironment();
+      client = createDocumentClient({ endpoint: environment.store.endpoint });
+      tableName = environment.store.tableName;
+      close = () => environment.close();
+    }
+  } catch (error) {
+    fail(error instanceof LocalConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`);
+  }
+  try {
+    const updated = await backfillArchiveIndexes(client, tableName, (scanned, done) => {
+      if (process.stderr.isTTY) process.stderr.write(`\r${scanned} items scanned, ${done} backfilled`);
+    });
+    process.stdout.write(`${process.stderr.isTTY ? '\n' : ''}${updated} upgrade items backfilled in ${tableName}\n`);
+  } catch (error) {
+    fail((error as Error).message);
+  } finally {
+    client.destroy();
+    await close();
+  }
+  process.exit(0);
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) await main();

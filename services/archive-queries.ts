@@ -1,0 +1,50 @@
+import { ApiError, ErrorCode } from '../domain/api-error';
+import type { ArchiveReader } from '../domain/archive-ports';
+import { planArchiveQuery, type ArchiveQuery, type IndexKind } from '../domain/archive-query';
+import type { ArchiveTokenSigner } from '../domain/archive-token';
+import { deviceArchiveView, type DeviceArchiveView } from '../domain/device-archive';
+import type { CallOptions } from '../domain/ports';
+import type { DeviceKey, UpgradeRecord } from '../domain/upgrade-record';
+
+export interface ArchiveQueryDependencies {
+  reader: ArchiveReader;
+  /** Resolved lazily: in AWS the signing key is read from its secret on first use. */
+  tokenSigner: () => Promise<ArchiveTokenSigner>;
+}
+
+export interface UpgradesPage {
+  upgrades: UpgradeRecord[];
+  nextToken?: string;
+  /** Which index answered, for metrics and logs. */
+  index: IndexKind;
+}
+
+/** What the archive knows about one device: its sync state and every upgrade with its whole status log. */
+export async function getDeviceArchive(device: DeviceKey, dependencies: Pick<ArchiveQueryDependencies, 'reader'>, options: CallOptions = {}): Promise<DeviceArchiveView> {
+  const partition = await readArchive(() => dependencies.reader.readDevice(device, options));
+  return deviceArchiveView(device, partition.upgrades, partition.detachedLog, partition.sync);
+}
+
+/**
+ * One page of an account's archived upgrades matching every filter, newest first. The token names
+ * where the page ended, so following it to the end visits each record's position exactly once.
+ */
+export async function listArchivedUpgrades(query: ArchiveQuery, dependencies: ArchiveQueryDependencies, options: CallOptions = {}): Promise<UpgradesPage> {
+  const signer = await dependencies.tokenSigner();
+  const after = query.nextToken === undefined ? undefined : signer.verify(query.nextToken, query.account, query.filters);
+  const plan = planArchiveQuery(query.filters);
+  const page = await readArchive(() => dependencies.reader.queryPage(query.account, plan, after, query.limit, options));
+  return {
+    upgrades: page.records,
+    ...(page.next === undefined ? {} : { nextToken: signer.issue(query.account, query.filters, page.next) }),
+    index: plan.index,
+  };
+}
+
+async function readArchive<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (cause) {
+    throw new ApiError(503, ErrorCode.archiveUnavailable, 'The history archive is unavailable; retry later', { cause });
+  }
+}
