@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import { AuthorizationType, CfnStage, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { grantThingSpaceSecretRead } from './history-access';
 import type { ThingSpaceConnection } from './thingspace-secret';
 import { ServiceFunction } from './service-function';
 
@@ -38,10 +39,9 @@ export class CallbackListener extends Construct {
       logLevel: props.logLevel,
       environment: {
         SYNC_QUEUE_URL: props.syncQueue.queueUrl,
-        THINGSPACE_SECRET_ID: props.thingSpace.secretId,
       },
     });
-    props.thingSpace.secret.grantRead(this.handler.lambda);
+    grantThingSpaceSecretRead(this.handler, props.thingSpace);
     props.syncQueue.grantSendMessages(this.handler.lambda);
 
     const resource = props.api.root.addResource('callbacks').addResource('thingspace');

@@ -93,6 +93,7 @@ export class FotaHistoryStack extends Stack {
         HistoryInvoke: this.historyInvoke.handler,
         SyncWorker: fleetSync.syncWorker,
         Discovery: fleetSync.discovery,
+        ArchiveApi: this.historyApi.archiveHandler,
         ChangeEventPublisher: this.changeEvents.publisher,
         CallbackListener: this.callbackListener.handler,
       },

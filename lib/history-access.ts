@@ -42,21 +42,30 @@ export function grantHistoryAccess(
   fn.lambda.addEnvironment('TABLE_NAME', access.table.tableName);
   if (!options.callsThingSpace) return;
 
-  const { secret } = access.thingSpace;
+  grantThingSpaceSecretRead(fn, access.thingSpace);
+  fn.lambda.addEnvironment('THINGSPACE_BASE_URL', access.thingSpace.baseUrl);
+}
+
+/**
+ * Reading the ThingSpace secret (THINGSPACE_SECRET_ID): GetSecretValue only (Powertools' SecretsProvider
+ * calls nothing else, so no DescribeSecret), plus kms:Decrypt through Secrets Manager when the secret has
+ * a customer managed key.
+ */
+export function grantThingSpaceSecretRead(fn: ServiceFunction, thingSpace: ThingSpaceConnection): void {
+  const { secret } = thingSpace;
   // A secret imported by name has an ARN ending in a random 6-character suffix that only the full ARN knows.
   const secretResource = secret.secretFullArn ?? `${secret.secretArn}-??????`;
   fn.lambda.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretResource] }));
-  if (access.thingSpace.kmsKeyArn) {
+  if (thingSpace.kmsKeyArn) {
     fn.lambda.addToRolePolicy(
       new PolicyStatement({
         actions: ['kms:Decrypt'],
-        resources: [access.thingSpace.kmsKeyArn],
+        resources: [thingSpace.kmsKeyArn],
         conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(fn).region}.amazonaws.com` } },
       }),
     );
   }
-  fn.lambda.addEnvironment('THINGSPACE_SECRET_ID', access.thingSpace.secretId);
-  fn.lambda.addEnvironment('THINGSPACE_BASE_URL', access.thingSpace.baseUrl);
+  fn.lambda.addEnvironment('THINGSPACE_SECRET_ID', thingSpace.secretId);
 }
 
 /**

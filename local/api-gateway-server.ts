@@ -99,7 +99,7 @@ async function answer(
   const url = new URL(request.url ?? '/', 'http://localhost');
   const extraResult = await answerExtra(request, url, extra, functionName);
   if (extraResult) return extraResult;
-  if (health && url.pathname === '/health') {
+  if (health && url.pathname === HEALTH_PATH) {
     return request.method === 'GET' ? health() : errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
   }
   if (callbackHandler && url.pathname.replace(/\/$/, '') === CALLBACK_ROUTE) {
@@ -132,8 +132,10 @@ async function answer(
   }
 }
 
-/** The ThingSpace callback listener's route (local/callback-route.ts). */
-const CALLBACK_ROUTE = '/callbacks/thingspace';
+/** The ThingSpace callback listener's route (POST, functions/thingspace-callback.ts). */
+export const CALLBACK_ROUTE = '/callbacks/thingspace';
+/** npm start's health probe (local/health.ts). */
+export const HEALTH_PATH = '/health';
 
 async function answerCallback(request: IncomingMessage, url: URL, handler: ProxyHandler | Promise<ProxyHandler>): Promise<APIGatewayProxyResult> {
   if (request.method !== 'POST') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use POST`);

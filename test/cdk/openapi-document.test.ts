@@ -1,6 +1,6 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
-import { ARCHIVE_ROUTES, OPENAPI_PATH } from '../../local/api-gateway-server';
+import { ARCHIVE_ROUTES, CALLBACK_ROUTE, HEALTH_PATH, OPENAPI_PATH } from '../../local/api-gateway-server';
 import { HISTORY_RESOURCE } from '../../local/lambda-emulation';
 import { buildStack, resourcesOfType } from './stack-template';
 import { openApiDocument } from '../support/openapi';
@@ -48,7 +48,10 @@ describe('the OpenAPI document (openapi/openapi.json)', () => {
 
   it('describes every route npm start serves', () => {
     // Act
-    const routes = [HISTORY_RESOURCE, ...ARCHIVE_ROUTES.map((route) => route.resource), OPENAPI_PATH].map((path) => `get ${path}`);
+    const routes = [
+      ...[HISTORY_RESOURCE, ...ARCHIVE_ROUTES.map((route) => route.resource), OPENAPI_PATH, HEALTH_PATH].map((path) => `get ${path}`),
+      `post ${CALLBACK_ROUTE}`,
+    ];
 
     // Assess
     expect(documented()).toEqual(expect.arrayContaining(routes));

@@ -62,8 +62,10 @@ describe('operator alarms', () => {
     const dlqAlarms = alarmsOn('ApproximateNumberOfMessagesVisible').map((alarm) => JSON.stringify(alarm.Dimensions));
 
     // Assess
-    expect(dlqAlarms).toHaveLength(3);
+    // Sync, discovery, the EventBridge targets' and the change-event publisher's.
+    expect(dlqAlarms).toHaveLength(4);
     expect(dlqAlarms.some((dimensions) => dimensions.includes(logicalIdFor(stack, stack.fleetSync.eventTargetDeadLetterQueue)))).toBe(true);
+    expect(dlqAlarms.some((dimensions) => dimensions.includes(logicalIdFor(stack, stack.changeEvents.deadLetterQueue)))).toBe(true);
   });
 });
 
@@ -194,7 +196,8 @@ describe('a secret under a customer managed KMS key', () => {
       .filter((statement) => [statement.Action].flat().includes('kms:Decrypt'));
 
     // Assess
-    expect(decrypts).toHaveLength(4);
+    // API, direct invoke, sync worker, discovery and the callback listener read the secret.
+    expect(decrypts).toHaveLength(5);
     for (const statement of decrypts) {
       expect(statement.Action).toBe('kms:Decrypt');
       expect(statement.Resource).toBe(keyArn);

@@ -129,13 +129,14 @@ describe('npm run sync on a terminal', () => {
   });
 
   it('stops on Ctrl-C with a summary of what was done, shows the cursor again and removes its pid file', async () => {
-    // Prepare: slow enough that the pass is still running when Ctrl-C comes
+    // Prepare: slow enough that the pass is still running when Ctrl-C comes; --full, so the devices the
+    // first test synced are asked again instead of skipped as unchanged.
     simulator.reset();
     simulator.setLatency(300);
     let interrupted = false;
 
     // Act
-    const result = await inTerminal(`npm run sync -- --account ${ACCOUNT} --concurrency 2`, env, (output, child) => {
+    const result = await inTerminal(`npm run sync -- --account ${ACCOUNT} --concurrency 2 --full`, env, (output, child) => {
       if (!interrupted && /\[.*\] \d+\/60 devices/.test(output)) {
         interrupted = true;
         child.stdin?.write('\u0003');
