@@ -3,6 +3,7 @@
  * behind an HTTP server that speaks API Gateway's proxy events, an embedded DynamoDB on disk, and the
  * built-in ThingSpace simulator unless THINGSPACE_BASE_URL names a real one.
  */
+import { isAbsolute, relative } from 'node:path';
 import { accessLogger } from './access-log';
 import { startLocalApiServer, type LocalApiServer, type ProxyHandler } from './api-gateway-server';
 import { localCallbackSyncs, useDemoCallbackCredentials, type LocalCallbackSyncs } from './callback-listener';
@@ -15,6 +16,12 @@ import { DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE } from './thingspace-simulator';
 
 /** How often the process checks that whatever launched it (npm) is still there. */
 const LAUNCHER_CHECK_MS = 500;
+
+/** A path as a user would type it here: relative to the working directory when inside it. */
+function shownPath(path: string): string {
+  const shown = relative(process.cwd(), path);
+  return shown.startsWith('..') || isAbsolute(shown) ? path : `./${shown}`;
+}
 
 function fail(message: string): never {
   process.stderr.write(`thingspace-fota-history: ${message}\n`);
@@ -129,7 +136,7 @@ async function main(): Promise<void> {
       `thingspace-fota-history listening on ${server.url}`,
       `  ThingSpace: ${environment.thingspace.description}`,
       `  store:      ${environment.store.description}`,
-      `  events:     ${changeFeed.path}`,
+      `  events:     ${shownPath(changeFeed.path)}`,
       process.env.THINGSPACE_CALLBACK_CREDENTIALS || process.env.THINGSPACE_SECRET_ID
         ? `  callbacks:  POST ${server.url}/callbacks/thingspace`
         : '  callbacks:  off (set THINGSPACE_CALLBACK_CREDENTIALS to listen)',
