@@ -11,7 +11,9 @@ function findings(app: App): string[] {
   );
 }
 
-describe('cdk-nag AwsSolutions', () => {
+// The first synth also loads aws-cdk-lib and every construct: well past the default 30 s on a busy 2-core
+// machine. A ceiling for a slow machine, not a timed assertion.
+describe('cdk-nag AwsSolutions', { timeout: 120_000 }, () => {
   it.each([
     ['with fleet accounts', undefined],
     ['without fleet accounts', {}],
