@@ -1,6 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { backfillArchiveIndexes } from '../../local/backfill';
 import { planArchiveWrites } from '../../domain/archive-plan';
@@ -370,5 +371,34 @@ describe('the archive API over dynalite', () => {
     expect(updated).toBe(1);
     expect(again).toBe(0);
     expect(after.records).toEqual([record]);
+  });
+});
+
+describe('the archive API metrics', () => {
+  it('counts each query, its latency and the records it returned, per route', async () => {
+    // Prepare
+    const device = { account: ACCOUNT, deviceId: nextDeviceId() };
+    await observe(device, [upgradeRecord({ deviceId: device.deviceId, id: 'metrics-upgrade-1', accountName: ACCOUNT, firmwareTo: 'FW-METRICS' })], '2026-02-01T00:00:00.000Z');
+    const dimensions = vi.spyOn(Metrics.prototype, 'addDimension');
+    const added = vi.spyOn(Metrics.prototype, 'addMetric');
+
+    // Act
+    try {
+      await call(DEVICE_ROUTE, { account: ACCOUNT, deviceId: device.deviceId });
+      await call(UPGRADES_ROUTE, { account: ACCOUNT }, { firmwareTo: 'FW-METRICS' });
+    } finally {
+      vi.restoreAllMocks();
+    }
+
+    // Assess
+    expect(dimensions.mock.calls).toEqual([
+      ['route', 'device'],
+      ['route', 'upgrades'],
+    ]);
+    const byName = (name: string) => added.mock.calls.filter(([metric]) => metric === name).map(([, , value]) => value);
+    expect(byName('ArchiveQueries')).toEqual([1, 1]);
+    expect(byName('ArchiveRecordsReturned')).toEqual([1, 1]);
+    for (const latency of byName('ArchiveQueryLatency')) expect(latency).toBeGreaterThanOrEqual(0);
+    expect(byName('ArchiveQueryLatency')).toHaveLength(2);
   });
 });
