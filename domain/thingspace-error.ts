@@ -7,8 +7,10 @@
  * - `unavailable`: 429, 5xx or network errors that outlasted the retries.
  * - `timeout`: every attempt timed out, or the deadline left no time for another.
  * - `malformed`: an answer that is not the documented JSON; it is never archived.
+ * - `credentials`: this service could not read its own ThingSpace credentials (the secret); ThingSpace
+ *   was not asked, so this is no refusal of the credentials.
  */
-export type ThingSpaceFailure = 'rejected' | 'auth' | 'unavailable' | 'timeout' | 'malformed';
+export type ThingSpaceFailure = 'rejected' | 'auth' | 'unavailable' | 'timeout' | 'malformed' | 'credentials';
 
 export class ThingSpaceError extends Error {
   constructor(

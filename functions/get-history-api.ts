@@ -1,11 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { credentialsUnavailableCause } from '../adapters/thingspace/credentials';
 import { isApiError } from '../domain/api-error';
 import { parseDeviceKey } from '../domain/device-key';
 import { getDeviceHistory } from '../services/get-device-history';
-import { historyResponse, INTERNAL_ERROR_BODY, withCredentialsCause } from './commons/api-responses';
+import { historyResponse, INTERNAL_ERROR_BODY } from './commons/api-responses';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
@@ -24,14 +23,13 @@ const lambdaHandler = async (event: APIGatewayProxyEvent, context: Context): Pro
   const history = await getDeviceHistory(device, historyDependencies(), {
     deadline: deadlineFor(context, ANSWER_RESERVE_MS),
     storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
-  }).catch((error: unknown) => {
-    throw withCredentialsCause(error);
   });
   if (history.stale) {
-    const credentials = credentialsUnavailableCause(history.upstreamFailure);
+    const failure = history.upstreamFailure;
     logger.warn('ThingSpace unavailable; answering from the archive', {
-      failure: credentials ? 'credentials-unavailable' : history.upstreamFailure?.failure,
-      ...(credentials ? { cause: credentials.message } : {}),
+      failure: failure?.failure,
+      // Which secret could not be read and why (never its content).
+      ...(failure?.failure === 'credentials' ? { cause: failure.message } : {}),
     });
   }
   recordHistoryMetrics(history);

@@ -3,7 +3,6 @@ import { ErrorCode, isApiError } from '../domain/api-error';
 import { parseDeviceKey } from '../domain/device-key';
 import type { UpgradeRecord } from '../domain/upgrade-record';
 import { getDeviceHistory } from '../services/get-device-history';
-import { withCredentialsCause } from './commons/api-responses';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
@@ -45,8 +44,7 @@ const lambdaHandler = async (event: HistoryRequest, context: Context): Promise<U
     });
     recordHistoryMetrics(history);
     return history.records;
-  } catch (caught) {
-    const error = withCredentialsCause(caught);
+  } catch (error) {
     if (isApiError(error)) {
       if (error.statusCode >= 500) logger.error('invocation failed', error);
       throw new HistoryInvokeError(error.errorCode, error.errorMessage, error.statusCode);

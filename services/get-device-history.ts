@@ -71,6 +71,13 @@ function upstreamUnavailable(failure: ThingSpaceError): ApiError {
   switch (failure.failure) {
     case 'timeout':
       return new ApiError(504, ErrorCode.upstreamTimeout, 'ThingSpace did not answer in time and nothing is archived for this device', { cause: failure });
+    case 'credentials':
+      return new ApiError(
+        502,
+        ErrorCode.credentialsUnavailable,
+        'This service could not read its ThingSpace credentials (the secret); ThingSpace was not called and nothing is archived for this device',
+        { cause: failure },
+      );
     case 'auth':
       return new ApiError(502, ErrorCode.upstreamAuthFailed, 'ThingSpace refused this service\'s credentials and nothing is archived for this device', { cause: failure });
     case 'malformed':

@@ -75,7 +75,9 @@ export async function syncDevice(
         ? ErrorCode.upstreamTimeout
         : failure.failure === 'auth'
           ? ErrorCode.upstreamAuthFailed
-          : ErrorCode.upstreamUnavailable;
+          : failure.failure === 'credentials'
+            ? ErrorCode.credentialsUnavailable
+            : ErrorCode.upstreamUnavailable;
   await dependencies.store.recordSyncOutcome(device, {
     ...(await lastSuccess(device, dependencies)),
     syncedAt: now().toISOString(),

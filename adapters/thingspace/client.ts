@@ -5,7 +5,7 @@ import { droppedTotal, type DropCounts } from '../../domain/upstream-record';
 import { SessionCache, type AuthHeaders } from './auth-session';
 import { fullJitterDelayMs, parseRetryAfterMs } from './backoff';
 import { Budget } from './budget';
-import type { CredentialsProvider, ThingSpaceCredentials } from './credentials';
+import { CredentialsUnavailableError, type CredentialsProvider, type ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer, saysSessionExpired, secretForms, syntheticErrorCode, withoutEchoedSecrets } from './error-answers';
 import { DEFAULT_MAX_BODY_BYTES, fetchExchange, isTransientStatus, type FetchFunction, type SendRequest } from './exchange';
 import { httpExchange } from './http-exchange';
@@ -280,7 +280,9 @@ class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
     try {
       return await this.options.credentials();
     } catch (error) {
-      throw new ThingSpaceError('auth', 'The ThingSpace credentials could not be read', {}, { cause: error });
+      // The reason names the secret and the cause, never its content (CredentialsUnavailableError).
+      const reason = error instanceof CredentialsUnavailableError ? `: ${error.message}` : '';
+      throw new ThingSpaceError('credentials', `The ThingSpace credentials could not be read${reason}`, {}, { cause: error });
     }
   }
 }

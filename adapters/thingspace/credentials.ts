@@ -90,11 +90,3 @@ export class CredentialsUnavailableError extends Error {
     this.name = 'CredentialsUnavailableError';
   }
 }
-
-/** Finds a CredentialsUnavailableError in an error's cause chain (the ThingSpace client wraps it). */
-export function credentialsUnavailableCause(error: unknown): CredentialsUnavailableError | undefined {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
-    if (current instanceof CredentialsUnavailableError) return current;
-  }
-  return undefined;
-}
