@@ -7,6 +7,7 @@ import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import {
   parseCredentials,
   parseCredentialsJson,
+  parseSecretJson,
   type CredentialsProvider,
 } from '../../adapters/thingspace/credentials';
 import type { HistoryDependencies } from '../../services/observe-device';
@@ -32,7 +33,7 @@ function required(name: string): string {
 
 /**
  * THINGSPACE_CREDENTIALS (JSON, for local runs) or THINGSPACE_SECRET_ID (Secrets Manager, deployed).
- * The secret is cached with a finite expiry by Powertools Parameters.
+ * The secret is cached with a finite expiry by Powertools Parameters, and parsed here (parseSecretJson).
  */
 export function credentialsFromEnvironment(): CredentialsProvider {
   const inline = process.env.THINGSPACE_CREDENTIALS;
@@ -45,7 +46,7 @@ export function credentialsFromEnvironment(): CredentialsProvider {
     awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})),
   });
   return async () =>
-    parseCredentials(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, transform: 'json' }));
+    parseCredentials(parseSecretJson(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS })));
 }
 
 /** A positive whole number from the environment, or undefined to keep the client's default. */
