@@ -342,8 +342,9 @@ describe('npm run callbacks', () => {
 
   it('logs in under the shared count: a stopped user is not tried, and its success resets the count', { timeout: 90_000 }, async () => {
     // Prepare
-    const guard = new DynamoDbLoginGuard({ client: db.client, tableName });
-    await guard.write(userKey(DEMO_CREDENTIALS.username), { version: 1, attempts: 4 }, undefined);
+    // A client per step: a keep-alive socket left idle while the CLI runs may be closed by the store.
+    const guard = () => new DynamoDbLoginGuard({ client: db.createClient(), tableName });
+    await guard().write(userKey(DEMO_CREDENTIALS.username), { version: 1, attempts: 4 }, undefined);
     const env = {
       THINGSPACE_BASE_URL: simulator.url,
       THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
@@ -356,7 +357,7 @@ describe('npm run callbacks', () => {
 
     // Act
     const stopped = await callbacksCommand(env);
-    await guard.reset(userKey(DEMO_CREDENTIALS.username));
+    await guard().reset(userKey(DEMO_CREDENTIALS.username));
     const allowed = await callbacksCommand(env);
 
     // Assess
@@ -364,7 +365,7 @@ describe('npm run callbacks', () => {
     expect(stopped.stderr).toContain('logins are stopped');
     expect(allowed).toMatchObject({ code: 0, stdout: `no callback registered for ${DEMO_ACCOUNT}\n` });
     expect(simulator.stats()).toMatchObject({ loginRequests: 1, loginsOk: 1 });
-    expect((await guard.read(userKey(DEMO_CREDENTIALS.username)))?.lastSuccessAt).toBeDefined();
+    expect((await guard().read(userKey(DEMO_CREDENTIALS.username)))?.lastSuccessAt).toBeDefined();
     expect(stopped.stderr + allowed.stderr + allowed.stdout).not.toContain(DEMO_CREDENTIALS.password);
   });
 });
