@@ -22,7 +22,7 @@ import { killAllStartedChildren, stopAllStartedChildren } from './lib/children';
 import { startServiceProcess, startSimulatorProcess, SYNTHETIC_ACCOUNT } from './lib/environment';
 import { percentile, round } from './lib/stats';
 
-const USAGE = `usage: npm run soak -- [--duration SECONDS] [--clients N] [--warmup SECONDS] [--devices N] [--latency MS]
+const USAGE = `usage: npm run soak -- [--duration SECONDS] [--clients N] [--warmup SECONDS] [--devices N] [--latency MS] [--limit MB]
   --duration  length of the load (default 600)
   --clients   concurrent connections (default 50)
   --warmup    seconds after which RSS must stay flat (default 60)

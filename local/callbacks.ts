@@ -1,7 +1,9 @@
 /**
  * `npm run callbacks -- register --account A --url URL | list --account A | delete --account A`:
  * ThingSpace's FOTA callback registration, through the same ThingSpace client (tokens, session, login
- * guard) as the service. The username/password registered are the listener's: THINGSPACE_CALLBACK_CREDENTIALS.
+ * guard) as the service. Its login counts in the shared login guard of the store npm start uses
+ * (local/shared-store.ts), so it can never be a fifth attempt. The username/password registered are the
+ * listener's: THINGSPACE_CALLBACK_CREDENTIALS.
  */
 import { parseArgs } from 'node:util';
 import { parseAccount } from '../domain/device-key';
@@ -55,17 +57,38 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
 
   const { createThingSpaceClient } = await import('../adapters/thingspace/client');
+  const { createDocumentClient } = await import('../adapters/dynamodb/client');
+  const { DynamoDbLoginGuard } = await import('../adapters/dynamodb/dynamodb-login-guard');
   const { credentialsFromEnvironment } = await import('../functions/commons/history-dependencies');
   const { callbackCredentialsFromEnvironment } = await import('../functions/commons/callback-dependencies');
-  const client = createThingSpaceClient({ baseUrl, credentials: credentialsFromEnvironment() });
+  const { openLocalStore } = await import('./shared-store');
+  const { LocalConfigurationError } = await import('./local-environment');
+
+  // Checked before the store opens, so a usage error leaves nothing open behind.
+  const url = parsed.values.url;
+  let listener;
+  if (command === 'register') {
+    if (!url || !/^https?:\/\//.test(url)) fail(`register needs --url http(s)://.../callbacks/thingspace\n${USAGE}`);
+    listener = await callbackCredentialsFromEnvironment()();
+    if (!listener) fail('no callback credentials: set THINGSPACE_CALLBACK_CREDENTIALS (or the secret fields callbackUsername/callbackPassword)');
+  }
+
+  let store;
+  try {
+    store = await openLocalStore(process.env, { createTable: true });
+  } catch (error) {
+    fail(`cannot open the store that holds the login guard: ${error instanceof LocalConfigurationError ? error.message : (error as Error).message}`, 1);
+  }
+  const documents = createDocumentClient({ ...(store.endpoint ? { endpoint: store.endpoint } : {}) });
+  const client = createThingSpaceClient({
+    baseUrl,
+    credentials: credentialsFromEnvironment(),
+    loginGuard: new DynamoDbLoginGuard({ client: documents, tableName: store.tableName }),
+  });
 
   try {
     if (command === 'register') {
-      const url = parsed.values.url;
-      if (!url || !/^https?:\/\//.test(url)) fail(`register needs --url http(s)://.../callbacks/thingspace\n${USAGE}`);
-      const listener = await callbackCredentialsFromEnvironment()();
-      if (!listener) fail('no callback credentials: set THINGSPACE_CALLBACK_CREDENTIALS (or the secret fields callbackUsername/callbackPassword)');
-      await client.registerCallback(account!, { url, ...listener });
+      await client.registerCallback(account!, { url: url!, ...listener! });
       process.stdout.write(`registered Fota callback for ${account} -> ${url}\n`);
     } else if (command === 'list') {
       const callbacks = await client.listCallbacks(account!);
@@ -77,7 +100,11 @@ async function main(): Promise<void> {
     }
   } catch (error) {
     const details = (error as { details?: { errorCode?: string } }).details;
-    fail(`${(error as Error).message}${details?.errorCode ? ` (${details.errorCode})` : ''}`, 1);
+    process.exitCode = 1;
+    process.stderr.write(`callbacks: ${(error as Error).message}${details?.errorCode ? ` (${details.errorCode})` : ''}\n`);
+  } finally {
+    documents.destroy();
+    await store.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createHistoryTable } from '../adapters/dynamodb/table-schema';
 import { parseCredentialsJson } from '../adapters/thingspace/credentials';
@@ -111,6 +111,10 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
       await ensureTable(embedded.endpoint, tableName, env, true);
       env.DYNAMODB_ENDPOINT = embedded.endpoint;
       env.TABLE_NAME = tableName;
+      // npm run login-guard and npm run callbacks, beside this process, then share its login count.
+      const note = join(dataDir, STORE_ENDPOINT_FILE);
+      await writeFile(note, JSON.stringify({ pid: process.pid, endpoint: embedded.endpoint, tableName }));
+      closers.push(() => rm(note, { force: true }));
       store = {
         endpoint: embedded.endpoint,
         tableName,
@@ -132,7 +136,9 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
   }
 }
 
-const LOCK_FILE = 'npm-start.pid';
+export const LOCK_FILE = 'npm-start.pid';
+/** Where the process holding DATA_DIR says which address its embedded store answers on (local/shared-store.ts). */
+export const STORE_ENDPOINT_FILE = 'store-endpoint.json';
 
 /** Whether a process with this id is running (signal 0 checks without signalling). */
 function isRunning(pid: number): boolean {

@@ -2,7 +2,7 @@
  * `npm run login-guard -- status|reset --user U`: what the ThingSpace login guard holds for an API user,
  * and the operator's reset. Runs against the store `npm start` would use: DYNAMODB_ENDPOINT + TABLE_NAME,
  * TABLE_NAME alone (a real AWS table, usual AWS credentials and region), or else the embedded store in
- * DATA_DIR (default ./.data), which one process opens at a time.
+ * DATA_DIR (default ./.data): the running npm start's, or opened here (local/shared-store.ts).
  */
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoDbLoginGuard } from '../adapters/dynamodb/dynamodb-login-guard';
 import { MAX_LOGIN_ATTEMPTS, userKey, type LoginGuardRecord } from '../adapters/thingspace/login-guard';
-import { startEmbeddedDynamoDb } from './embedded-dynamodb';
-import { DEFAULT_TABLE_NAME, LocalConfigurationError, lockDataDir } from './local-environment';
+import { LocalConfigurationError } from './local-environment';
+import { openLocalStore } from './shared-store';
 
 const USAGE = 'usage: npm run login-guard -- <status|reset> --user <ThingSpace API username>';
 
@@ -36,7 +36,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
 
   const closers: Array<() => Promise<void>> = [];
   try {
-    const { endpoint, tableName, where } = await openStore(env, closers);
+    const store = await openLocalStore(env);
+    closers.push(() => store.close());
+    const { endpoint, tableName, where } = store;
     const client = createDocumentClient({ ...(endpoint ? { endpoint } : {}), maxAttempts: 2 });
     closers.push(async () => client.destroy());
     const guard = new DynamoDbLoginGuard({ client, tableName });
@@ -64,21 +66,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   }
-}
-
-async function openStore(env: NodeJS.ProcessEnv, closers: Array<() => Promise<void>>): Promise<{ endpoint?: string; tableName: string; where: string }> {
-  if (env.DYNAMODB_ENDPOINT) {
-    if (!env.TABLE_NAME) throw new LocalConfigurationError('DYNAMODB_ENDPOINT is set but TABLE_NAME is not');
-    return { endpoint: env.DYNAMODB_ENDPOINT, tableName: env.TABLE_NAME, where: `table ${env.TABLE_NAME} at ${env.DYNAMODB_ENDPOINT}` };
-  }
-  if (env.TABLE_NAME && !env.DATA_DIR) return { tableName: env.TABLE_NAME, where: `DynamoDB table ${env.TABLE_NAME}` };
-  const dataDir = resolve(env.DATA_DIR || './.data');
-  // The embedded store opens in one process at a time: a running npm start holds it.
-  closers.push(await lockDataDir(dataDir));
-  const embedded = await startEmbeddedDynamoDb({ dataDir });
-  closers.push(() => embedded.close());
-  const tableName = env.TABLE_NAME || DEFAULT_TABLE_NAME;
-  return { endpoint: embedded.endpoint, tableName, where: `embedded store in ${dataDir}, table ${tableName}` };
 }
 
 function describe(record: LoginGuardRecord | undefined, now: number): string {

@@ -33,13 +33,22 @@ export function parseCredentials(value: unknown): ThingSpaceCredentials {
 
 /** Parses credentials from JSON text (an environment variable or a secret string) without echoing it. */
 export function parseCredentialsJson(text: string): ThingSpaceCredentials {
-  let value: unknown;
+  return parseCredentials(parseSecretJson(text));
+}
+
+/**
+ * JSON.parse, but its error never quotes the text: Node's message does ("..."password": hunter2"... is
+ * not valid JSON"), and an error's message and causes reach the logs. Powertools' `transform: 'json'`
+ * passes that message on, so secrets are read as strings and parsed here.
+ */
+export function parseSecretJson(text: unknown): unknown {
+  const string = text instanceof Uint8Array ? new TextDecoder().decode(text) : text;
+  if (typeof string !== 'string') throw new Error('the ThingSpace secret has no SecretString');
   try {
-    value = JSON.parse(text);
+    return JSON.parse(string);
   } catch {
     throw new Error('ThingSpace credentials are not valid JSON (expected {"appKey","appSecret","username","password"})');
   }
-  return parseCredentials(value);
 }
 
 /** The username/password this service registers for ThingSpace's FOTA callbacks. */

@@ -2,7 +2,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SqsDeviceSyncQueue } from '../../adapters/sqs/sqs-device-sync-queue';
 import { SqsMessageSender } from '../../adapters/sqs/sqs-message-sender';
-import { parseCallbackCredentials } from '../../adapters/thingspace/credentials';
+import { parseCallbackCredentials, parseSecretJson } from '../../adapters/thingspace/credentials';
 import type { CallbackCredentials } from '../../domain/callback-payload';
 import type { CallbackDependencies } from '../../services/accept-callback';
 import { ConfigurationError } from './history-dependencies';
@@ -26,7 +26,7 @@ export function callbackCredentialsFromEnvironment(env: NodeJS.ProcessEnv = proc
   const secretId = env.THINGSPACE_SECRET_ID;
   if (!secretId) return async () => undefined;
   const secrets = new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})) });
-  return async () => parseCallbackCredentials(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, transform: 'json' }));
+  return async () => parseCallbackCredentials(parseSecretJson(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS })));
 }
 
 export function parseInlineCallbackCredentials(text: string): CallbackCredentials {

@@ -6,6 +6,7 @@
  * simulator.
  */
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -326,5 +327,45 @@ describe('npm run login-guard', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('npm run callbacks', () => {
+  /** The CLI as an operator runs it, in its own process, against the table the service uses. */
+  function callbacksCommand(env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string; stdout: string }> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'local/callbacks.ts', 'list', '--account', DEMO_ACCOUNT], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('logs in under the shared count: a stopped user is not tried, and its success resets the count', { timeout: 90_000 }, async () => {
+    // Prepare
+    // A client per step: a keep-alive socket left idle while the CLI runs may be closed by the store.
+    const guard = () => new DynamoDbLoginGuard({ client: db.createClient(), tableName });
+    await guard().write(userKey(DEMO_CREDENTIALS.username), { version: 1, attempts: 4 }, undefined);
+    const env = {
+      THINGSPACE_BASE_URL: simulator.url,
+      THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
+      DYNAMODB_ENDPOINT: db.endpoint,
+      TABLE_NAME: tableName,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    };
+
+    // Act
+    const stopped = await callbacksCommand(env);
+    await guard().reset(userKey(DEMO_CREDENTIALS.username));
+    const allowed = await callbacksCommand(env);
+
+    // Assess
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('logins are stopped');
+    expect(allowed).toMatchObject({ code: 0, stdout: `no callback registered for ${DEMO_ACCOUNT}\n` });
+    expect(simulator.stats()).toMatchObject({ loginRequests: 1, loginsOk: 1 });
+    expect((await guard().read(userKey(DEMO_CREDENTIALS.username)))?.lastSuccessAt).toBeDefined();
+    expect(stopped.stderr + allowed.stderr + allowed.stdout).not.toContain(DEMO_CREDENTIALS.password);
   });
 });

@@ -174,3 +174,38 @@ describe('DynamoDB failures', () => {
     expect(dynamodb.commandCalls(PutCommand)).toHaveLength(3);
   });
 });
+
+describe('a ThingSpace secret that is not valid JSON', () => {
+  it('answers 502 UPSTREAM_AUTH_FAILED and logs no part of it, though JSON.parse quotes the text around its error', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2027-01-01T10:00:00Z') });
+    const { appKey, appSecret, username } = DEMO_CREDENTIALS;
+    const password = 'Zq7mirrorlake';
+    // The password unquoted: Node's JSON.parse message quotes the text around the unexpected token.
+    const text = `{"appKey":"${appKey}","appSecret":"${appSecret}","username":"${username}","password":${password}}`;
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: text });
+    const { logger } = await import('../../functions/commons/powertools');
+    // Powertools prints an error with its message, stack and every cause's: what is searched here.
+    const logged = vi.spyOn(logger, 'error');
+
+    // Act
+    const result = await getHistory(knownDevice().deviceId);
+
+    // Assess
+    expect(result.statusCode).toBe(502);
+    const logs = logged.mock.calls.map((args) => args.map(printed).join(' ')).join('\n');
+    logged.mockRestore();
+    expect(logs).toContain('request failed');
+    // The 5xx is logged with its causes, down to the secret's parse error.
+    expect(logs).toContain('not valid JSON');
+    const everything = result.body + logs;
+    for (const value of [appKey, appSecret, username, password]) expect(everything).not.toContain(value.slice(-6));
+    expect(everything).not.toContain('mirror');
+  });
+});
+
+/** What Powertools' log formatter prints of a value: an error's name, message and stack, then its cause's. */
+function printed(value: unknown): string {
+  if (!(value instanceof Error)) return JSON.stringify(value) ?? String(value);
+  return `${value.name}: ${value.message} ${value.stack ?? ''} cause: ${value.cause === undefined ? '' : printed(value.cause)}`;
+}
