@@ -176,11 +176,11 @@ describe('DynamoDB failures', () => {
 });
 
 describe('a ThingSpace secret that is not valid JSON', () => {
-  it('answers 502 UPSTREAM_AUTH_FAILED and logs no part of it, though JSON.parse quotes the text around its error', async () => {
+  it('answers 502 CREDENTIALS_UNAVAILABLE and logs no part of it, though JSON.parse quotes the text around its error', async () => {
     // Prepare
     vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2027-01-01T10:00:00Z') });
-    const { appKey, appSecret, username } = DEMO_CREDENTIALS;
-    const password = 'Zq7mirrorlake';
+    // Distinctive values: the secret is malformed, so ThingSpace is never asked and need not know them.
+    const [appKey, appSecret, username, password] = ['Kx4q9TzAppKey7h', 'Wy3p8RmSec5qv', 'Ju8v2NxUsr4kd', 'Zq7mirrorlake'];
     // The password unquoted: Node's JSON.parse message quotes the text around the unexpected token.
     const text = `{"appKey":"${appKey}","appSecret":"${appSecret}","username":"${username}","password":${password}}`;
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: text });
@@ -193,6 +193,7 @@ describe('a ThingSpace secret that is not valid JSON', () => {
 
     // Assess
     expect(result.statusCode).toBe(502);
+    expect(JSON.parse(result.body)).toMatchObject({ errorCode: 'CREDENTIALS_UNAVAILABLE' });
     const logs = logged.mock.calls.map((args) => args.map(printed).join(' ')).join('\n');
     logged.mockRestore();
     expect(logs).toContain('request failed');
