@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +211,43 @@ describe('POST /callbacks/thingspace', () => {
     await syncs.drain();
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({ errorCode: 'PAYLOAD_TOO_LARGE', errorMessage: expect.any(String) });
+    expect(simulator.historyCallsFor(deviceId)).toBe(0);
+  });
+  it('counts the 256 KB in bytes, not characters', async () => {
+    const { deviceId } = device(['big-2']);
+    // 140 Ki characters, 280 KiB in UTF-8
+    const response = await postCallback(
+      { accountName: ACCOUNT, deviceId, padding: 'é'.repeat(140 * 1024) },
+      basic(CALLBACK.username, CALLBACK.password),
+    );
+    await syncs.drain();
+    expect(response.status).toBe(413);
+    expect(simulator.historyCallsFor(deviceId)).toBe(0);
+  });
+
+  it('answers 413 to a body that goes on past 256 KB without waiting for its end', async () => {
+    // Prepare: a client that sends 300 KB and then neither sends more nor ends the body
+    const { deviceId } = device(['big-3']);
+    const url = new URL(`${server.url}/callbacks/thingspace`);
+    const answered = new Promise<{ status: number; body: string }>((resolveAnswer, rejectAnswer) => {
+      const stalled = httpRequest(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', ...basic(CALLBACK.username, CALLBACK.password) } },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolveAnswer({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      stalled.on('error', rejectAnswer);
+      stalled.write(`{"accountName":"${ACCOUNT}","deviceId":"${deviceId}","padding":"${'x'.repeat(300 * 1024)}`);
+    });
+
+    // Act
+    const { status, body } = await answered;
+
+    // Assess
+    expect(status).toBe(413);
+    expect(JSON.parse(body)).toEqual({ errorCode: 'PAYLOAD_TOO_LARGE', errorMessage: expect.stringContaining('262144 bytes') });
     expect(simulator.historyCallsFor(deviceId)).toBe(0);
   });
 });
