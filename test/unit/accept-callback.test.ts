@@ -41,6 +41,21 @@ describe('acceptCallback', () => {
     await expect(acceptCallback({ body: '{not json' }, dependencies)).rejects.toMatchObject({ statusCode: 401 });
     expect(enqueued).toEqual([]);
   });
+  it('decides on an Authorization header alone, whatever the body holds', async () => {
+    const { enqueued, syncQueue } = queue();
+    const dependencies = { credentials: async () => CREDENTIALS, syncQueue };
+    const basic = (password: string) => `Basic ${Buffer.from(`${CREDENTIALS.username}:${password}`).toString('base64')}`;
+    const device = { accountName: '0242078689-00001', deviceId: '990000473475989' };
+    // Wrong header, right body credentials: refused, the body's credentials are not a second chance.
+    await expect(
+      acceptCallback({ body: JSON.stringify({ ...CREDENTIALS, ...device }), authorization: basic('nope') }, dependencies),
+    ).rejects.toMatchObject({ statusCode: 401 });
+    await expect(acceptCallback({ body: '{not json', authorization: basic('nope') }, dependencies)).rejects.toMatchObject({ statusCode: 401 });
+    expect(enqueued).toEqual([]);
+    // Right header: the body is parsed only now.
+    await expect(acceptCallback({ body: '{not json', authorization: basic(CREDENTIALS.password) }, dependencies)).rejects.toMatchObject({ statusCode: 400 });
+    await expect(acceptCallback({ body: JSON.stringify(device), authorization: basic(CREDENTIALS.password) }, dependencies)).resolves.toEqual({ accepted: 1 });
+  });
 });
 
 describe('parseCallbackCredentials', () => {
