@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DeviceKey } from '../domain/upgrade-record';
-import { discoverFleet } from '../services/discover-fleet';
+import { discoverFleet, type DeviceSyncQueue } from '../services/discover-fleet';
 import type { HistoryDependencies } from '../services/observe-device';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
 import { InProcessSyncPool } from './in-process-sync-pool';
@@ -26,6 +26,11 @@ export interface SyncPassOptions {
   onDiscovered?: (devicesDiscovered: number) => void;
   /** After each device, whether it synced or failed, with the failures so far. */
   onDeviceDone?: (failures: number) => void;
+  /**
+   * Stops the pass (Ctrl-C of npm run sync): no further page is discovered and no further device is
+   * started; the devices in flight finish, so each archive write they make also gets its event.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SyncPassResult {
@@ -36,6 +41,8 @@ export interface SyncPassResult {
   /** Devices that could not be synced, and `(device list)` when discovery itself failed. */
   failed: FailedDevice[];
   seconds: number;
+  /** Devices discovered but not synced because the pass was stopped (options.signal). */
+  notStarted: number;
 }
 
 /**
@@ -52,7 +59,12 @@ export async function runSyncPass(
   const failed: FailedDevice[] = [];
   let synced = 0;
   let discovered = 0;
+  let notStarted = 0;
   const pool = new InProcessSyncPool(async (device) => {
+    if (options.signal?.aborted) {
+      notStarted += 1;
+      return;
+    }
     try {
       await syncDevice(device, dependencies, { deadline: Date.now() + DEVICE_TIMEOUT_MS });
       synced += 1;
@@ -66,7 +78,7 @@ export async function runSyncPass(
   try {
     const outcome = await discoverFleet(
       account,
-      { thingspace: dependencies.thingspace, store: dependencies.store, syncQueue: pool },
+      { thingspace: dependencies.thingspace, store: dependencies.store, syncQueue: stoppable(pool, options.signal) },
       {
         runId: randomUUID(),
         // This pass's queue lives in memory: a pass that died with it cannot be resumed, only replaced.
@@ -79,13 +91,23 @@ export async function runSyncPass(
     );
     if (outcome.state !== 'done') discoveryError = new Error(`discovery ${outcome.state}`);
   } catch (error) {
-    discoveryError = error;
+    if (!options.signal?.aborted) discoveryError = error;
   }
   await pool.drain();
   if (discoveryError) {
     failed.push({ device: { account, deviceId: '(device list)' }, errorCode: describeError(discoveryError) });
   }
-  return { account, discovered, synced, failed, seconds: (Date.now() - started) / 1000 };
+  return { account, discovered, synced, failed, seconds: (Date.now() - started) / 1000, notStarted };
+}
+
+/** The pool, refusing further devices once the pass is stopped, which ends discovery at that page. */
+function stoppable(pool: InProcessSyncPool, signal: AbortSignal | undefined): DeviceSyncQueue {
+  return {
+    enqueue: async (devices) => {
+      signal?.throwIfAborted();
+      await pool.enqueue(devices);
+    },
+  };
 }
 
 function describeError(error: unknown): string {

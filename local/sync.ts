@@ -88,6 +88,16 @@ async function main(): Promise<void> {
 
   let failures = 0;
   let changeFeed: LocalChangeFeed | undefined;
+  // Ctrl-C / SIGTERM: no new device starts, the devices in flight finish (their archive writes and
+  // events land), then the feed and the store are closed. A second signal ends the process at once.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stdout.write(`${signal}: finishing the devices in flight, then stopping (again to stop at once)\n`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     // Imported only now: the dependencies read the environment prepared above.
     const { historyDependencies } = await import('../functions/commons/history-dependencies');
@@ -96,8 +106,12 @@ async function main(): Promise<void> {
     changeFeed = attachLocalChangeFeed(dependencies);
     for (const account of accounts) {
       const bar = progress(account);
-      const result = await runSyncPass(account, dependencies, { concurrency, ...bar });
+      const result = await runSyncPass(account, dependencies, { concurrency, ...bar, signal: stop.signal });
       bar.stop();
+      if (stop.signal.aborted) {
+        process.stdout.write(`${account}: stopped after ${result.synced} devices synced, ${result.failed.length} failed\n`);
+        break;
+      }
       const rate = result.synced / Math.max(result.seconds, 0.001);
       process.stdout.write(
         `${account}: ${result.discovered} devices listed, ${result.synced} synced, ${result.failed.length} failed in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} devices/s)\n`,
@@ -111,7 +125,7 @@ async function main(): Promise<void> {
   }
   // Where stdout is an asynchronous pipe (macOS), exit() would drop the summary still being written.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-  process.exit(failures > 0 ? 1 : 0);
+  process.exit(stop.signal.aborted ? 130 : failures > 0 ? 1 : 0);
 }
 
 await main();

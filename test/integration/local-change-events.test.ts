@@ -141,6 +141,30 @@ describe('events.jsonl through the sync', () => {
   });
 });
 
+describe('events.jsonl when a sync pass is stopped (Ctrl-C of npm run sync)', () => {
+  it('starts no new device, lets those in flight finish, and has an event for each upgrade they archived', async () => {
+    // Prepare: 40 devices, synced two at a time, stopped after the first device is done
+    const account = '0242078689-00009';
+    const deviceIds = Array.from({ length: 40 }, () => nextDeviceId());
+    for (const [index, deviceId] of deviceIds.entries()) {
+      simulator.setHistory(account, deviceId, [upgradeRecord({ deviceId, id: `stop-${index}`, accountName: account })]);
+    }
+    const stop = new AbortController();
+
+    // Act
+    const result = await runSyncPass(account, historyDependencies(), { concurrency: 2, signal: stop.signal, onDeviceDone: () => stop.abort() });
+
+    // Assess: stopped early, without failures, and every device it synced has its one event
+    expect(result.failed).toEqual([]);
+    expect(result.synced).toBeGreaterThan(0);
+    expect(result.synced).toBeLessThan(deviceIds.length);
+    expect(result.synced + result.notStarted).toBeLessThanOrEqual(result.discovered);
+    const withEvents = (await events()).filter((event) => event.detail.account === account);
+    expect(withEvents).toHaveLength(result.synced);
+    expect(new Set(withEvents.map((event) => event.detail.deviceId)).size).toBe(result.synced);
+  });
+});
+
 describe('POST /callbacks/thingspace', () => {
   it('syncs the named device with HTTP Basic credentials, so its change becomes one event', async () => {
     // Prepare
