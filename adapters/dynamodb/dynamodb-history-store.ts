@@ -23,7 +23,7 @@ import type {
   HistoryStore,
   SyncOutcome,
 } from '../../domain/ports';
-import { sameRecord, type DeviceKey } from '../../domain/upgrade-record';
+import type { DeviceKey } from '../../domain/upgrade-record';
 import {
   checkpointToItem,
   itemToCheckpoint,
@@ -298,12 +298,6 @@ export class DynamoDbHistoryStore implements HistoryStore {
       const item = await this.getItem(upgradeKey(device, record.id), call);
       const stored = item ? itemToUpgrade(item) : undefined;
       if (item && !stored) throw new UnreadableStoredUpgrade();
-      if (stored && stored.observedAt === observedAt && sameRecord(stored.record, record)) {
-        // This very write landed and only its answer was lost (a retried put then fails its own
-        // condition): it was applied, and the change feed must hear of it once, not never.
-        onApplied?.(write);
-        return write.kind === 'insert' ? 'inserted' : 'updated';
-      }
       write = planUpgradeWrite(record, stored, observedAt);
     }
     return 'unchanged';
