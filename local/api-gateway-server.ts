@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { drainConnections } from './connection-drain';
 import { apiGatewayProxyEvent, HISTORY_RESOURCE, lambdaContext } from './lambda-emulation';
 import { answerParserRejection } from './parser-rejections';
+import { CALLBACK_BODY_LIMIT_BYTES } from '../domain/callback-payload';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -140,8 +141,9 @@ export const HEALTH_PATH = '/health';
 async function answerCallback(request: IncomingMessage, url: URL, handler: ProxyHandler | Promise<ProxyHandler>): Promise<APIGatewayProxyResult> {
   if (request.method !== 'POST') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use POST`);
   // A client that goes away mid-body must not take the server down with an unhandled rejection.
-  const body = await readCallbackBody(request).catch(() => undefined);
-  if (body === undefined) return errorResult(413, 'PAYLOAD_TOO_LARGE', 'The request body exceeds 10 MB');
+  const read = await readCallbackBody(request).catch(() => undefined);
+  if (read === undefined) return errorResult(400, 'INVALID_PARAMETER', 'The request body could not be read');
+  let result: APIGatewayProxyResult;
   try {
     const event = apiGatewayProxyEvent({
       method: 'POST',
@@ -151,30 +153,44 @@ async function answerCallback(request: IncomingMessage, url: URL, handler: Proxy
       searchParams: url.searchParams,
       sourceIp: request.socket.remoteAddress,
       httpVersion: request.httpVersion,
-      body,
+      body: read.body,
       resource: CALLBACK_ROUTE,
     });
-    return await (await handler)(event, lambdaContext('fota-history-callback', TIMEOUT_MS));
+    result = await (await handler)(event, lambdaContext('fota-history-callback', TIMEOUT_MS));
   } catch {
     return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
   }
+  // The rest of an oversized body is not read: the connection closes after the answer.
+  return read.truncated ? { ...result, headers: { ...result.headers, Connection: 'close' } } : result;
 }
 
-/** API Gateway's own payload limit (10 MB); the handler applies the listener's smaller one. */
-const GATEWAY_BODY_LIMIT = 10 * 1024 * 1024;
-
-async function readCallbackBody(request: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > GATEWAY_BODY_LIMIT) {
-      request.resume();
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * Reads at most one byte more than the listener accepts (CALLBACK_BODY_LIMIT_BYTES), so an oversized or
+ * endless body is answered (413 by the handler, or 404 with no listener, in the deployed order) without
+ * being held in memory or waited for.
+ */
+function readCallbackBody(request: IncomingMessage): Promise<{ body: string; truncated: boolean }> {
+  const limit = CALLBACK_BODY_LIMIT_BYTES + 1;
+  return new Promise((resolveBody, rejectBody) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (truncated: boolean) => {
+      request.off('data', onData).off('end', onEnd).off('error', rejectBody);
+      resolveBody({ body: Buffer.concat(chunks).toString('utf8'), truncated });
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk.subarray(0, limit - size));
+      size += Math.min(chunk.length, limit - size);
+      if (size < limit) return;
+      // Not destroyed (the answer still has to go out on this socket), just no longer read.
+      request.pause();
+      done(true);
+    };
+    const onEnd = () => done(false);
+    // A client that goes away mid-body: nothing to answer (once settled, this no longer matters).
+    request.once('close', () => rejectBody(new Error('the client went away mid-body')));
+    request.on('data', onData).on('end', onEnd).on('error', rejectBody);
+  });
 }
 
 function write(response: ServerResponse, result: APIGatewayProxyResult, closing: boolean): void {

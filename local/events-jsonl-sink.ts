@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { ChangeEventSink } from '../adapters/events/change-event-emitting-store';
 import type { ChangeEvent } from '../domain/change-event';
@@ -23,14 +23,19 @@ export interface EventsJsonlSinkOptions {
 }
 
 /**
- * One machine's change feed: every event one JSON object per line, appended to DATA_DIR/events.jsonl
- * (one append-mode stream, so lines from one process never interleave and close() flushes them all),
+ * One machine's change feed: every event one JSON object per line, appended to DATA_DIR/events.jsonl,
  * and optionally POSTed to a webhook. The webhook never holds up a request: posts run in the background,
  * a few at a time, with bounded retries; the file is the record.
+ *
+ * Each line is appended synchronously, in one write(2) on an O_APPEND descriptor, before emit() returns:
+ * a buffered stream would lose the lines still in its buffer when the process ends on a signal it does
+ * not handle (Ctrl-C of `npm run sync`) or on process.exit(), and two writers of the same file (npm start
+ * and npm run sync on one DATA_DIR) would be free to split a line between writes. A line is a few KB at
+ * most, so the write costs microseconds.
  */
 export class EventsJsonlSink implements ChangeEventSink {
   readonly path: string;
-  private readonly stream: WriteStream;
+  private fd: number | undefined;
   private readonly warn: (message: string) => void;
   private readonly pending: ChangeEvent[] = [];
   private readonly posting = new Set<Promise<void>>();
@@ -42,11 +47,7 @@ export class EventsJsonlSink implements ChangeEventSink {
     this.path = join(resolve(options.dataDir), EVENTS_FILE);
     mkdirSync(dirname(this.path), { recursive: true });
     this.warn = options.warn ?? ((message) => process.stderr.write(`events: ${message}\n`));
-    this.stream = createWriteStream(this.path, { flags: 'a' });
-    this.stream.on('error', (error) => {
-      if (!this.writeError) this.warn(`cannot append to ${this.path}: ${error.message}`);
-      this.writeError = error;
-    });
+    this.fd = openSync(this.path, 'a');
   }
 
   emit(event: ChangeEvent): void {
@@ -54,21 +55,34 @@ export class EventsJsonlSink implements ChangeEventSink {
       this.warn(`event ${event.detail.eventId} arrived after the feed was closed`);
       return;
     }
-    this.stream.write(`${JSON.stringify(event)}\n`);
+    this.append(Buffer.from(`${JSON.stringify(event)}\n`, 'utf8'), event.detail.eventId);
     if (this.options.webhookUrl) this.queuePost(event);
   }
 
-  /** Resolves once every line emitted so far has been handed to the file system. */
+  /** Every line emitted so far is already in the file (emit appends synchronously); kept for callers. */
   flush(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    return new Promise((resolveFlush) => this.stream.write('', () => resolveFlush()));
+    return Promise.resolve();
+  }
+
+  private append(line: Buffer, eventId: string): void {
+    if (this.fd === undefined) return;
+    try {
+      // A regular file takes the whole line in one write unless the disk is full; a short write is
+      // finished rather than left as half a line.
+      for (let offset = 0; offset < line.length; ) offset += writeSync(this.fd, line, offset);
+    } catch (error) {
+      // The write is archived already: the first failure is reported (by event id), later ones are tried.
+      if (!this.writeError) this.warn(`cannot append event ${eventId} to ${this.path}: ${(error as Error).message}`);
+      this.writeError = error as Error;
+    }
   }
 
   /** Flushes every line to disk and gives webhook posts in flight a few seconds to finish. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await new Promise<void>((resolveEnd) => this.stream.end(() => resolveEnd()));
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
     if (this.posting.size > 0 || this.pending.length > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

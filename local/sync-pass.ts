@@ -124,7 +124,7 @@ export async function runSyncPass(
     );
     if (outcome.state !== 'done') discoveryError = new Error(`discovery ${outcome.state}`);
   } catch (error) {
-    discoveryError = error;
+    if (!options.signal?.aborted) discoveryError = error;
   }
   if (!signal?.aborted && !discoveryError) options.onListingDone?.(discovered);
   await pool.drain();

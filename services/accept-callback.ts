@@ -41,12 +41,15 @@ export async function acceptCallback(request: CallbackRequest, dependencies: Cal
   if (Buffer.byteLength(request.body, 'utf8') > CALLBACK_BODY_LIMIT_BYTES) {
     throw new ApiError(413, CallbackErrorCode.payloadTooLarge, `The callback body exceeds ${CALLBACK_BODY_LIMIT_BYTES} bytes`);
   }
-  const parsed = parseCallbackBody(request.body);
-  const presented = basicCredentials(request.authorization) ?? (parsed.ok ? bodyCredentials(parsed.value) : undefined);
+  // HTTP Basic is checked before the body is parsed at all; only body credentials need the parse first.
+  const basic = basicCredentials(request.authorization);
+  let parsed = basic ? undefined : parseCallbackBody(request.body);
+  const presented = basic ?? (parsed?.ok ? bodyCredentials(parsed.value) : undefined);
   // Authentication first: a caller without the credentials learns nothing about what a valid body is.
   if (!presented || !sameCredentials(presented, expected)) {
     throw new ApiError(401, CallbackErrorCode.unauthorized, 'The callback credentials are missing or wrong');
   }
+  parsed ??= parseCallbackBody(request.body);
   if (!parsed.ok) throw ApiError.invalidParameter('The callback body is not a JSON object');
   const devices = devicesNamedBy(parsed.value);
   await dependencies.syncQueue.enqueue(devices);

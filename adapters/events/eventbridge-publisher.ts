@@ -1,8 +1,24 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { ChangeEvent } from '../../domain/change-event';
 
-/** PutEvents takes at most ten entries per call. */
+/** PutEvents takes at most ten entries per call... */
 const PUT_EVENTS_LIMIT = 10;
+/** ...and at most 256 KB per call (and so per entry), counted as putEventsEntrySize does. */
+export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
+
+/**
+ * An entry's size as EventBridge counts it against the 256 KB limit: the UTF-8 bytes of Source,
+ * DetailType and Detail, plus 14 bytes for Time (no Resources here).
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
+ */
+export function putEventsEntrySize(entry: PutEventsRequestEntry): number {
+  return (
+    Buffer.byteLength(entry.Source ?? '', 'utf8') +
+    Buffer.byteLength(entry.DetailType ?? '', 'utf8') +
+    Buffer.byteLength(entry.Detail ?? '', 'utf8') +
+    (entry.Time ? 14 : 0)
+  );
+}
 
 export interface EventBridgePublisherOptions {
   client: EventBridgeClient;
@@ -32,30 +48,47 @@ export class EventBridgePublisher {
 
   /** Returns the positions (in `events`) of the events that could not be published. */
   async publish(events: readonly ChangeEvent[]): Promise<number[]> {
+    const entries = events.map((event) => this.entry(event));
+    const sizes = entries.map(putEventsEntrySize);
     const failed: number[] = [];
-    for (let start = 0; start < events.length; start += PUT_EVENTS_LIMIT) {
-      const positions = events.slice(start, start + PUT_EVENTS_LIMIT).map((_, index) => start + index);
-      failed.push(...(await this.publishBatch(events, positions)));
+    // Calls of at most ten entries and 256 KB, in order. An entry over 256 KB alone cannot be put at all
+    // (the domain's record limits keep an event far below it): it is reported failed, never dropped.
+    let batch: number[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (batch.length > 0) failed.push(...(await this.publishBatch(entries, batch)));
+      batch = [];
+      batchBytes = 0;
+    };
+    for (let position = 0; position < entries.length; position += 1) {
+      const size = sizes[position]!;
+      if (size > PUT_EVENTS_MAX_BYTES) {
+        await flush();
+        failed.push(position);
+        continue;
+      }
+      if (batch.length === PUT_EVENTS_LIMIT || batchBytes + size > PUT_EVENTS_MAX_BYTES) await flush();
+      batch.push(position);
+      batchBytes += size;
     }
-    return failed;
+    await flush();
+    return failed.sort((a, b) => a - b);
   }
 
-  private async publishBatch(events: readonly ChangeEvent[], positions: number[]): Promise<number[]> {
+  private async publishBatch(entries: readonly PutEventsRequestEntry[], positions: number[]): Promise<number[]> {
     let pending = positions;
     for (let round = 0; round < this.maxRounds && pending.length > 0; round += 1) {
       if (round > 0) await this.sleep(Math.min(2_000, this.baseDelayMs * 2 ** round));
       let result;
       try {
-        result = await this.options.client.send(
-          new PutEventsCommand({ Entries: pending.map((position) => this.entry(events[position]!)) }),
-        );
+        result = await this.options.client.send(new PutEventsCommand({ Entries: pending.map((position) => entries[position]!) }));
       } catch {
         // The SDK already retried the call itself; the whole batch is retried in the next round.
         continue;
       }
-      const entries = result.Entries ?? [];
+      const answers = result.Entries ?? [];
       // Entries come back in request order; an entry with an ErrorCode (or none at all) was not put.
-      pending = pending.filter((_, index) => !entries[index]?.EventId || Boolean(entries[index]?.ErrorCode));
+      pending = pending.filter((_, index) => !answers[index]?.EventId || Boolean(answers[index]?.ErrorCode));
     }
     return pending;
   }

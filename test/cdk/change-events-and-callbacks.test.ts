@@ -79,6 +79,15 @@ describe('ThingSpace callback listener', () => {
     });
   });
 
+  it('is the only method of the API without IAM', () => {
+    const methods = Object.values(resourcesOfType(template, 'AWS::ApiGateway::Method'));
+    const withoutIam = methods.filter((method) => method.Properties?.AuthorizationType !== 'AWS_IAM');
+    expect(methods.length).toBeGreaterThan(1);
+    expect(withoutIam.map((method) => method.Properties?.ResourceId)).toEqual([
+      { Ref: logicalIdOf(template, 'AWS::ApiGateway::Resource', 'callbacksthingspace') },
+    ]);
+  });
+
   it('throttles the callback route below the stage limits, from context', () => {
     // Prepare
     const { template: custom } = buildStack({ callbackThrottleRateLimit: 3, callbackThrottleBurstLimit: '4' });

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,6 +141,30 @@ describe('events.jsonl through the sync', () => {
   });
 });
 
+describe('events.jsonl when a sync pass is stopped (Ctrl-C of npm run sync)', () => {
+  it('starts no new device, lets those in flight finish, and has an event for each upgrade they archived', async () => {
+    // Prepare: 40 devices, synced two at a time, stopped after the first device is done
+    const account = '0242078689-00009';
+    const deviceIds = Array.from({ length: 40 }, () => nextDeviceId());
+    for (const [index, deviceId] of deviceIds.entries()) {
+      simulator.setHistory(account, deviceId, [upgradeRecord({ deviceId, id: `stop-${index}`, accountName: account })]);
+    }
+    const stop = new AbortController();
+
+    // Act
+    const result = await runSyncPass(account, historyDependencies(), { concurrency: 2, signal: stop.signal, onDeviceDone: () => stop.abort() });
+
+    // Assess: stopped early, without failures, and every device it synced has its one event
+    expect(result.failed).toEqual([]);
+    expect(result.synced).toBeGreaterThan(0);
+    expect(result.synced).toBeLessThan(deviceIds.length);
+    expect(result.interrupted).toBe(true);
+    const withEvents = (await events()).filter((event) => event.detail.account === account);
+    expect(withEvents).toHaveLength(result.synced);
+    expect(new Set(withEvents.map((event) => event.detail.deviceId)).size).toBe(result.synced);
+  });
+});
+
 describe('POST /callbacks/thingspace', () => {
   it('syncs the named device with HTTP Basic credentials, so its change becomes one event', async () => {
     // Prepare
@@ -210,6 +235,43 @@ describe('POST /callbacks/thingspace', () => {
     await syncs.drain();
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({ errorCode: 'PAYLOAD_TOO_LARGE', errorMessage: expect.any(String) });
+    expect(simulator.historyCallsFor(deviceId)).toBe(0);
+  });
+  it('counts the 256 KB in bytes, not characters', async () => {
+    const { deviceId } = device(['big-2']);
+    // 140 Ki characters, 280 KiB in UTF-8
+    const response = await postCallback(
+      { accountName: ACCOUNT, deviceId, padding: 'é'.repeat(140 * 1024) },
+      basic(CALLBACK.username, CALLBACK.password),
+    );
+    await syncs.drain();
+    expect(response.status).toBe(413);
+    expect(simulator.historyCallsFor(deviceId)).toBe(0);
+  });
+
+  it('answers 413 to a body that goes on past 256 KB without waiting for its end', async () => {
+    // Prepare: a client that sends 300 KB and then neither sends more nor ends the body
+    const { deviceId } = device(['big-3']);
+    const url = new URL(`${server.url}/callbacks/thingspace`);
+    const answered = new Promise<{ status: number; body: string }>((resolveAnswer, rejectAnswer) => {
+      const stalled = httpRequest(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', ...basic(CALLBACK.username, CALLBACK.password) } },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolveAnswer({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      stalled.on('error', rejectAnswer);
+      stalled.write(`{"accountName":"${ACCOUNT}","deviceId":"${deviceId}","padding":"${'x'.repeat(300 * 1024)}`);
+    });
+
+    // Act
+    const { status, body } = await answered;
+
+    // Assess
+    expect(status).toBe(413);
+    expect(JSON.parse(body)).toEqual({ errorCode: 'PAYLOAD_TOO_LARGE', errorMessage: expect.stringContaining('262144 bytes') });
     expect(simulator.historyCallsFor(deviceId)).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,21 @@ describe('acceptCallback', () => {
     }
     await expect(acceptCallback({ body: '{not json' }, dependencies)).rejects.toMatchObject({ statusCode: 401 });
     expect(enqueued).toEqual([]);
+  });
+  it('decides on an Authorization header alone, whatever the body holds', async () => {
+    const { enqueued, syncQueue } = queue();
+    const dependencies = { credentials: async () => CREDENTIALS, syncQueue };
+    const basic = (password: string) => `Basic ${Buffer.from(`${CREDENTIALS.username}:${password}`).toString('base64')}`;
+    const device = { accountName: '0242078689-00001', deviceId: '990000473475989' };
+    // Wrong header, right body credentials: refused, the body's credentials are not a second chance.
+    await expect(
+      acceptCallback({ body: JSON.stringify({ ...CREDENTIALS, ...device }), authorization: basic('nope') }, dependencies),
+    ).rejects.toMatchObject({ statusCode: 401 });
+    await expect(acceptCallback({ body: '{not json', authorization: basic('nope') }, dependencies)).rejects.toMatchObject({ statusCode: 401 });
+    expect(enqueued).toEqual([]);
+    // Right header: the body is parsed only now.
+    await expect(acceptCallback({ body: '{not json', authorization: basic(CREDENTIALS.password) }, dependencies)).rejects.toMatchObject({ statusCode: 400 });
+    await expect(acceptCallback({ body: JSON.stringify(device), authorization: basic(CREDENTIALS.password) }, dependencies)).resolves.toEqual({ accepted: 1 });
   });
 });
 
@@ -90,6 +106,30 @@ describe('EventsJsonlSink', () => {
     expect(received).toEqual([event]);
     expect(requests).toBe(2);
     webhook.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('has each line in the file when emit returns, whole, even from two sinks on one file', async () => {
+    // Prepare: two feeds on one DATA_DIR (npm start and npm run sync), events with the longest reason
+    const dataDir = await mkdtemp(join(tmpdir(), 'fota-sink-'));
+    const first = new EventsJsonlSink({ dataDir, warn: () => undefined });
+    const second = new EventsJsonlSink({ dataDir, warn: () => undefined });
+    const device = { account: '0242078689-00001', deviceId: '990000473475989' };
+    const events = Array.from({ length: 40 }, (_, index) =>
+      changeEventForWrite(
+        device,
+        planUpgradeWrite(upgradeRecord({ deviceId: device.deviceId, id: `s-${index}`, reason: 'é'.repeat(1024) }), undefined, '2026-06-01T00:00:00.000Z')!,
+      )!,
+    );
+
+    // Act: no flush, no close, no await: what a process killed right now would leave
+    events.forEach((event, index) => (index % 2 === 0 ? first : second).emit(event));
+    const text = readFileSync(first.path, 'utf8');
+
+    // Assess
+    expect(text.split('\n').filter(Boolean).map((line) => JSON.parse(line))).toEqual(events);
+    await first.close();
+    await second.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 });

@@ -5,9 +5,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { upgradeToItem, syncStateToItem } from '../../adapters/dynamodb/item-mapping';
 import { changeEventForWrite } from '../../adapters/events/change-event-emitting-store';
-import { EventBridgePublisher } from '../../adapters/events/eventbridge-publisher';
+import { EventBridgePublisher, PUT_EVENTS_MAX_BYTES, putEventsEntrySize } from '../../adapters/events/eventbridge-publisher';
 import { planUpgradeWrite, type ArchiveWrite } from '../../domain/archive-plan';
-import { CHANGE_EVENT_SOURCE, UPGRADE_OBSERVED, UPGRADE_STATUS_CHANGED } from '../../domain/change-event';
+import { CHANGE_EVENT_SOURCE, UPGRADE_OBSERVED, UPGRADE_STATUS_CHANGED, type ChangeEvent } from '../../domain/change-event';
+import { RECORD_LIMITS, screenUpgradeRecord } from '../../domain/upstream-record';
 import { lambdaContext } from '../support/lambda';
 import { TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
@@ -190,5 +191,59 @@ describe('EventBridgePublisher', () => {
 
     expect(await publisher.publish([event, event])).toEqual([0, 1]);
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(2);
+  });
+
+  it('keeps the largest event the record rules allow under a tenth of a PutEvents call', async () => {
+    // Prepare: every free-text field at its longest, in the character JSON escapes the longest (\u0001:
+    // 6 bytes), ids and times at their longest, for both the new and the previous version.
+    const worst = (length: number, char: string) => char.repeat(length);
+    const longest = (char: string) => ({
+      deviceId: '9900004734759891',
+      id: worst(64, 'a'),
+      accountName: '02420786890242078689-0000100001',
+      firmwareFrom: worst(RECORD_LIMITS.firmwareLength, char),
+      firmwareTo: worst(RECORD_LIMITS.firmwareLength, char),
+      startDate: '2026-06-01',
+      upgradeStartTime: `2026-06-01T${worst(29, '0')}`,
+      status: worst(RECORD_LIMITS.statusLength, char),
+      reason: worst(RECORD_LIMITS.reasonLength, char),
+    });
+    const key = { account: '02420786890242078689-0000100001', deviceId: '9900004734759891' };
+    const before = screenUpgradeRecord(longest('\u0001'), key);
+    const after = screenUpgradeRecord(longest('\u0002'), key);
+    if (before.reason !== undefined || after.reason !== undefined) throw new Error(`the record rules refuse it: ${before.reason ?? after.reason}`);
+    const first = planUpgradeWrite(before.record, undefined, T1)!;
+    const event = changeEventForWrite(key, planUpgradeWrite(after.record, first.next, T2)!)!;
+    eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({ Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
+    const publisher = new EventBridgePublisher({ client: new EventBridgeClient({ region: 'us-east-1' }), eventBusName: 'default', sleep: async () => undefined });
+
+    // Act
+    expect(await publisher.publish(Array.from({ length: 10 }, () => event))).toEqual([]);
+
+    // Assess: ten of them fit one call, which is what the publisher sends
+    const entries = eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries ?? []);
+    expect(entries.map((call) => call.length)).toEqual([10]);
+    expect(JSON.parse(entries[0]![0]!.Detail!)).toEqual(event.detail);
+    expect(putEventsEntrySize(entries[0]![0]!) * 10).toBeLessThan(PUT_EVENTS_MAX_BYTES);
+  });
+
+  it('splits calls at 256 KB, and reports an event too large for any call as failed, never as sent', async () => {
+    // Prepare: events larger than the record rules allow (the publisher does not rely on those rules)
+    eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({ Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
+    const publisher = new EventBridgePublisher({ client: new EventBridgeClient({ region: 'us-east-1' }), eventBusName: 'default', sleep: async () => undefined });
+    const base = changeEventForWrite(device, insert)!;
+    const withReason = (bytes: number): ChangeEvent => ({ ...base, detail: { ...base.detail, upgrade: { ...base.detail.upgrade, reason: 'r'.repeat(bytes) } } });
+    const events = [withReason(100_000), withReason(100_000), withReason(100_000), withReason(300_000), withReason(10)];
+
+    // Act
+    const failedPositions = await publisher.publish(events);
+
+    // Assess
+    expect(failedPositions).toEqual([3]);
+    const calls = eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries ?? []);
+    expect(calls.map((entries) => entries.length)).toEqual([2, 1, 1]);
+    for (const entries of calls) {
+      expect(entries.reduce((total, entry) => total + putEventsEntrySize(entry), 0)).toBeLessThanOrEqual(PUT_EVENTS_MAX_BYTES);
+    }
   });
 });
