@@ -212,9 +212,9 @@ describe('fleet sync alarms', () => {
 
     // Assess
     const alarms = Object.values(resourcesOfType(withTopic, 'AWS::CloudWatch::Alarm'));
-    // 6 functions x (errors, throttles), API 5XX, sync queue age, 4 DLQs (sync, discovery, event targets,
+    // 7 functions x (errors, throttles), API 5XX, sync queue age, 4 DLQs (sync, discovery, event targets,
     // change events), dropped recursions.
-    expect(alarms).toHaveLength(19);
+    expect(alarms).toHaveLength(21);
     for (const alarm of alarms) expect(alarm.Properties?.AlarmActions).toEqual([topicArn]);
   });
 
