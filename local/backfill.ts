@@ -6,10 +6,9 @@
  * attributes and still being the version that was read. Same store selection as `npm run export`.
  */
 import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { archiveIndexAttributes } from '../adapters/dynamodb/archive-index-attributes';
 import { ARCHIVE_ORDER_ATTRIBUTE } from '../adapters/dynamodb/archive-indexes';
 import { createDocumentClient } from '../adapters/dynamodb/client';
-import { itemToUpgrade } from '../adapters/dynamodb/item-mapping';
+import { missingArchiveIndexAttributes } from '../adapters/dynamodb/item-mapping';
 import { isConditionalCheckFailed } from '../adapters/dynamodb/retry';
 import { ITEM_TYPES, PARTITION_KEY, SORT_KEY } from '../adapters/dynamodb/table-schema';
 import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
@@ -36,12 +35,8 @@ export async function backfillArchiveIndexes(client: DynamoDBDocumentClient, tab
     );
     scanned += page.ScannedCount ?? 0;
     for (const item of page.Items ?? []) {
-      const match = /^DEVICE#([^#]+)#(.+)$/.exec(String(item[PARTITION_KEY]));
-      if (!match) continue;
-      const device = { account: match[1]!, deviceId: match[2]! };
-      const upgrade = itemToUpgrade(item);
-      if (!upgrade) continue;
-      const attributes = archiveIndexAttributes(device, upgrade.record);
+      const attributes = missingArchiveIndexAttributes(item);
+      if (!attributes) continue;
       const names: Record<string, string> = { '#order': ARCHIVE_ORDER_ATTRIBUTE, '#observedAt': 'observedAt' };
       const values: Record<string, unknown> = { ':observedAt': item.observedAt };
       const sets = Object.entries(attributes).map(([name, value], index) => {

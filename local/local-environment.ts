@@ -2,7 +2,7 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createHistoryTable } from '../adapters/dynamodb/table-schema';
+import { ensureHistoryTable } from '../adapters/dynamodb/table-migration';
 import { parseCredentialsJson } from '../adapters/thingspace/credentials';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb';
 import { DEMO_CREDENTIALS, seedDemoData, startThingSpaceSimulator } from './thingspace-simulator';
@@ -245,9 +245,17 @@ async function ensureTable(endpoint: string, tableName: string, env: NodeJS.Proc
     await client.send(new DescribeTableCommand({ TableName: tableName }));
   } catch (error) {
     if ((error as Error).name !== 'ResourceNotFoundException') {
+      client.destroy();
       throw new LocalConfigurationError(`the store at ${endpoint} is not reachable: ${(error as Error).message}`);
     }
-    await createHistoryTable(client, tableName);
+  }
+  try {
+    // A table from before the archive-query indexes (or a migration cut short) is brought up to date
+    // here, before anything reads or writes it. stderr: `npm run export` may be writing to stdout.
+    const result = await ensureHistoryTable(client, tableName);
+    if (result.action === 'migrated') {
+      process.stderr.write(`Migrated table ${tableName} to the archive-query indexes: ${result.items} item${result.items === 1 ? '' : 's'} copied\n`);
+    }
   } finally {
     client.destroy();
   }

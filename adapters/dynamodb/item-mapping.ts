@@ -7,7 +7,8 @@ import {
   type UpgradeRecordField,
 } from '../../domain/upgrade-record';
 import { archiveIndexAttributes } from './archive-index-attributes';
-import { discoveryCheckpointKey, ITEM_TYPES, statusLogEntryKey, syncStateKey, upgradeKey } from './table-schema';
+import { ARCHIVE_ORDER_ATTRIBUTE } from './archive-indexes';
+import { discoveryCheckpointKey, ITEM_TYPES, PARTITION_KEY, statusLogEntryKey, syncStateKey, upgradeKey } from './table-schema';
 
 type Item = Record<string, unknown>;
 
@@ -38,6 +39,19 @@ export function itemToUpgrade(item: Item): ArchivedUpgrade | undefined {
     observedAt: asString(item.observedAt),
     statusLog: Array.isArray(item.statusLog) ? item.statusLog.filter(isItem).map(fromStatusLogItem) : [],
   };
+}
+
+/**
+ * The archive-index attributes a stored upgrade item lacks (one written before the indexes existed),
+ * or undefined when it is not an upgrade item or carries them already. The backfill and the local
+ * table migration both use it, so an old item gets exactly what upgradeToItem would write.
+ */
+export function missingArchiveIndexAttributes(item: Item): Record<string, string> | undefined {
+  if (item.type !== ITEM_TYPES.upgrade || item[ARCHIVE_ORDER_ATTRIBUTE] !== undefined) return undefined;
+  const match = /^DEVICE#([^#]+)#(.+)$/.exec(String(item[PARTITION_KEY]));
+  const upgrade = itemToUpgrade(item);
+  if (!match || !upgrade) return undefined;
+  return archiveIndexAttributes({ account: match[1]!, deviceId: match[2]! }, upgrade.record);
 }
 
 /** A status-log entry moved to its own item; the upgrade id is an attribute so keys are never parsed. */
