@@ -1,4 +1,4 @@
-import type { ArchivedUpgrade, StatusLogEntry } from './archive-plan';
+import { mergeStatusLog, type ArchivedUpgrade, type StatusLogEntry } from './archive-plan';
 import { compareNewestFirst } from './history-merge';
 import type { DeviceSyncState } from './ports';
 import { toUpgradeRecord, type DeviceKey, type UpgradeRecord } from './upgrade-record';
@@ -52,17 +52,10 @@ export function deviceArchiveView(
 }
 
 function upgradeView(upgrade: ArchivedUpgrade, detached: readonly StatusLogEntry[]): ArchivedUpgradeView {
-  const byObservedAt = new Map<string, StatusLogView>();
   // The item's own entries win over a moved copy of the same observation.
-  for (const entry of [...detached, ...upgrade.statusLog]) {
-    byObservedAt.set(entry.observedAt, {
-      observedAt: entry.observedAt,
-      status: entry.status,
-      reason: entry.reason,
-      upgradeStartTime: entry.upgradeStartTime,
-    });
-  }
-  const statusLog = [...byObservedAt.values()].sort((a, b) => (a.observedAt < b.observedAt ? -1 : a.observedAt > b.observedAt ? 1 : 0));
+  const statusLog = mergeStatusLog(upgrade.statusLog, detached).map(
+    ({ observedAt, status, reason, upgradeStartTime }): StatusLogView => ({ observedAt, status, reason, upgradeStartTime }),
+  );
   return {
     ...toUpgradeRecord(upgrade.record),
     firstSeenAt: upgrade.firstSeenAt,
