@@ -1,15 +1,12 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { isApiError } from '../domain/api-error';
 import { parseDeviceKey } from '../domain/device-key';
 import { getDeviceHistory } from '../services/get-device-history';
-import { historyResponse, INTERNAL_ERROR_BODY } from './commons/api-responses';
+import { historyResponse } from './commons/api-responses';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
-import { logger, metrics } from './commons/powertools';
-import { withPowertools } from './commons/powertools-handler';
+import { logger } from './commons/powertools';
+import { apiGatewayHandler } from './commons/api-handler';
 
 /** Time kept back from upstream retries for the archive writes and the answer itself. */
 const ANSWER_RESERVE_MS = 3_000;
@@ -36,17 +33,4 @@ const lambdaHandler = async (event: APIGatewayProxyEvent, context: Context): Pro
   return historyResponse(history);
 };
 
-function logRequestError(error: unknown): void {
-  const refused = isApiError(error) && error.statusCode < 500;
-  metrics.addMetric(refused ? 'ClientErrors' : 'ServerErrors', MetricUnit.Count, 1);
-  if (refused) {
-    logger.info('request refused', { errorCode: error.errorCode, statusCode: error.statusCode });
-  } else {
-    logger.error('request failed', error as Error);
-  }
-}
-
-// Error handler last: it runs first on the way out, so every failure leaves in ThingSpace's shape.
-export const handler = withPowertools<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  .use(httpErrorHandler({ logger: logRequestError, fallbackMessage: INTERNAL_ERROR_BODY }))
-  .handler(lambdaHandler);
+export const handler = apiGatewayHandler(lambdaHandler);

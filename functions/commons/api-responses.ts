@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ApiError, ErrorCode } from '../../domain/api-error';
+import { ErrorCode } from '../../domain/api-error';
 import type { DeviceHistory } from '../../services/get-device-history';
 
 /** Marks an answer served from the archive alone because ThingSpace could not be asked. */
