@@ -392,7 +392,7 @@ describe('ThingSpace client lockout guard', () => {
     expect(thingspace.count('login')).toBe(2);
   });
 
-  it('fails as auth when the credentials cannot be read', async () => {
+  it('fails as credentials, without calling ThingSpace, when the credentials cannot be read', async () => {
     // Prepare
     const thingspace = new FakeThingSpace();
     const client = createThingSpaceClient({
@@ -407,7 +407,7 @@ describe('ThingSpace client lockout guard', () => {
     const failure = await failureOf(client.getDeviceHistory(DEVICE));
 
     // Assess
-    expect(failure.failure).toBe('auth');
+    expect(failure.failure).toBe('credentials');
     expect(thingspace.seen).toEqual([]);
   });
 });
