@@ -240,12 +240,17 @@ export async function startLocalApiServer(options: ExtraRoutes & {
   onAnswered?: (entry: AccessEntry) => void;
 }): Promise<LocalApiServer> {
   const functionName = options.functionName ?? 'fota-history-api';
+  // Handlers still running, whatever became of their connection: a client that hung up must not let a
+  // stop close the store under a request's archive writes.
+  const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((request, response) => {
     const started = performance.now();
-    void answer(request, options.handler, functionName, options.health, options.callbackHandler, options).then((result) => {
+    const done = answer(request, options.handler, functionName, options.health, options.callbackHandler, options).then((result) => {
       write(response, result, drain.closing);
       options.onAnswered?.(accessEntry(request, result, performance.now() - started));
     });
+    inFlight.add(done);
+    void done.finally(() => inFlight.delete(done));
   });
   const drain = drainConnections(server);
   server.keepAliveTimeout = 5_000;
@@ -261,6 +266,9 @@ export async function startLocalApiServer(options: ExtraRoutes & {
   const address = server.address() as AddressInfo;
   return {
     url: `http://${address.address}:${address.port}`,
-    close: () => drain.close(DRAIN_LIMIT_MS),
+    async close() {
+      await drain.close(DRAIN_LIMIT_MS);
+      await Promise.allSettled([...inFlight]);
+    },
   };
 }
