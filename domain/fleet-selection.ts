@@ -11,6 +11,8 @@ export interface ListedDevice {
 
 /** The device list's `upgradeTime` of a device that was never upgraded. */
 export const NEVER_UPGRADED_TIME = '01/01/1900 0:0:0';
+/** The longest device-list `firmware` or `upgradeTime` kept as it is (they are stored on every SYNC item). */
+export const MAX_LISTED_FIELD_LENGTH = 256;
 
 /** Only a success is final: ThingSpace may report an OMA-DM upgrade as failed and later as successful. */
 export const FINAL_UPGRADE_STATUS = 'UpgradeSuccess';

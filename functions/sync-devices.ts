@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { delayRetry, retryDelaySeconds } from '../adapters/sqs/retry-backoff';
 import { parseDeviceKey } from '../domain/device-key';
+import { MAX_LISTED_FIELD_LENGTH } from '../domain/fleet-selection';
 import type { ListedState } from '../domain/ports';
 import { isThingSpaceError } from '../domain/thingspace-error';
 import { recordUpstreamFailure } from './commons/history-metrics';
@@ -27,10 +28,9 @@ function listedOf(payload: { listed?: unknown }): ListedState | undefined {
   const listed = payload.listed as { firmware?: unknown; upgradeTime?: unknown } | undefined;
   if (typeof listed !== 'object' || listed === null) return undefined;
   if (typeof listed.firmware !== 'string' || typeof listed.upgradeTime !== 'string') return undefined;
-  if (listed.firmware.length > MAX_LISTED_LENGTH || listed.upgradeTime.length > MAX_LISTED_LENGTH) return undefined;
+  if (listed.firmware.length > MAX_LISTED_FIELD_LENGTH || listed.upgradeTime.length > MAX_LISTED_FIELD_LENGTH) return undefined;
   return { firmware: listed.firmware, upgradeTime: listed.upgradeTime };
 }
-const MAX_LISTED_LENGTH = 256;
 
 function requiredEnv(name: string): string {
   const value = process.env[name];

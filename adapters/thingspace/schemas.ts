@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { DeviceListPage } from '../../domain/ports';
+import { MAX_LISTED_FIELD_LENGTH } from '../../domain/fleet-selection';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { DeviceKey } from '../../domain/upgrade-record';
 import { screenDeviceIds, screenUpgradeRecords, type DropCounts, type ScreenedRecords, type ScreenOptions } from '../../domain/upstream-record';
@@ -71,7 +73,16 @@ export function parseDeviceListPage(text: string, options: ScreenOptions = {}): 
     if (typeof entry !== 'object' || entry === null) return [];
     const { deviceId, firmware, upgradeTime } = entry as Record<string, unknown>;
     if (typeof deviceId !== 'string') return [];
-    return [{ deviceId, firmware: typeof firmware === 'string' ? firmware : '', upgradeTime: typeof upgradeTime === 'string' ? upgradeTime : '' }];
+    return [{ deviceId, firmware: boundedListed(firmware), upgradeTime: boundedListed(upgradeTime) }];
   });
   return { page: { deviceIds, hasMoreData: page.hasMoreData, lastSeenDeviceId: page.lastSeenDeviceId, devices }, dropped };
+}
+
+/**
+ * A device-list value as the fleet sync stores and compares it: a longer one (hostile or broken) becomes
+ * its digest, short, stable across passes, and still different when the value changes.
+ */
+function boundedListed(value: unknown): string {
+  if (typeof value !== 'string') return '';
+  return value.length <= MAX_LISTED_FIELD_LENGTH ? value : `sha256:${createHash('sha256').update(value).digest('hex')}`;
 }

@@ -265,4 +265,27 @@ describe('ThingSpace client device list', () => {
     expect(page.deviceIds).toEqual(['990000473475989']);
     expect(reports).toEqual([{ operation: 'device list', dropped: { 'missing-field': 1, 'invalid-field': 2 } }]);
   });
+
+  it('keeps an over-long firmware or upgradeTime as a short digest: stable across pages, different when the value changes', async () => {
+    // Prepare
+    const { client, thingspace } = clientAgainstFake();
+    const listed = (firmware: string) => ({
+      status: 200,
+      body: { hasMoreData: false, lastSeenDeviceId: '', deviceList: [{ deviceId: '990000473475989', firmware, upgradeTime: 'u'.repeat(300_000) }] },
+    });
+
+    // Act
+    thingspace.fotaDefault = listed('F'.repeat(300));
+    const first = await client.listDevices(DEVICE.account, '0');
+    const again = await client.listDevices(DEVICE.account, '0');
+    thingspace.fotaDefault = listed(`${'F'.repeat(299)}G`);
+    const changed = await client.listDevices(DEVICE.account, '0');
+
+    // Assess
+    const [entry] = first.devices ?? [];
+    expect(entry?.firmware).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(entry?.upgradeTime).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(again.devices).toEqual(first.devices);
+    expect(changed.devices?.[0]?.firmware).not.toBe(entry?.firmware);
+  });
 });
