@@ -19,6 +19,11 @@ export interface LocalCallbackSyncs {
   pool: InProcessSyncPool;
   /** Resolves when every device queued so far has been synced (or has failed). */
   drain(): Promise<void>;
+  /**
+   * For a stop: starts no further device and resolves, with how many were left unstarted, once those in
+   * flight have finished. A long backlog would otherwise hold a stop for hours.
+   */
+  stop(): Promise<number>;
 }
 
 /**
@@ -38,7 +43,15 @@ export function localCallbackSyncs(
       report(`callback sync of ${device.account}/${device.deviceId} failed: ${code}`);
     }
   }, CALLBACK_SYNC_CONCURRENCY);
-  return { pool, drain: () => pool.drain() };
+  return {
+    pool,
+    drain: () => pool.drain(),
+    stop: async () => {
+      const notStarted = pool.discardBacklog();
+      await pool.drain();
+      return notStarted;
+    },
+  };
 }
 
 /**

@@ -36,6 +36,14 @@ export class InProcessSyncPool<T extends DeviceKey = DeviceKey> implements Devic
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Forgets the devices not started yet (a stop) and returns how many; those in flight still finish. */
+  discardBacklog(): number {
+    const discarded = this.backlog.splice(0).length;
+    for (const resolve of this.roomWaiters.splice(0)) resolve();
+    if (this.active === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    return discarded;
+  }
+
   private pump(): void {
     while (this.active < this.concurrency && this.backlog.length > 0) {
       const device = this.backlog.shift()!;

@@ -88,4 +88,27 @@ describe('InProcessSyncPool (the one-machine sync queue)', () => {
     // Assess
     expect(synced).toHaveLength(3);
   });
+
+  it('on a stop, starts no device of the backlog, and drains once the ones in flight are done', async () => {
+    // Prepare
+    const controlled = controlledSync();
+    const pool = new InProcessSyncPool(controlled.sync, 2);
+    await pool.enqueue(devices(10));
+
+    // Act
+    const discarded = pool.discardBacklog();
+    let drained = false;
+    const drain = pool.drain().then(() => (drained = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    const drainedBeforeInFlightFinished = drained;
+    await controlled.finishAll();
+    await drain;
+
+    // Assess
+    expect(discarded).toBe(8);
+    expect(drainedBeforeInFlightFinished).toBe(false);
+    expect(controlled.synced).toHaveLength(2);
+    expect(controlled.maxInFlight()).toBe(2);
+  });
 });
+
