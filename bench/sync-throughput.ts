@@ -47,7 +47,7 @@ try {
   const { historyDependencies } = await import('../functions/commons/history-dependencies');
   const result = await runSyncPass(ACCOUNT, historyDependencies(), { concurrency });
   const stats = simulator.stats();
-  if (result.failed.length > 0 || result.synced !== devices) exitCode = 1;
+  if (result.failedCount > 0 || result.synced !== devices) exitCode = 1;
   process.stdout.write(
     `${JSON.stringify({
       devices: result.synced,
@@ -56,7 +56,7 @@ try {
       concurrency,
       simulatorLatencyMs: latencyMs,
       recordsPerDevice,
-      failed: result.failed.length,
+      failed: result.failedCount,
       historyCalls: stats.historyCalls,
       listCalls: stats.listCalls,
     })}\n`,

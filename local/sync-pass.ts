@@ -38,6 +38,9 @@ export interface SyncPassOptions {
   fullResyncDays?: number;
 }
 
+/** Failed devices named one by one in a pass's result (and summary); the rest are counted by errorCode. */
+export const MAX_FAILURES_KEPT = 20;
+
 export interface SyncPassResult {
   account: string;
   /** Devices the device list named. */
@@ -49,7 +52,11 @@ export interface SyncPassResult {
   skipped: Partial<Record<SkipReason, number>>;
   synced: number;
   /** Devices that could not be synced. */
+  /** The first MAX_FAILURES_KEPT devices that could not be synced: examples, not the whole list. */
   failed: FailedDevice[];
+  /** Every device that could not be synced, by errorCode. */
+  failedByCode: Record<string, number>;
+  failedCount: number;
   /** Why the account's device list could not be read to its end (the account's failure, not a device's). */
   listingError?: string;
   /** The pass was interrupted (Ctrl-C): devices listed but not started are neither synced nor failed. */
@@ -70,6 +77,8 @@ export async function runSyncPass(
 ): Promise<SyncPassResult> {
   const started = Date.now();
   const failed: FailedDevice[] = [];
+  const failedByCode: Record<string, number> = {};
+  let failedCount = 0;
   let synced = 0;
   let discovered = 0;
   let enqueued = 0;
@@ -86,9 +95,13 @@ export async function runSyncPass(
       );
       synced += 1;
     } catch (error) {
-      failed.push({ device, errorCode: error instanceof DeviceSyncError ? error.errorCode : (error as Error).name });
+      const errorCode = error instanceof DeviceSyncError ? error.errorCode : (error as Error).name;
+      failedCount += 1;
+      failedByCode[errorCode] = (failedByCode[errorCode] ?? 0) + 1;
+      // A fleet with ThingSpace down fails every device: keep counts, and a few examples only.
+      if (failed.length < MAX_FAILURES_KEPT) failed.push({ device, errorCode });
     }
-    options.onDeviceDone?.(failed.length);
+    options.onDeviceDone?.(failedCount);
   }, options.concurrency ?? DEFAULT_SYNC_CONCURRENCY);
 
   let discoveryError: unknown;
@@ -138,6 +151,8 @@ export async function runSyncPass(
     skipped,
     synced,
     failed,
+    failedByCode,
+    failedCount,
     ...(discoveryError && !interrupted ? { listingError: describeError(discoveryError) } : {}),
     ...(interrupted ? { interrupted } : {}),
     seconds: (Date.now() - started) / 1000,

@@ -218,7 +218,7 @@ async function main(): Promise<void> {
       current.stop();
       current = undefined;
       process.stdout.write(formatSummary(result));
-      if (result.failed.length > 0 || result.listingError) failed = true;
+      if (result.failedCount > 0 || result.listingError) failed = true;
     }
   } finally {
     await changeFeed?.close();
