@@ -173,7 +173,9 @@ export class DynamoDbArchiveReader implements ArchiveReader {
 
   private send(command: QueryCommand, options: CallOptions | undefined): Promise<QueryCommandOutput> {
     const deadline = options?.deadline ?? this.policy.now() + DEFAULT_BUDGET_MS;
-    return retryThrottled(() => this.client.send(command), deadline, this.policy);
+    // Aborted at the deadline, retries included, so a stalled store answers 503 in time (as the store does).
+    const abortSignal = AbortSignal.timeout(Math.min(2 ** 31 - 1, Math.max(0, deadline - this.policy.now())));
+    return retryThrottled(() => this.client.send(command, { abortSignal }), deadline, this.policy);
   }
 }
 

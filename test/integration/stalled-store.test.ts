@@ -5,6 +5,7 @@ import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { planArchiveWrites } from '../../domain/archive-plan';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { apiGatewayProxyEvent } from '../../local/lambda-emulation';
 import { useHandlerEnvironment } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
@@ -37,13 +38,16 @@ async function startStalledStore(): Promise<{ endpoint: string; connections: () 
 let stalled: Awaited<ReturnType<typeof startStalledStore>>;
 let simulator: ThingSpaceSimulator;
 let handler: Handler;
+let archiveHandler: (typeof import('../../functions/get-archive-api'))['handler'];
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   stalled = await startStalledStore();
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   useHandlerEnvironment({ tableName: 'fota-history-stalled', dynamoDbEndpoint: stalled.endpoint, thingspaceUrl: simulator.url });
+  process.env.ARCHIVE_TOKEN_KEY = 'stalled-store-test-key-0123456789abcdef';
   ({ handler } = await import('../../functions/get-history-api'));
+  ({ handler: archiveHandler } = await import('../../functions/get-archive-api'));
 });
 
 afterAll(async () => {
@@ -69,6 +73,28 @@ describe('a DynamoDB that accepts connections and never answers', () => {
     expect(JSON.parse(result.body)).toEqual({ errorCode: 'ARCHIVE_UNAVAILABLE', errorMessage: expect.any(String) });
     expect(answeredAfterMs).toBeLessThan(budgetMs);
     expect(stalled.connections()).toBeGreaterThan(0);
+  });
+
+  it('answers the archive routes 503 ARCHIVE_UNAVAILABLE before the function runs out of time too', async () => {
+    // Prepare
+    const deviceId = nextDeviceId();
+    const budgetMs = 4_000;
+    const startedAt = Date.now();
+    const event = apiGatewayProxyEvent({
+      method: 'GET',
+      resource: '/archive/{account}/devices/{deviceId}',
+      path: `/archive/${TEST_ACCOUNT}/devices/${deviceId}`,
+      pathParameters: { account: TEST_ACCOUNT, deviceId },
+    });
+
+    // Act
+    const result = await archiveHandler(event, lambdaContext(budgetMs));
+    const answeredAfterMs = Date.now() - startedAt;
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body)).toEqual({ errorCode: 'ARCHIVE_UNAVAILABLE', errorMessage: expect.any(String) });
+    expect(answeredAfterMs).toBeLessThan(budgetMs);
   });
 
   it('makes the SDK\'s own request timeout an error instead of a warning', async () => {
