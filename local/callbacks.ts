@@ -89,11 +89,11 @@ async function main(): Promise<void> {
   try {
     if (command === 'register') {
       await client.registerCallback(account!, { url: url!, ...listener! });
-      process.stdout.write(`registered Fota callback for ${account} -> ${url}\n`);
+      process.stdout.write(`registered Fota callback for ${account} -> ${shownUrl(url!)}\n`);
     } else if (command === 'list') {
       const callbacks = await client.listCallbacks(account!);
       if (callbacks.length === 0) process.stdout.write(`no callback registered for ${account}\n`);
-      for (const callback of callbacks) process.stdout.write(`${callback.name} ${callback.url}\n`);
+      for (const callback of callbacks) process.stdout.write(`${callback.name} ${shownUrl(callback.url)}\n`);
     } else {
       await client.deleteCallback(account!);
       process.stdout.write(`deleted Fota callback of ${account}\n`);
@@ -109,3 +109,16 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** A URL as printed: a `user:password@` part (the callback credentials belong elsewhere) is masked. */
+function shownUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '***';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
