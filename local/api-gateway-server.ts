@@ -64,27 +64,7 @@ async function answerExtra(request: IncomingMessage, url: URL, extra: ExtraRoute
     const match = route.pattern.exec(url.pathname);
     if (!match) continue;
     if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
-    const pathParameters: Record<string, string> = {};
-    try {
-      route.parameters.forEach((name, index) => (pathParameters[name] = decodeURIComponent(match[index + 1]!)));
-    } catch {
-      return errorResult(400, 'INVALID_PARAMETER', 'Path parameters are not valid percent-encoding');
-    }
-    try {
-      const event = apiGatewayProxyEvent({
-        method: request.method ?? 'GET',
-        resource: route.resource,
-        path: url.pathname,
-        pathParameters,
-        headers: request.headers,
-        searchParams: url.searchParams,
-        sourceIp: request.socket.remoteAddress,
-        httpVersion: request.httpVersion,
-      });
-      return await (await extra.archiveHandler)(event, lambdaContext(functionName, TIMEOUT_MS));
-    } catch {
-      return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
-    }
+    return proxyGet(request, url, route.resource, route.parameters, match, extra.archiveHandler, functionName);
   }
   return undefined;
 }
@@ -109,16 +89,30 @@ async function answer(
   const match = ROUTE.exec(url.pathname);
   if (!match) return errorResult(404, 'NOT_FOUND', `No route for ${url.pathname}; try GET ${HISTORY_RESOURCE}`);
   if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
-  let pathParameters: Record<string, string>;
+  return proxyGet(request, url, HISTORY_RESOURCE, ['account', 'deviceId'], match, handler, functionName);
+}
+
+/** One GET route through its Lambda handler, as API Gateway's proxy integration delivers it. */
+async function proxyGet(
+  request: IncomingMessage,
+  url: URL,
+  resource: string,
+  parameterNames: readonly string[],
+  match: RegExpExecArray,
+  handler: ProxyHandler | Promise<ProxyHandler>,
+  functionName: string,
+): Promise<APIGatewayProxyResult> {
+  const pathParameters: Record<string, string> = {};
   try {
     // API Gateway hands the handler decoded path parameters.
-    pathParameters = { account: decodeURIComponent(match[1]!), deviceId: decodeURIComponent(match[2]!) };
+    parameterNames.forEach((name, index) => (pathParameters[name] = decodeURIComponent(match[index + 1]!)));
   } catch {
     return errorResult(400, 'INVALID_PARAMETER', 'Path parameters are not valid percent-encoding');
   }
   try {
     const event = apiGatewayProxyEvent({
       method: request.method ?? 'GET',
+      resource,
       path: url.pathname,
       pathParameters,
       headers: request.headers,
