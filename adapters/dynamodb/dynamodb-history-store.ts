@@ -186,27 +186,18 @@ export class DynamoDbHistoryStore implements HistoryStore {
   }
 
   async recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome, options?: CallOptions): Promise<void> {
-    await this.within(options, async (call) => {
-      try {
-        await this.withRetry(
-          () =>
-            this.client.send(
-              new PutCommand({
-                TableName: this.tableName,
-                Item: syncStateToItem(device, outcome),
-                ConditionExpression: 'attribute_not_exists(#pk) OR #syncedAt < :syncedAt',
-                ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#syncedAt': 'syncedAt' },
-                ExpressionAttributeValues: { ':syncedAt': outcome.syncedAt },
-              }),
-              { abortSignal: call.signal },
-            ),
-          call.deadline,
-        );
-      } catch (error) {
-        // A newer outcome is already stored: this older one is history, not state.
-        if (!isConditionalCheckFailed(error)) throw error;
-      }
-    });
+    // A failed condition means a newer outcome is already stored: this older one is history, not state.
+    await this.within(options, (call) =>
+      this.conditionalPut(
+        syncStateToItem(device, outcome),
+        {
+          ConditionExpression: 'attribute_not_exists(#pk) OR #syncedAt < :syncedAt',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#syncedAt': 'syncedAt' },
+          ExpressionAttributeValues: { ':syncedAt': outcome.syncedAt },
+        },
+        call,
+      ),
+    );
   }
 
   async getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined> {
@@ -282,21 +273,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
           ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#state': 'state' },
           ExpressionAttributeValues: { ':done': 'done' },
         };
-    return this.within(undefined, async (call) => {
-      try {
-        await this.withRetry(
-          () =>
-            this.client.send(new PutCommand({ TableName: this.tableName, Item: checkpointToItem(checkpoint), ...condition }), {
-              abortSignal: call.signal,
-            }),
-          call.deadline,
-        );
-        return true;
-      } catch (error) {
-        if (isConditionalCheckFailed(error)) return false;
-        throw error;
-      }
-    });
+    return this.within(undefined, (call) => this.conditionalPut(checkpointToItem(checkpoint), condition, call));
   }
 
   /**
@@ -359,23 +336,12 @@ export class DynamoDbHistoryStore implements HistoryStore {
 
   /** Idempotent: an entry is immutable once observed, so an existing item for it is this same entry. */
   private async putMovedEntry(device: DeviceKey, upgradeId: string, entry: StatusLogEntry, call: Call): Promise<void> {
-    try {
-      await this.withRetry(
-        () =>
-          this.client.send(
-            new PutCommand({
-              TableName: this.tableName,
-              Item: statusLogEntryToItem(device, upgradeId, entry),
-              ConditionExpression: 'attribute_not_exists(#pk)',
-              ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-            }),
-            { abortSignal: call.signal },
-          ),
-        call.deadline,
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    // Already there (an earlier attempt, or another writer): the entry is stored either way.
+    await this.conditionalPut(
+      statusLogEntryToItem(device, upgradeId, entry),
+      { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } },
+      call,
+    );
   }
 
   /** False when the condition failed, i.e. the item is no longer what the plan was made against. */
@@ -391,13 +357,14 @@ export class DynamoDbHistoryStore implements HistoryStore {
             ExpressionAttributeNames: { '#observedAt': 'observedAt' },
             ExpressionAttributeValues: { ':expectedObservedAt': write.expectedObservedAt },
           };
+    return this.conditionalPut(upgradeToItem(device, write.next), condition, call);
+  }
+
+  /** One PutItem under `condition`, retried on throttling within the call: false when the condition failed. */
+  private async conditionalPut(item: Record<string, unknown>, condition: Condition, call: Call): Promise<boolean> {
     try {
       await this.withRetry(
-        () =>
-          this.client.send(
-            new PutCommand({ TableName: this.tableName, Item: upgradeToItem(device, write.next), ...condition }),
-            { abortSignal: call.signal },
-          ),
+        () => this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ...condition }), { abortSignal: call.signal }),
         call.deadline,
       );
       return true;
