@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import autocannon, { type AutocannonOptions } from 'autocannon';
+import type autocannon from 'autocannon';
 import { SyntheticFleet } from '../local/thingspace-simulator/synthetic-fleet';
 import { DEMO_ACCOUNT, DEMO_CREDENTIALS, DEMO_DEVICE_WITH_FAILURE } from '../local/thingspace-simulator';
 import { peakRssMb } from './lib/children';
 import { startDynaliteProcess, startServiceProcess, startSimulatorProcess, SYNTHETIC_ACCOUNT } from './lib/environment';
+import { runLoad } from './lib/load';
 import { percentile, round } from './lib/stats';
 import { fotaHeaders } from './lib/thingspace-tokens';
 
@@ -51,14 +52,14 @@ const CONCURRENCY_SECONDS = 20;
 const CONCURRENCY_DEVICES = 1_000;
 
 /** Sequential requests (one connection) and their individual latencies. */
-async function sequential(options: AutocannonOptions & { amount: number }): Promise<number[]> {
+async function sequential(options: autocannon.Options & { amount: number }): Promise<number[]> {
   const latencies: number[] = [];
-  const instance = autocannon({ ...options, connections: 1, timeout: 10 });
-  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-    if (statusCode !== 200) throw new Error(`HTTP ${statusCode} from ${options.url}`);
+  let refused: number | undefined;
+  const result = await runLoad({ ...options, connections: 1, timeout: 10 }, (statusCode, responseTime) => {
+    if (statusCode !== 200) refused ??= statusCode;
     latencies.push(responseTime);
   });
-  const result = await instance;
+  if (refused !== undefined) throw new Error(`HTTP ${refused} from ${options.url}`);
   if (result.errors + result.timeouts + result.non2xx > 0) throw new Error(`failed requests to ${options.url}`);
   return latencies;
 }
@@ -68,7 +69,10 @@ async function sequential(options: AutocannonOptions & { amount: number }): Prom
  * the simulator (its own process, answering FOTA calls after 50 ms).
  */
 export async function measureHttpService(log: (line: string) => void): Promise<HttpServiceResults> {
-  const simulator = await startSimulatorProcess({ latencyMs: SIMULATOR_LATENCY_MS, syntheticFleetSize: CONCURRENCY_DEVICES });
+  const simulator = await startSimulatorProcess({
+    latencyMs: SIMULATOR_LATENCY_MS,
+    syntheticFleetSize: CONCURRENCY_DEVICES,
+  });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'fota-bench-data-'));
   try {
     const service = await startServiceProcess({
@@ -148,34 +152,39 @@ async function measureWarmOverhead(
       overheadP50Ms: round(percentile(external, 50) - percentile(direct, 50)),
     },
   };
-  log(`warm: service p50 ${result.service.p50Ms} ms (store in its own process: ${result.serviceExternalStore.p50Ms} ms), direct p50 ${result.direct.p50Ms} ms, ratio ${result.ratioP50}`);
+  log(
+    `warm: service p50 ${result.service.p50Ms} ms (store in its own process: ${result.serviceExternalStore.p50Ms} ms), direct p50 ${result.direct.p50Ms} ms, ratio ${result.ratioP50}`,
+  );
   return result;
 }
 
-async function measureConcurrency(serviceUrl: string, pid: number, log: (line: string) => void): Promise<ConcurrencyResult> {
+async function measureConcurrency(
+  serviceUrl: string,
+  pid: number,
+  log: (line: string) => void,
+): Promise<ConcurrencyResult> {
   const fleet = new SyntheticFleet(SYNTHETIC_ACCOUNT, { size: CONCURRENCY_DEVICES, recordsPerDevice: 3 });
   let next = 0;
-  const instance = autocannon({
-    url: serviceUrl,
-    connections: CONCURRENT_CONNECTIONS,
-    duration: CONCURRENCY_SECONDS,
-    timeout: 10,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (request) => {
-          const deviceId = fleet.deviceIdAt(next % CONCURRENCY_DEVICES);
-          next += 1;
-          return { ...request, path: `/reports/${SYNTHETIC_ACCOUNT}/devices/${deviceId}` };
-        },
-      },
-    ],
-  });
   const latencies: number[] = [];
-  instance.on('response', (_client: unknown, _statusCode: number, _bytes: number, responseTime: number) => {
-    latencies.push(responseTime);
-  });
-  const result = await instance;
+  const result = await runLoad(
+    {
+      url: serviceUrl,
+      connections: CONCURRENT_CONNECTIONS,
+      duration: CONCURRENCY_SECONDS,
+      timeout: 10,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (request) => {
+            const deviceId = fleet.deviceIdAt(next % CONCURRENCY_DEVICES);
+            next += 1;
+            return { ...request, path: `/reports/${SYNTHETIC_ACCOUNT}/devices/${deviceId}` };
+          },
+        },
+      ],
+    },
+    (_statusCode, responseTime) => latencies.push(responseTime),
+  );
   const concurrency = {
     connections: CONCURRENT_CONNECTIONS,
     durationS: CONCURRENCY_SECONDS,

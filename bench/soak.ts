@@ -15,11 +15,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { DEMO_CREDENTIALS } from '../local/thingspace-simulator';
 import { SyntheticFleet } from '../local/thingspace-simulator/synthetic-fleet';
 import { killAllStartedChildren, stopAllStartedChildren } from './lib/children';
 import { startServiceProcess, startSimulatorProcess, SYNTHETIC_ACCOUNT } from './lib/environment';
+import { runLoad } from './lib/load';
 import { percentile, round } from './lib/stats';
 
 const USAGE = `usage: npm run soak -- [--duration SECONDS] [--clients N] [--warmup SECONDS] [--devices N] [--latency MS] [--limit MB]
@@ -79,7 +79,10 @@ function rssMb(pid: number): number | undefined {
   }
 }
 
-const loadAverage = () => loadavg().map((value) => value.toFixed(1)).join(' / ');
+const loadAverage = () =>
+  loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' / ');
 const mb = (value: number | undefined) => (value === undefined ? 'n/a' : `${value} MB`);
 
 async function soak(): Promise<void> {
@@ -96,40 +99,43 @@ async function soak(): Promise<void> {
     const startRss = rssMb(service.pid);
     log(`soak: ${clients} clients for ${durationS} s against ${service.url} (pid ${service.pid}, DATA_DIR ${dataDir})`);
     log(`soak: simulator pid ${simulator.pid}, ${deviceCount} synthetic devices, ${latencyMs} ms latency`);
-    log(`soak: RSS at start ${mb(startRss)}; ${cpus().length} CPUs, load average ${loadAverage()} (other work on the machine slows every number)`);
+    log(
+      `soak: RSS at start ${mb(startRss)}; ${cpus().length} CPUs, load average ${loadAverage()} (other work on the machine slows every number)`,
+    );
 
     let sent = 0;
     let badSent = 0;
     let firstSights = 0;
-    const instance = autocannon({
-      url: service.url,
-      connections: clients,
-      duration: durationS,
-      timeout: 10,
-      requests: [
-        {
-          method: 'GET',
-          setupRequest: (request) => {
-            sent += 1;
-            if (sent % BAD_REQUEST_EVERY === 0) {
-              badSent += 1;
-              return { ...request, path: `/reports/${SYNTHETIC_ACCOUNT}/devices/12345` };
-            }
-            // Half first sights (until the fleet is exhausted), half re-reads of a device already seen.
-            const reread = firstSights >= deviceCount || (firstSights > 0 && Math.random() < 0.5);
-            const index = reread ? Math.floor(Math.random() * firstSights) : firstSights++;
-            return { ...request, path: `/reports/${SYNTHETIC_ACCOUNT}/devices/${fleet.deviceIdAt(index)}` };
-          },
-        },
-      ],
-    });
-
     const latencies: number[] = [];
     const statuses = new Map<number, number>();
-    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-      latencies.push(responseTime);
-      statuses.set(statusCode, (statuses.get(statusCode) ?? 0) + 1);
-    });
+    const load = runLoad(
+      {
+        url: service.url,
+        connections: clients,
+        duration: durationS,
+        timeout: 10,
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: (request) => {
+              sent += 1;
+              if (sent % BAD_REQUEST_EVERY === 0) {
+                badSent += 1;
+                return { ...request, path: `/reports/${SYNTHETIC_ACCOUNT}/devices/12345` };
+              }
+              // Half first sights (until the fleet is exhausted), half re-reads of a device already seen.
+              const reread = firstSights >= deviceCount || (firstSights > 0 && Math.random() < 0.5);
+              const index = reread ? Math.floor(Math.random() * firstSights) : firstSights++;
+              return { ...request, path: `/reports/${SYNTHETIC_ACCOUNT}/devices/${fleet.deviceIdAt(index)}` };
+            },
+          },
+        ],
+      },
+      (statusCode, responseTime) => {
+        latencies.push(responseTime);
+        statuses.set(statusCode, (statuses.get(statusCode) ?? 0) + 1);
+      },
+    );
 
     const samples: Array<{ atS: number; rss: number }> = [];
     const began = Date.now();
@@ -146,7 +152,7 @@ async function soak(): Promise<void> {
       if (atS % 60 < SAMPLE_EVERY_MS / 1_000) log(`soak: ${atS} s: RSS ${mb(rss)}, ${latencies.length} answers`);
     }, SAMPLE_EVERY_MS);
 
-    const result = await instance;
+    const result = await load;
     clearInterval(sampler);
     const endRss = rssMb(service.pid);
 
@@ -157,20 +163,31 @@ async function soak(): Promise<void> {
     const otherStatuses = [...statuses].filter(([status]) => status !== 200 && status !== 400);
     // autocannon's errors include its timeouts. A good request answered 400 is an error too (a bad one
     // still in flight when the load stops is not).
-    const errors = result.errors + otherStatuses.reduce((sum, [, count]) => sum + count, 0) + Math.max(0, answered400 - badSent);
+    const errors =
+      result.errors + otherStatuses.reduce((sum, [, count]) => sum + count, 0) + Math.max(0, answered400 - badSent);
 
     log('');
     log(`soak: done after ${round(result.duration, 1)} s`);
-    log(`  requests     ${result.requests.total} (${round(result.requests.total / result.duration, 1)}/s): ${ok} x 200, ${answered400} x 400 for ${badSent} bad requests sent, ${firstSights} first sights`);
+    log(
+      `  requests     ${result.requests.total} (${round(result.requests.total / result.duration, 1)}/s): ${ok} x 200, ${answered400} x 400 for ${badSent} bad requests sent, ${firstSights} first sights`,
+    );
     log(`  latency      p50 ${round(percentile(latencies, 50))} ms, p99 ${round(percentile(latencies, 99))} ms`);
-    log(`  errors       ${errors} (connection errors and timeouts ${result.errors}, of them timeouts ${result.timeouts}, other statuses ${otherStatuses.map(([status, count]) => `${count} x ${status}`).join(', ') || 'none'})`);
-    log(`  RSS          start ${mb(startRss)}, after warm-up ${mb(warmRss)}, end ${mb(endRss)}, peak after warm-up ${mb(peakAfterWarmup)}`);
+    log(
+      `  errors       ${errors} (connection errors and timeouts ${result.errors}, of them timeouts ${result.timeouts}, other statuses ${otherStatuses.map(([status, count]) => `${count} x ${status}`).join(', ') || 'none'})`,
+    );
+    log(
+      `  RSS          start ${mb(startRss)}, after warm-up ${mb(warmRss)}, end ${mb(endRss)}, peak after warm-up ${mb(peakAfterWarmup)}`,
+    );
     if (warmRss !== undefined && endRss !== undefined) {
       const minutes = Math.max((durationS - warmupS) / 60, 1 / 60);
-      log(`  growth       ${round(endRss - warmRss, 1)} MB after warm-up (${round((endRss - warmRss) / minutes, 1)} MB/min)`);
+      log(
+        `  growth       ${round(endRss - warmRss, 1)} MB after warm-up (${round((endRss - warmRss) / minutes, 1)} MB/min)`,
+      );
     }
     log(`  machine      load average at the end ${loadAverage()}`);
-    log(`  bound        ${peakAfterWarmup !== undefined && peakAfterWarmup < limitMb ? 'held' : 'BROKEN'}: under ${limitMb} MB RSS after warm-up`);
+    log(
+      `  bound        ${peakAfterWarmup !== undefined && peakAfterWarmup < limitMb ? 'held' : 'BROKEN'}: under ${limitMb} MB RSS after warm-up`,
+    );
     await service.stop();
     await simulator.stop();
   } finally {
