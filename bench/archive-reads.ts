@@ -80,18 +80,35 @@ export async function measureArchiveReads(log: (line: string) => void): Promise<
       for (let device = chunk * 25; device < (chunk + 1) * 25; device += 1) {
         for (const record of recordsOf(device)) {
           const observedAt = '2026-01-01T00:00:00.000Z';
-          items.push(upgradeToItem({ account: ACCOUNT, deviceId: record.deviceId }, {
-            record,
-            firstSeenAt: observedAt,
-            observedAt,
-            statusLog: [{ observedAt, status: record.status, reason: record.reason, upgradeStartTime: record.upgradeStartTime, changedFields: [] }],
-          }));
+          items.push(
+            upgradeToItem(
+              { account: ACCOUNT, deviceId: record.deviceId },
+              {
+                record,
+                firstSeenAt: observedAt,
+                observedAt,
+                statusLog: [
+                  {
+                    observedAt,
+                    status: record.status,
+                    reason: record.reason,
+                    upgradeStartTime: record.upgradeStartTime,
+                    changedFields: [],
+                  },
+                ],
+              },
+            ),
+          );
         }
       }
       for (let at = 0; at < items.length; at += 25) {
         let pending = items.slice(at, at + 25);
         while (pending.length > 0) {
-          const result = await client.send(new BatchWriteCommand({ RequestItems: { [TABLE_NAME]: pending.map((Item) => ({ PutRequest: { Item } })) } }));
+          const result = await client.send(
+            new BatchWriteCommand({
+              RequestItems: { [TABLE_NAME]: pending.map((Item) => ({ PutRequest: { Item } })) },
+            }),
+          );
           pending = (result.UnprocessedItems?.[TABLE_NAME] ?? []).map((request) => request.PutRequest!.Item!);
         }
       }
@@ -105,7 +122,11 @@ export async function measureArchiveReads(log: (line: string) => void): Promise<
     const signer = new ArchiveTokenSigner(Buffer.from('bench-archive-token-key-0123456789'));
     const dependencies = { reader, tokenSigner: async () => signer };
 
-    const measure = async (query: string, samples: number, call: (sample: number) => Promise<number>): Promise<ArchiveReadRow> => {
+    const measure = async (
+      query: string,
+      samples: number,
+      call: (sample: number) => Promise<number>,
+    ): Promise<ArchiveReadRow> => {
       const times: number[] = [];
       let records = 0;
       Object.assign(tally, { read: 0, write: 0, operations: {}, unreported: 0 });
@@ -124,24 +145,44 @@ export async function measureArchiveReads(log: (line: string) => void): Promise<
         readUnitsPerCall: round(tally.read / samples, 2),
         queriesPerCall: round(queries / samples, 1),
       };
-      log(`archive ${query}: p50 ${row.p50Ms} ms, p95 ${row.p95Ms} ms, ${row.readUnitsPerCall} RCU, ${row.queriesPerCall} queries`);
+      log(
+        `archive ${query}: p50 ${row.p50Ms} ms, p95 ${row.p95Ms} ms, ${row.readUnitsPerCall} RCU, ${row.queriesPerCall} queries`,
+      );
       return row;
     };
 
     const rows: ArchiveReadRow[] = [];
-    rows.push(await measure('device view (10 upgrades)', 200, async (sample) => {
-      const view = await getDeviceArchive({ account: ACCOUNT, deviceId: deviceIdAt((sample * 7919) % DEVICES) }, dependencies);
-      return view.upgrades.length;
-    }));
-    rows.push(await measure('firmwareTo, first page of 100 (5,000 match)', 50, async (sample) => {
-      const page = await listArchivedUpgrades({ account: ACCOUNT, filters: { firmwareTo: `FW-${(sample % CAMPAIGNS) + 1}` }, limit: 100 }, dependencies);
-      return page.upgrades.length;
-    }));
+    rows.push(
+      await measure('device view (10 upgrades)', 200, async (sample) => {
+        const view = await getDeviceArchive(
+          { account: ACCOUNT, deviceId: deviceIdAt((sample * 7919) % DEVICES) },
+          dependencies,
+        );
+        return view.upgrades.length;
+      }),
+    );
+    rows.push(
+      await measure('firmwareTo, first page of 100 (5,000 match)', 50, async (sample) => {
+        const page = await listArchivedUpgrades(
+          { account: ACCOUNT, filters: { firmwareTo: `FW-${(sample % CAMPAIGNS) + 1}` }, limit: 100 },
+          dependencies,
+        );
+        return page.upgrades.length;
+      }),
+    );
     // Paging one 5,000-device campaign to the end, 100 a page: each sample is one page.
     let token: string | undefined;
     let pages = 0;
     const campaignPages = await measure('upgradeId, paging a 5,000-device campaign, one page of 100', 150, async () => {
-      const page = await listArchivedUpgrades({ account: ACCOUNT, filters: { upgradeId: `campaign-${String(pages % 3).padStart(2, '0')}` }, limit: 100, ...(token ? { nextToken: token } : {}) }, dependencies);
+      const page = await listArchivedUpgrades(
+        {
+          account: ACCOUNT,
+          filters: { upgradeId: `campaign-${String(pages % 3).padStart(2, '0')}` },
+          limit: 100,
+          ...(token ? { nextToken: token } : {}),
+        },
+        dependencies,
+      );
       token = page.nextToken;
       if (!token) pages += 1;
       return page.upgrades.length;

@@ -9,7 +9,9 @@ const [bundle = '-', eventFile = '-'] = process.argv.slice(2);
 const report = (fields) => {
   const cpu = process.cpuUsage();
   // CPU time (all threads) is what a busy machine disturbs least; wall time is what a caller waits.
-  process.stdout.write(`@@bench ${JSON.stringify({ ...fields, sinceProcessStartMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+  process.stdout.write(
+    `@@bench ${JSON.stringify({ ...fields, sinceProcessStartMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+  );
   process.exit(0);
 };
 

@@ -71,10 +71,16 @@ export interface ChildReport {
 }
 
 /** Spawns one fresh process and times it from spawn to its report line. */
-export function runChild(args: string[], env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): Promise<ChildReport> {
+export function runChild(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  nodeArgs: readonly string[] = [],
+): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
-    const child = track(spawn(process.execPath, [...nodeArgs, CHILD, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = track(
+      spawn(process.execPath, [...nodeArgs, CHILD, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     let settled = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -114,11 +120,40 @@ function sqsDeviceEvent(body: unknown): unknown {
 }
 
 const VARIANTS: Variant[] = [
-  { name: 'get-history-api', file: 'get-history-api.ts', firstEvent: 'API Gateway GET for a demo device (3 upgrades, archived)', event: apiGatewayEvent(), nodeOptions: DEPLOYED_NODE_OPTIONS },
-  { name: 'get-history-api (no source maps)', file: 'get-history-api.ts', firstEvent: 'same, NODE_OPTIONS empty', event: apiGatewayEvent(), nodeOptions: '' },
-  { name: 'get-history-invoke', file: 'get-history-invoke.ts', firstEvent: '{account, deviceId} for the same device', event: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE }, nodeOptions: DEPLOYED_NODE_OPTIONS },
-  { name: 'sync-devices', file: 'sync-devices.ts', firstEvent: 'SQS batch of one device message', event: sqsDeviceEvent({ account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE }), nodeOptions: DEPLOYED_NODE_OPTIONS },
-  { name: 'discover-fleet', file: 'discover-fleet.ts', firstEvent: 'load only (its event needs SQS queues)', nodeOptions: DEPLOYED_NODE_OPTIONS },
+  {
+    name: 'get-history-api',
+    file: 'get-history-api.ts',
+    firstEvent: 'API Gateway GET for a demo device (3 upgrades, archived)',
+    event: apiGatewayEvent(),
+    nodeOptions: DEPLOYED_NODE_OPTIONS,
+  },
+  {
+    name: 'get-history-api (no source maps)',
+    file: 'get-history-api.ts',
+    firstEvent: 'same, NODE_OPTIONS empty',
+    event: apiGatewayEvent(),
+    nodeOptions: '',
+  },
+  {
+    name: 'get-history-invoke',
+    file: 'get-history-invoke.ts',
+    firstEvent: '{account, deviceId} for the same device',
+    event: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE },
+    nodeOptions: DEPLOYED_NODE_OPTIONS,
+  },
+  {
+    name: 'sync-devices',
+    file: 'sync-devices.ts',
+    firstEvent: 'SQS batch of one device message',
+    event: sqsDeviceEvent({ account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE }),
+    nodeOptions: DEPLOYED_NODE_OPTIONS,
+  },
+  {
+    name: 'discover-fleet',
+    file: 'discover-fleet.ts',
+    firstEvent: 'load only (its event needs SQS queues)',
+    nodeOptions: DEPLOYED_NODE_OPTIONS,
+  },
 ];
 
 /** What the stack gives every function, pointed at the local store and simulator. */
@@ -174,7 +209,10 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
     const rows: ColdStartRow[] = [];
     for (const variant of VARIANTS) {
       const bundle = bundles.get(variant.file)!;
-      const base: Omit<ColdStartRow, 'medianMs' | 'p90Ms' | 'aboveEmptyMs' | 'cpuAboveEmptyMs' | 'loadMs' | 'firstEventMs' | 'ok'> = {
+      const base: Omit<
+        ColdStartRow,
+        'medianMs' | 'p90Ms' | 'aboveEmptyMs' | 'cpuAboveEmptyMs' | 'loadMs' | 'firstEventMs' | 'ok'
+      > = {
         name: variant.name,
         entry: `functions/${variant.file}`,
         firstEvent: variant.firstEvent,
@@ -182,7 +220,17 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
         bundleKb: bundle instanceof Error ? undefined : bundle.kb,
       };
       if (bundle instanceof Error) {
-        rows.push({ ...base, medianMs: undefined, p90Ms: undefined, aboveEmptyMs: undefined, cpuAboveEmptyMs: undefined, loadMs: undefined, firstEventMs: undefined, ok: false, note: `bundle failed: ${bundle.message.split('\n')[0]}` });
+        rows.push({
+          ...base,
+          medianMs: undefined,
+          p90Ms: undefined,
+          aboveEmptyMs: undefined,
+          cpuAboveEmptyMs: undefined,
+          loadMs: undefined,
+          firstEventMs: undefined,
+          ok: false,
+          note: `bundle failed: ${bundle.message.split('\n')[0]}`,
+        });
         continue;
       }
       const eventFile = path.join(workDir, `${variant.name.replace(/\W+/g, '-')}.json`);
@@ -201,7 +249,10 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
         emptyCpu.push(empty.cpuMs ?? Number.NaN);
         reports.push(await runChild(args, childEnv));
       }
-      const failed = [warmUp, ...reports].find((report) => !report.ok || (report.statusCode !== undefined && report.statusCode !== 200) || (report.failures ?? 0) > 0);
+      const failed = [warmUp, ...reports].find(
+        (report) =>
+          !report.ok || (report.statusCode !== undefined && report.statusCode !== 200) || (report.failures ?? 0) > 0,
+      );
       const walls = reports.map((report) => report.wallMs);
       rows.push({
         ...base,
@@ -210,9 +261,16 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
         aboveEmptyMs: undefined,
         cpuAboveEmptyMs: median(reports.map((report) => report.cpuMs ?? Number.NaN)),
         loadMs: round(median(reports.map((report) => report.loadMs ?? Number.NaN)), 1),
-        firstEventMs: variant.event === undefined ? undefined : round(median(reports.map((report) => report.firstEventMs ?? Number.NaN)), 1),
+        firstEventMs:
+          variant.event === undefined
+            ? undefined
+            : round(median(reports.map((report) => report.firstEventMs ?? Number.NaN)), 1),
         ok: failed === undefined,
-        ...(failed ? { note: `first event failed: ${failed.error ?? `status ${failed.statusCode}, failures ${failed.failures}`}` } : {}),
+        ...(failed
+          ? {
+              note: `first event failed: ${failed.error ?? `status ${failed.statusCode}, failures ${failed.failures}`}`,
+            }
+          : {}),
       });
       log(`cold start ${variant.name}: median ${rows.at(-1)!.medianMs} ms (load ${rows.at(-1)!.loadMs} ms)`);
     }
@@ -226,12 +284,22 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
       const eventFile = path.join(profileDir, 'event.json');
       writeFileSync(eventFile, JSON.stringify(VARIANTS[0]!.event));
       const bundleCopy = path.join(profileDir, BUNDLED_HANDLER_FILE);
-      await runChild([bundleCopy, eventFile], { ...env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS }, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=100']);
+      await runChild([bundleCopy, eventFile], { ...env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS }, [
+        '--cpu-prof',
+        `--cpu-prof-dir=${profileDir}`,
+        '--cpu-prof-interval=100',
+      ]);
       // --cpu-prof writes the profile as the child exits, just after its report line.
-      for (let waited = 0; waited < 5_000 && !readdirSync(profileDir).some((name) => name.endsWith('.cpuprofile')); waited += 100) {
+      for (
+        let waited = 0;
+        waited < 5_000 && !readdirSync(profileDir).some((name) => name.endsWith('.cpuprofile'));
+        waited += 100
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      log(`cold start profile in ${profileDir}: npx tsx bench/cpu-profile-summary.ts ${profileDir}/<file>.cpuprofile ${bundleCopy}`);
+      log(
+        `cold start profile in ${profileDir}: npx tsx bench/cpu-profile-summary.ts ${profileDir}/<file>.cpuprofile ${bundleCopy}`,
+      );
     }
     const emptyMedian = median(empties);
     const emptyCpuMedian = median(emptyCpu);
@@ -242,7 +310,11 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
     return {
       trials: TRIALS,
       simulatorLatencyMs: 0,
-      emptyProcess: { medianMs: round(emptyMedian, 1), p90Ms: round(percentile(empties, 90), 1), cpuMs: round(emptyCpuMedian, 1) },
+      emptyProcess: {
+        medianMs: round(emptyMedian, 1),
+        p90Ms: round(percentile(empties, 90), 1),
+        cpuMs: round(emptyCpuMedian, 1),
+      },
       rows,
     };
   } finally {

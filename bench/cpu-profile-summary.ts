@@ -30,7 +30,9 @@ export function summarizeProfile(profileFile: string, bundleFile?: string): Arra
     } else if (map && bundleFile && url.endsWith(bundleFile.split('/').pop()!)) {
       const source = map.findEntry(lineNumber, columnNumber) as { originalSource?: string };
       const original = source.originalSource ?? '(bundle, unmapped)';
-      where = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(original)?.[1] ?? `own: ${original.replace(/^.*?\/(functions|adapters|services|domain)\//, '$1/')}`;
+      where =
+        /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(original)?.[1] ??
+        `own: ${original.replace(/^.*?\/(functions|adapters|services|domain)\//, '$1/')}`;
     } else {
       where = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? url.replace(/^node:internal\/(deps\/)?/, 'node:');
     }
@@ -43,7 +45,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const [profileFile, bundleFile] = process.argv.slice(2);
   if (!profileFile) throw new Error('usage: cpu-profile-summary.ts <profile.cpuprofile> [bundle.mjs]');
   const rows = summarizeProfile(profileFile, bundleFile);
-  const busy = rows.filter((row) => row.where !== '((idle))' && row.where !== '((program))').reduce((sum, row) => sum + row.ms, 0);
+  const busy = rows
+    .filter((row) => row.where !== '((idle))' && row.where !== '((program))')
+    .reduce((sum, row) => sum + row.ms, 0);
   process.stdout.write(`busy ${busy.toFixed(1)} ms\n`);
   for (const row of rows.slice(0, 25)) process.stdout.write(`${row.ms.toFixed(1).padStart(8)} ms  ${row.where}\n`);
 }

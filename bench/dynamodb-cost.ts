@@ -43,7 +43,13 @@ interface Capacity {
   WriteCapacityUnits?: number;
 }
 
-const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand']);
+const WRITES = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+]);
 
 /**
  * Asks DynamoDB (here dynalite, which computes units by DynamoDB's item-size rules) to return the
@@ -114,18 +120,28 @@ export async function measureDynamoDbCost(log: (line: string) => void): Promise<
     const measure = async (scenario: string) => {
       Object.assign(tally, { read: 0, write: 0, operations: {}, unreported: 0 });
       const history = await getDeviceHistory(device, dependencies);
-      rows.push({ scenario, readUnits: tally.read, writeUnits: tally.write, operations: { ...tally.operations }, unreported: tally.unreported, archive: history.archive });
+      rows.push({
+        scenario,
+        readUnits: tally.read,
+        writeUnits: tally.write,
+        operations: { ...tally.operations },
+        unreported: tally.unreported,
+        archive: history.archive,
+      });
       log(`dynamodb ${scenario}: ${tally.read} RCU, ${tally.write} WCU`);
     };
     await measure(`first sight of a device with ${RECORDS} upgrades`);
     await measure('re-read, nothing changed');
-    simulator.updateRecord(ACCOUNT, DEVICE_ID, records()[0]!.id, { status: 'UpgradeFailed', reason: 'Device did not respond' });
+    simulator.updateRecord(ACCOUNT, DEVICE_ID, records()[0]!.id, {
+      status: 'UpgradeFailed',
+      reason: 'Device did not respond',
+    });
     await measure('re-read, one status changed');
     return {
       recordsPerDevice: RECORDS,
       capacitySource: rows.some((row) => row.unreported > 0)
         ? 'some operations reported no ConsumedCapacity'
-        : 'ConsumedCapacity (ReturnConsumedCapacity: TOTAL) as reported by dynalite, which applies DynamoDB\'s item-size rules',
+        : "ConsumedCapacity (ReturnConsumedCapacity: TOTAL) as reported by dynalite, which applies DynamoDB's item-size rules",
       rows,
     };
   } finally {

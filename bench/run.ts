@@ -52,10 +52,15 @@ function selectedSections(): Section[] {
   return asked as Section[];
 }
 
-const fmt = (value: number | undefined, unit = '') => (value === undefined || Number.isNaN(value) ? 'n/a' : `${value}${unit}`);
+const fmt = (value: number | undefined, unit = '') =>
+  value === undefined || Number.isNaN(value) ? 'n/a' : `${value}${unit}`;
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
 }
 
 export function renderTables(results: BenchResults): string {
@@ -68,17 +73,43 @@ export function renderTables(results: BenchResults): string {
       table(
         ['path', 'p50', 'p95'],
         [
-          ['through npm start (service; embedded dynalite in the same process)', fmt(warm.service.p50Ms, ' ms'), fmt(warm.service.p95Ms, ' ms')],
-          ['through npm start, DYNAMODB_ENDPOINT = dynalite in its own process', fmt(warm.serviceExternalStore.p50Ms, ' ms'), fmt(warm.serviceExternalStore.p95Ms, ' ms')],
+          [
+            'through npm start (service; embedded dynalite in the same process)',
+            fmt(warm.service.p50Ms, ' ms'),
+            fmt(warm.service.p95Ms, ' ms'),
+          ],
+          [
+            'through npm start, DYNAMODB_ENDPOINT = dynalite in its own process',
+            fmt(warm.serviceExternalStore.p50Ms, ' ms'),
+            fmt(warm.serviceExternalStore.p95Ms, ' ms'),
+          ],
           ['straight to the simulator (direct)', fmt(warm.direct.p50Ms, ' ms'), fmt(warm.direct.p95Ms, ' ms')],
-          ['ratio service/direct (target p50 <= 1.05)', `**${warm.ratioP50}** (+${warm.overheadP50Ms} ms)`, `${warm.ratioP95}`],
-          ['ratio service with its own-process store/direct', `**${warm.serviceExternalStore.ratioP50}** (+${warm.serviceExternalStore.overheadP50Ms} ms)`, `${warm.serviceExternalStore.ratioP95}`],
+          [
+            'ratio service/direct (target p50 <= 1.05)',
+            `**${warm.ratioP50}** (+${warm.overheadP50Ms} ms)`,
+            `${warm.ratioP95}`,
+          ],
+          [
+            'ratio service with its own-process store/direct',
+            `**${warm.serviceExternalStore.ratioP50}** (+${warm.serviceExternalStore.overheadP50Ms} ms)`,
+            `${warm.serviceExternalStore.ratioP95}`,
+          ],
         ],
       ),
       `### 2. Concurrency (${concurrency.connections} clients for ${concurrency.durationS} s, ${concurrency.devices} devices)`,
       table(
         ['requests/s', 'p50', 'p95', 'p99', 'requests', 'errors', 'peak RSS of the server'],
-        [[fmt(concurrency.requestsPerSecond), fmt(concurrency.p50Ms, ' ms'), fmt(concurrency.p95Ms, ' ms'), fmt(concurrency.p99Ms, ' ms'), fmt(concurrency.requests), fmt(concurrency.errors), fmt(concurrency.peakRssMb, ' MB')]],
+        [
+          [
+            fmt(concurrency.requestsPerSecond),
+            fmt(concurrency.p50Ms, ' ms'),
+            fmt(concurrency.p95Ms, ' ms'),
+            fmt(concurrency.p99Ms, ' ms'),
+            fmt(concurrency.requests),
+            fmt(concurrency.errors),
+            fmt(concurrency.peakRssMb, ' MB'),
+          ],
+        ],
       ),
     );
   }
@@ -86,7 +117,17 @@ export function renderTables(results: BenchResults): string {
     parts.push(
       `### 3. Cold start (median of ${coldStart.trials} fresh processes; empty Node process: ${coldStart.emptyProcess.medianMs} ms, ${coldStart.emptyProcess.cpuMs} ms CPU; simulator latency ${coldStart.simulatorLatencyMs} ms)`,
       table(
-        ['function', 'bundle', 'first event', 'spawn to answer', 'above empty (target <= 60 ms)', 'CPU above empty', 'load', 'first event', 'ok'],
+        [
+          'function',
+          'bundle',
+          'first event',
+          'spawn to answer',
+          'above empty (target <= 60 ms)',
+          'CPU above empty',
+          'load',
+          'first event',
+          'ok',
+        ],
         coldStart.rows.map((row) => [
           row.name,
           fmt(row.bundleKb, ' KB'),
@@ -110,8 +151,12 @@ export function renderTables(results: BenchResults): string {
           row.scenario,
           fmt(row.readUnits),
           fmt(row.writeUnits),
-          Object.entries(row.operations).map(([name, count]) => `${count} ${name.replace(/Command$/, '')}`).join(', '),
-          row.archive ? `${row.archive.inserted} inserted, ${row.archive.updated} updated, ${row.archive.unchanged} unchanged` : 'n/a',
+          Object.entries(row.operations)
+            .map(([name, count]) => `${count} ${name.replace(/Command$/, '')}`)
+            .join(', '),
+          row.archive
+            ? `${row.archive.inserted} inserted, ${row.archive.updated} updated, ${row.archive.unchanged} unchanged`
+            : 'n/a',
         ]),
       ),
       `(${dynamodb.capacitySource})`,
@@ -130,7 +175,15 @@ export function renderTables(results: BenchResults): string {
       `### 6. Archive queries (${fmt(archive.records)} records of ${fmt(archive.devices)} devices in the embedded store, loaded in ${archive.loadSeconds} s)`,
       table(
         ['query', 'samples', 'p50', 'p95', 'records per call', 'read units per call', 'Query calls per call'],
-        archive.rows.map((row) => [row.query, fmt(row.samples), `${row.p50Ms} ms`, `${row.p95Ms} ms`, fmt(row.recordsPerCall), fmt(row.readUnitsPerCall), fmt(row.queriesPerCall)]),
+        archive.rows.map((row) => [
+          row.query,
+          fmt(row.samples),
+          `${row.p50Ms} ms`,
+          `${row.p95Ms} ms`,
+          fmt(row.recordsPerCall),
+          fmt(row.readUnitsPerCall),
+          fmt(row.queriesPerCall),
+        ]),
       ),
     );
   }
@@ -162,7 +215,11 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
       encoding: 'utf8',
     });
-    const line = child.stdout.trim().split('\n').reverse().find((text) => text.startsWith('{'));
+    const line = child.stdout
+      .trim()
+      .split('\n')
+      .reverse()
+      .find((text) => text.startsWith('{'));
     results.discovery1m = line ? (JSON.parse(line) as Record<string, unknown>) : { failed: `exit ${child.status}` };
     process.stdout.write(`discovery1m: ${line ?? 'no result'}\n`);
   }
@@ -175,11 +232,14 @@ async function main(): Promise<void> {
   process.stdout.write(`${renderTables(results)}\n\nwritten to ${path.relative(PROJECT_ROOT, file)}\n`);
 }
 
-const limit = setTimeout(() => {
-  log(`the run exceeded its time limit; stopping everything it started`);
-  killAllStartedChildren();
-  process.exit(1);
-}, RUN_LIMIT_MS + (process.argv.slice(2).includes('archive') ? ARCHIVE_LIMIT_MS : 0));
+const limit = setTimeout(
+  () => {
+    log(`the run exceeded its time limit; stopping everything it started`);
+    killAllStartedChildren();
+    process.exit(1);
+  },
+  RUN_LIMIT_MS + (process.argv.slice(2).includes('archive') ? ARCHIVE_LIMIT_MS : 0),
+);
 limit.unref();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -37,7 +37,13 @@ export async function measureSyncThroughput(log: (line: string) => void): Promis
   if (!existsSync(SCRIPT)) {
     return { measured: false, reason: 'bench/sync-throughput.ts does not exist yet (it is being written separately)' };
   }
-  const child = track(spawn(process.execPath, [...TSX_NODE_ARGS, SCRIPT], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } }));
+  const child = track(
+    spawn(process.execPath, [...TSX_NODE_ARGS, SCRIPT], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env },
+    }),
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -54,10 +60,16 @@ export async function measureSyncThroughput(log: (line: string) => void): Promis
     });
   });
   if (exit.timedOut) {
-    await new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+    await new Promise<void>((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+    );
     return { measured: false, reason: `bench/sync-throughput.ts did not finish within ${TIMEOUT_MS / 1000} s` };
   }
-  const jsonLine = stdout.trim().split('\n').reverse().find((line) => line.trim().startsWith('{'));
+  const jsonLine = stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((line) => line.trim().startsWith('{'));
   let raw: unknown;
   try {
     raw = jsonLine === undefined ? undefined : JSON.parse(jsonLine);
@@ -65,10 +77,19 @@ export async function measureSyncThroughput(log: (line: string) => void): Promis
     raw = undefined;
   }
   if (exit.code !== 0 || raw === undefined) {
-    return { measured: false, reason: `bench/sync-throughput.ts exited ${exit.code} without JSON: ${stderr.split('\n').slice(-3).join(' ')}` };
+    return {
+      measured: false,
+      reason: `bench/sync-throughput.ts exited ${exit.code} without JSON: ${stderr.split('\n').slice(-3).join(' ')}`,
+    };
   }
   const devicesPerSecond = findNumber(raw, /devices.?per.?s|per.?second|throughput/i);
   const devices = findNumber(raw, /^devices$|deviceCount|devicesSynced|fleetSize/i);
   log(`sync: ${devicesPerSecond ?? '?'} devices/s`);
-  return { measured: devicesPerSecond !== undefined, devicesPerSecond, devices, raw, ...(devicesPerSecond === undefined ? { reason: 'no devices-per-second field in its JSON' } : {}) };
+  return {
+    measured: devicesPerSecond !== undefined,
+    devicesPerSecond,
+    devices,
+    raw,
+    ...(devicesPerSecond === undefined ? { reason: 'no devices-per-second field in its JSON' } : {}),
+  };
 }

@@ -1,4 +1,10 @@
-import { changedFields, sameRecord, UPGRADE_RECORD_FIELDS, type UpgradeRecord, type UpgradeRecordField } from './upgrade-record';
+import {
+  changedFields,
+  sameRecord,
+  UPGRADE_RECORD_FIELDS,
+  type UpgradeRecord,
+  type UpgradeRecordField,
+} from './upgrade-record';
 
 /**
  * One line of an upgrade's status log: what the upgrade looked like when it was observed to change.
@@ -142,8 +148,11 @@ export function boundStatusLog(
  */
 export function mergeStatusLog(...parts: ReadonlyArray<readonly StatusLogEntry[]>): StatusLogEntry[] {
   const byObservedAt = new Map<string, StatusLogEntry>();
-  for (const part of parts) for (const entry of part) if (!byObservedAt.has(entry.observedAt)) byObservedAt.set(entry.observedAt, entry);
-  return [...byObservedAt.values()].sort((a, b) => (a.observedAt < b.observedAt ? -1 : a.observedAt > b.observedAt ? 1 : 0));
+  for (const part of parts)
+    for (const entry of part) if (!byObservedAt.has(entry.observedAt)) byObservedAt.set(entry.observedAt, entry);
+  return [...byObservedAt.values()].sort((a, b) =>
+    a.observedAt < b.observedAt ? -1 : a.observedAt > b.observedAt ? 1 : 0,
+  );
 }
 
 /** The writes one observation of a device's live history needs, given what the archive holds. */

@@ -22,5 +22,11 @@ export interface ArchivePage {
 export interface ArchiveReader {
   readDevice(device: DeviceKey, options?: CallOptions): Promise<DevicePartition>;
   /** Up to `limit` records (possibly fewer) that the plan selects, below `after` in the order. */
-  queryPage(account: string, plan: QueryPlan, after: string | undefined, limit: number, options?: CallOptions): Promise<ArchivePage>;
+  queryPage(
+    account: string,
+    plan: QueryPlan,
+    after: string | undefined,
+    limit: number,
+    options?: CallOptions,
+  ): Promise<ArchivePage>;
 }

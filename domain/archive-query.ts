@@ -137,7 +137,13 @@ export interface QueryPlan {
  * a firmware version usually one or a few campaigns; a status value can hold most of the account.
  * from/to bound the sort key on every index, so a date range is always part of the key condition.
  */
-const SELECTIVITY: ReadonlyArray<Exclude<IndexKind, 'date'>> = ['device', 'upgradeId', 'firmwareTo', 'firmwareFrom', 'status'];
+const SELECTIVITY: ReadonlyArray<Exclude<IndexKind, 'date'>> = [
+  'device',
+  'upgradeId',
+  'firmwareTo',
+  'firmwareFrom',
+  'status',
+];
 
 /** Greater than every order key (startDate is ASCII), so an open upper bound includes every item. */
 export const ORDER_KEY_MAX = '\uffff';
@@ -183,7 +189,10 @@ export function indexPartitionKey(account: string, value: string | undefined, sh
 }
 
 /** The index keys of one archived upgrade; the account is the partition's, never the record's own field. */
-export function archiveIndexKeys(device: DeviceKey, record: UpgradeRecord): Record<Exclude<IndexKind, 'device'>, string> & { order: string } {
+export function archiveIndexKeys(
+  device: DeviceKey,
+  record: UpgradeRecord,
+): Record<Exclude<IndexKind, 'device'>, string> & { order: string } {
   const shard = shardOf(device.deviceId);
   return {
     upgradeId: indexPartitionKey(device.account, record.id, shard),

@@ -61,6 +61,8 @@ export class ArchiveTokenSigner {
 
 /** The filters in a fixed order, so the same question always binds to the same string. */
 function canonicalFilters(filters: ArchiveFilters): string {
-  const names = Object.keys(filters).filter((name) => filters[name as keyof ArchiveFilters] !== undefined).sort();
+  const names = Object.keys(filters)
+    .filter((name) => filters[name as keyof ArchiveFilters] !== undefined)
+    .sort();
   return JSON.stringify(names.map((name) => [name, filters[name as keyof ArchiveFilters]]));
 }

@@ -50,13 +50,16 @@ export function devicesNamedBy(body: Record<string, unknown>): DeviceKey[] {
   if (body.deviceList !== undefined) {
     if (!Array.isArray(body.deviceList)) throw ApiError.invalidParameter('deviceList must be an array');
     for (const entry of body.deviceList) {
-      if (typeof entry !== 'object' || entry === null) throw ApiError.invalidParameter('deviceList entries must be objects');
+      if (typeof entry !== 'object' || entry === null)
+        throw ApiError.invalidParameter('deviceList entries must be objects');
       const item = entry as Record<string, unknown>;
       named.push({ account: item.accountName ?? body.accountName, deviceId: item.deviceId });
     }
   }
   if (named.length === 0) {
-    throw ApiError.invalidParameter('The callback names no device: expected accountName with deviceId, or deviceList[].deviceId');
+    throw ApiError.invalidParameter(
+      'The callback names no device: expected accountName with deviceId, or deviceList[].deviceId',
+    );
   }
   const devices = new Map<string, DeviceKey>();
   for (const candidate of named) {

@@ -43,7 +43,10 @@ const DEVICE_PARTITION = /^DEVICE#([^#]+)#([^#]+)$/;
  * - anything else (sync state, status-log items, login guard, discovery checkpoints, a rewrite of the
  *   same version, a deletion): no event.
  */
-export function changeEventFor(oldImage: ItemImage | undefined, newImage: ItemImage | undefined): ChangeEvent | undefined {
+export function changeEventFor(
+  oldImage: ItemImage | undefined,
+  newImage: ItemImage | undefined,
+): ChangeEvent | undefined {
   if (!newImage || newImage.type !== UPGRADE_ITEM_TYPE) return undefined;
   const observedAt = text(newImage.observedAt);
   if (!observedAt) return undefined;

@@ -54,7 +54,12 @@ export function deviceArchiveView(
 function upgradeView(upgrade: ArchivedUpgrade, detached: readonly StatusLogEntry[]): ArchivedUpgradeView {
   // The item's own entries win over a moved copy of the same observation.
   const statusLog = mergeStatusLog(upgrade.statusLog, detached).map(
-    ({ observedAt, status, reason, upgradeStartTime }): StatusLogView => ({ observedAt, status, reason, upgradeStartTime }),
+    ({ observedAt, status, reason, upgradeStartTime }): StatusLogView => ({
+      observedAt,
+      status,
+      reason,
+      upgradeStartTime,
+    }),
   );
   return {
     ...toUpgradeRecord(upgrade.record),

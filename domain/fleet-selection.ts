@@ -40,7 +40,13 @@ export type SkipReason =
   /** Never upgraded and nothing archived: nothing to ask about; counts as synced. */
   | 'never-upgraded';
 
-export const ASK_REASONS: readonly AskReason[] = ['never-synced', 'list-changed', 'unfinished-upgrade', 'full-resync-due', 'full-pass'];
+export const ASK_REASONS: readonly AskReason[] = [
+  'never-synced',
+  'list-changed',
+  'unfinished-upgrade',
+  'full-resync-due',
+  'full-pass',
+];
 export const SKIP_REASONS: readonly SkipReason[] = ['unchanged', 'never-upgraded'];
 
 export type SyncSelection = { ask: true; reason: AskReason } | { ask: false; reason: SkipReason };
@@ -133,7 +139,9 @@ export function parseFullResyncDays(value: unknown, name = 'fullResyncDays'): nu
   if (value === undefined || value === null || value === '') return DEFAULT_FULL_RESYNC_DAYS;
   const days = typeof value === 'number' ? value : Number(String(value).trim());
   if (!Number.isInteger(days) || days < 1 || days > MAX_FULL_RESYNC_DAYS) {
-    throw new Error(`${name} must be a whole number of days from 1 to ${MAX_FULL_RESYNC_DAYS}, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `${name} must be a whole number of days from 1 to ${MAX_FULL_RESYNC_DAYS}, got ${JSON.stringify(value)}`,
+    );
   }
   return days;
 }

@@ -83,20 +83,29 @@ type Screened = { record: UpgradeRecord; reason?: undefined } | { reason: DropRe
 export function screenUpgradeRecord(value: unknown, device: DeviceKey, options: ScreenOptions = {}): Screened {
   if (!isRecordObject(value)) return { reason: 'missing-field' };
   const { deviceId, accountName } = value;
-  if ((typeof deviceId === 'string' && deviceId !== device.deviceId) || (typeof accountName === 'string' && accountName !== device.account)) {
+  if (
+    (typeof deviceId === 'string' && deviceId !== device.deviceId) ||
+    (typeof accountName === 'string' && accountName !== device.account)
+  ) {
     return { reason: 'other-device' };
   }
   if (holdsInvalidText(value, options.invalidUtf8 ?? false)) return { reason: 'invalid-text' };
   const result = upgradeRecordSchema.safeParse(value);
   if (result.success) return { record: toUpgradeRecord(result.data) };
-  return { reason: result.error.issues.some((issue) => issue.code === 'invalid_type') ? 'missing-field' : 'invalid-field' };
+  return {
+    reason: result.error.issues.some((issue) => issue.code === 'invalid_type') ? 'missing-field' : 'invalid-field',
+  };
 }
 
 /**
  * Keeps the records of `device` that are well-formed, as the nine documented fields (anything else a
  * record carries is left out), and counts the others by reason.
  */
-export function screenUpgradeRecords(values: readonly unknown[], device: DeviceKey, options: ScreenOptions = {}): ScreenedRecords {
+export function screenUpgradeRecords(
+  values: readonly unknown[],
+  device: DeviceKey,
+  options: ScreenOptions = {},
+): ScreenedRecords {
   const records: UpgradeRecord[] = [];
   const dropped: DropCounts = {};
   for (const value of values) {
@@ -108,14 +117,18 @@ export function screenUpgradeRecords(values: readonly unknown[], device: DeviceK
 }
 
 /** Keeps the device ids of a device-list page that are IMEIs, as the API's path validation accepts them. */
-export function screenDeviceIds(values: readonly unknown[], options: ScreenOptions = {}): { deviceIds: string[]; dropped: DropCounts } {
+export function screenDeviceIds(
+  values: readonly unknown[],
+  options: ScreenOptions = {},
+): { deviceIds: string[]; dropped: DropCounts } {
   const deviceIds: string[] = [];
   const dropped: DropCounts = {};
   const drop = (reason: DropReason) => (dropped[reason] = (dropped[reason] ?? 0) + 1);
   for (const value of values) {
     const deviceId = isRecordObject(value) ? value.deviceId : undefined;
     if (typeof deviceId !== 'string') drop('missing-field');
-    else if (UNPAIRED_SURROGATE.test(deviceId) || (options.invalidUtf8 && deviceId.includes(REPLACEMENT_CHARACTER))) drop('invalid-text');
+    else if (UNPAIRED_SURROGATE.test(deviceId) || (options.invalidUtf8 && deviceId.includes(REPLACEMENT_CHARACTER)))
+      drop('invalid-text');
     else if (!DEVICE_ID_PATTERN.test(deviceId)) drop('invalid-field');
     else deviceIds.push(deviceId);
   }

@@ -75,10 +75,18 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
 }
 
 /** Per finished pass: how many devices the list named, how many were asked, how many skipped and why. */
-function recordPassMetrics(checkpoint: { devicesListed?: number; devicesEnqueued: number; skipped?: Record<string, number | undefined> }): void {
+function recordPassMetrics(checkpoint: {
+  devicesListed?: number;
+  devicesEnqueued: number;
+  skipped?: Record<string, number | undefined>;
+}): void {
   metrics.addMetric('DevicesListed', MetricUnit.Count, checkpoint.devicesListed ?? 0);
   metrics.addMetric('DevicesAsked', MetricUnit.Count, checkpoint.devicesEnqueued);
-  metrics.addMetric('DevicesSkipped', MetricUnit.Count, Object.values(checkpoint.skipped ?? {}).reduce<number>((sum, count) => sum + (count ?? 0), 0));
+  metrics.addMetric(
+    'DevicesSkipped',
+    MetricUnit.Count,
+    Object.values(checkpoint.skipped ?? {}).reduce<number>((sum, count) => sum + (count ?? 0), 0),
+  );
 }
 
 /** Discovery worker: pages an account's device list into the sync queue, continuing itself until done. */

@@ -1,7 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AttributeValue as StreamAttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type {
+  AttributeValue as StreamAttributeValue,
+  DynamoDBBatchResponse,
+  DynamoDBRecord,
+  DynamoDBStreamEvent,
+} from 'aws-lambda';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher';
 import { changeEventFor, type ChangeEvent } from '../domain/change-event';
@@ -12,7 +17,9 @@ let publisher: EventBridgePublisher | undefined;
 
 function eventPublisher(): EventBridgePublisher {
   publisher ??= new EventBridgePublisher({
-    client: tracer.captureAWSv3Client(new EventBridgeClient({ endpoint: process.env.EVENTBRIDGE_ENDPOINT || undefined })),
+    client: tracer.captureAWSv3Client(
+      new EventBridgeClient({ endpoint: process.env.EVENTBRIDGE_ENDPOINT || undefined }),
+    ),
     eventBusName: process.env.EVENT_BUS_NAME || 'default',
   });
   return publisher;

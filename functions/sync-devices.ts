@@ -28,7 +28,8 @@ function listedOf(payload: { listed?: unknown }): ListedState | undefined {
   const listed = payload.listed as { firmware?: unknown; upgradeTime?: unknown } | undefined;
   if (typeof listed !== 'object' || listed === null) return undefined;
   if (typeof listed.firmware !== 'string' || typeof listed.upgradeTime !== 'string') return undefined;
-  if (listed.firmware.length > MAX_LISTED_FIELD_LENGTH || listed.upgradeTime.length > MAX_LISTED_FIELD_LENGTH) return undefined;
+  if (listed.firmware.length > MAX_LISTED_FIELD_LENGTH || listed.upgradeTime.length > MAX_LISTED_FIELD_LENGTH)
+    return undefined;
   return { firmware: listed.firmware, upgradeTime: listed.upgradeTime };
 }
 
@@ -39,7 +40,10 @@ function requiredEnv(name: string): string {
 }
 
 async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
-  const parsed = parseMessage(record.body, (payload) => ({ device: parseDeviceKey(payload), listed: listedOf(payload) }));
+  const parsed = parseMessage(record.body, (payload) => ({
+    device: parseDeviceKey(payload),
+    listed: listedOf(payload),
+  }));
   if ('refused' in parsed) {
     await deadLetter(record, 'SYNC_DLQ_URL', parsed.refused);
     return;

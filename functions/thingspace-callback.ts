@@ -17,11 +17,18 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
 const lambdaHandler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   const body = event.body ?? '';
   const result = await acceptCallback(
-    { body: event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body, authorization: header(event, 'authorization') },
+    {
+      body: event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body,
+      authorization: header(event, 'authorization'),
+    },
     callbackDependencies(),
   );
   metrics.addMetric('CallbackDevicesQueued', MetricUnit.Count, result.accepted);
   return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(result) };
 };
 
-export const handler = apiGatewayHandler(lambdaHandler, { refusedMetric: 'CallbacksRefused', failedMetric: 'CallbackErrors', subject: 'callback' });
+export const handler = apiGatewayHandler(lambdaHandler, {
+  refusedMetric: 'CallbacksRefused',
+  failedMetric: 'CallbackErrors',
+  subject: 'callback',
+});

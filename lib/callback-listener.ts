@@ -34,7 +34,8 @@ export class CallbackListener extends Construct {
 
     this.handler = new ServiceFunction(this, 'Handler', {
       entryFile: 'thingspace-callback.ts',
-      description: 'POST /callbacks/thingspace: authenticates ThingSpace FOTA callbacks and queues their devices for sync',
+      description:
+        'POST /callbacks/thingspace: authenticates ThingSpace FOTA callbacks and queues their devices for sync',
       timeout: CALLBACK_FUNCTION_TIMEOUT,
       logLevel: props.logLevel,
       environment: {
@@ -78,7 +79,8 @@ export class CallbackListener extends Construct {
     });
     Validations.of(method).acknowledge({
       id: 'AwsSolutions-COG4',
-      reason: 'The caller is ThingSpace, a third-party service with no Cognito identity; it sends the registered credentials instead.',
+      reason:
+        'The caller is ThingSpace, a third-party service with no Cognito identity; it sends the registered credentials instead.',
     });
   }
 }

@@ -72,12 +72,14 @@ export class FleetSync extends Construct {
     this.syncQueue = new QueueWithDeadLetterQueue(this, 'SyncQueue', {
       visibilityTimeout: visibilityFor(SYNC_WORKER_TIMEOUT),
       maxReceiveCount: MAX_RECEIVE_COUNT,
-      alarmDescription: 'Device sync messages were dead-lettered: those devices are not being archived. Inspect and redrive the DLQ.',
+      alarmDescription:
+        'Device sync messages were dead-lettered: those devices are not being archived. Inspect and redrive the DLQ.',
     });
     this.discoveryQueue = new QueueWithDeadLetterQueue(this, 'DiscoveryQueue', {
       visibilityTimeout: visibilityFor(DISCOVERY_TIMEOUT),
       maxReceiveCount: MAX_RECEIVE_COUNT,
-      alarmDescription: 'Fleet discovery messages were dead-lettered: an account fleet is not being walked. Inspect and redrive the DLQ.',
+      alarmDescription:
+        'Fleet discovery messages were dead-lettered: an account fleet is not being walked. Inspect and redrive the DLQ.',
     });
 
     this.syncWorker = new ServiceFunction(this, 'SyncWorker', {
@@ -133,7 +135,7 @@ export class FleetSync extends Construct {
 
     this.recursionDroppedAlarm = new Alarm(this, 'RecursionDroppedAlarm', {
       alarmDescription:
-        'Lambda dropped a fleet discovery continuation as a recursive loop: that account pass stops and its last pages are not synced. Check the Discovery function\'s recursive loop setting.',
+        "Lambda dropped a fleet discovery continuation as a recursive loop: that account pass stops and its last pages are not synced. Check the Discovery function's recursive loop setting.",
       metric: new Metric({
         namespace: 'AWS/Lambda',
         metricName: 'RecursiveInvocationsDropped',
@@ -154,12 +156,16 @@ export class FleetSync extends Construct {
     });
     Validations.of(this.eventTargetDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue: that of the EventBridge rule targets (schedules and device sync requests).',
+      reason:
+        'This queue is itself a dead-letter queue: that of the EventBridge rule targets (schedules and device sync requests).',
     });
     this.eventTargetDeadLetterAlarm = new Alarm(this, 'EventTargetDeadLetterAlarm', {
       alarmDescription:
         'EventBridge could not deliver a schedule or a device sync request to its queue: an account pass or a device sync did not start. Inspect the event target DLQ.',
-      metric: this.eventTargetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      metric: this.eventTargetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -175,7 +181,12 @@ export class FleetSync extends Construct {
         source: [FLEET_SYNC_EVENT_SOURCE],
         detailType: [DEVICE_SYNC_REQUESTED_DETAIL_TYPE],
       },
-      targets: [new SqsQueue(this.syncQueue.queue, { message: RuleTargetInput.fromEventPath('$.detail'), ...this.eventTargetDelivery() })],
+      targets: [
+        new SqsQueue(this.syncQueue.queue, {
+          message: RuleTargetInput.fromEventPath('$.detail'),
+          ...this.eventTargetDelivery(),
+        }),
+      ],
     });
   }
 
@@ -204,7 +215,10 @@ export class FleetSync extends Construct {
       });
       for (const account of accounts.slice(first, first + MAX_TARGETS_PER_RULE)) {
         rule.addTarget(
-          new SqsQueue(this.discoveryQueue.queue, { message: RuleTargetInput.fromObject({ account }), ...this.eventTargetDelivery() }),
+          new SqsQueue(this.discoveryQueue.queue, {
+            message: RuleTargetInput.fromObject({ account }),
+            ...this.eventTargetDelivery(),
+          }),
         );
       }
       rules.push(rule);

@@ -76,9 +76,15 @@ export function readFotaHistoryConfig(node: Node): FotaHistoryConfig {
 
 function readConfig(node: Node): FotaHistoryConfig {
   const context = (key: string): unknown => node.tryGetContext(key);
-  const syncMaxConcurrency = readInteger(context('syncMaxConcurrency'), 'syncMaxConcurrency', DEFAULT_CONFIG.syncMaxConcurrency);
+  const syncMaxConcurrency = readInteger(
+    context('syncMaxConcurrency'),
+    'syncMaxConcurrency',
+    DEFAULT_CONFIG.syncMaxConcurrency,
+  );
   if (syncMaxConcurrency < MIN_SYNC_CONCURRENCY || syncMaxConcurrency > MAX_SYNC_CONCURRENCY) {
-    throw new Error(`context syncMaxConcurrency must be between ${MIN_SYNC_CONCURRENCY} and ${MAX_SYNC_CONCURRENCY}, got ${syncMaxConcurrency}`);
+    throw new Error(
+      `context syncMaxConcurrency must be between ${MIN_SYNC_CONCURRENCY} and ${MAX_SYNC_CONCURRENCY}, got ${syncMaxConcurrency}`,
+    );
   }
   const logLevel = readString(context('logLevel'), 'logLevel', DEFAULT_CONFIG.logLevel).toUpperCase();
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -87,13 +93,25 @@ function readConfig(node: Node): FotaHistoryConfig {
   const secretArn = context('thingSpaceSecretArn');
   return {
     thingSpaceSecretArn: secretArn === undefined ? undefined : readString(secretArn, 'thingSpaceSecretArn', ''),
-    thingSpaceSecretName: readString(context('thingSpaceSecretName'), 'thingSpaceSecretName', DEFAULT_CONFIG.thingSpaceSecretName),
+    thingSpaceSecretName: readString(
+      context('thingSpaceSecretName'),
+      'thingSpaceSecretName',
+      DEFAULT_CONFIG.thingSpaceSecretName,
+    ),
     thingSpaceBaseUrl: readBaseUrl(context('thingSpaceBaseUrl')),
     fleetAccounts: readAccounts(context('fleetAccounts')),
     syncSchedule: readSchedule(context('syncSchedule')),
     syncMaxConcurrency,
-    apiThrottleRateLimit: readInteger(context('apiThrottleRateLimit'), 'apiThrottleRateLimit', DEFAULT_CONFIG.apiThrottleRateLimit),
-    apiThrottleBurstLimit: readInteger(context('apiThrottleBurstLimit'), 'apiThrottleBurstLimit', DEFAULT_CONFIG.apiThrottleBurstLimit),
+    apiThrottleRateLimit: readInteger(
+      context('apiThrottleRateLimit'),
+      'apiThrottleRateLimit',
+      DEFAULT_CONFIG.apiThrottleRateLimit,
+    ),
+    apiThrottleBurstLimit: readInteger(
+      context('apiThrottleBurstLimit'),
+      'apiThrottleBurstLimit',
+      DEFAULT_CONFIG.apiThrottleBurstLimit,
+    ),
     logLevel,
     alarmTopicArn: readAlarmTopicArn(context('alarmTopicArn')),
     ...readEventBus(context('eventBusArn'), context('eventBusName')),
@@ -108,7 +126,12 @@ function readConfig(node: Node): FotaHistoryConfig {
       DEFAULT_CONFIG.callbackThrottleBurstLimit,
     ),
     fullResyncDays: parseFullResyncDays(context('fullResyncDays'), 'context fullResyncDays'),
-    existingTableName: readOptional(context('existingTableName'), 'existingTableName', /^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
+    existingTableName: readOptional(
+      context('existingTableName'),
+      'existingTableName',
+      /^[A-Za-z0-9_.-]{3,255}$/,
+      'a DynamoDB table name',
+    ),
     existingTableStreamArn: readExistingTableStreamArn(context('existingTableName'), context('existingTableStreamArn')),
     thingSpaceSecretKmsKeyArn: readOptional(
       context('thingSpaceSecretKmsKeyArn'),
@@ -134,7 +157,9 @@ function readExistingTableStreamArn(tableName: unknown, value: unknown): string 
     'a DynamoDB stream ARN (aws dynamodbstreams list-streams --table-name TABLE)',
   );
   if (tableName !== undefined && tableName !== null && arn === undefined) {
-    throw new Error('context existingTableStreamArn is required with existingTableName: change events read the table\'s stream (aws dynamodbstreams list-streams --table-name TABLE)');
+    throw new Error(
+      "context existingTableStreamArn is required with existingTableName: change events read the table's stream (aws dynamodbstreams list-streams --table-name TABLE)",
+    );
   }
   return arn;
 }
@@ -177,14 +202,16 @@ function scheduleProblem(schedule: string): string | undefined {
     const amount = Number(rate[1]);
     const unit = rate[2] as string;
     if (amount < 1) return 'a rate must be at least 1';
-    if ((amount === 1) !== !unit.endsWith('s')) return `use "${amount} ${amount === 1 ? unit.replace(/s$/, '') : `${unit}s`}"`;
+    if ((amount === 1) !== !unit.endsWith('s'))
+      return `use "${amount} ${amount === 1 ? unit.replace(/s$/, '') : `${unit}s`}"`;
     return undefined;
   }
   if (schedule.startsWith('rate(')) return 'a rate is "rate(<number> minute(s)|hour(s)|day(s))"';
   const cron = /^cron\((.*)\)$/.exec(schedule);
   if (!cron) return 'expected rate(...) or cron(...)';
   const fields = (cron[1] as string).trim().split(/\s+/);
-  if (fields.length !== 6) return `a cron expression has 6 fields (minute hour day-of-month month day-of-week year), got ${fields.length}`;
+  if (fields.length !== 6)
+    return `a cron expression has 6 fields (minute hour day-of-month month day-of-week year), got ${fields.length}`;
   if (!fields.every((field) => CRON_FIELD.test(field))) return 'a cron field holds an unexpected character';
   if ((fields[2] === '?') === (fields[4] === '?')) return 'exactly one of day-of-month and day-of-week must be "?"';
   return undefined;

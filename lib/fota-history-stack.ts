@@ -38,7 +38,9 @@ export class FotaHistoryStack extends Stack {
 
     // A table retained by a deleted stack cannot be created again under its name; re-attach it instead.
     this.historyTable = config.existingTableName ? undefined : new HistoryTable(this, 'History');
-    this.table = this.historyTable?.table ?? Table.fromTableAttributes(this, 'ExistingHistoryTable', {
+    this.table =
+      this.historyTable?.table ??
+      Table.fromTableAttributes(this, 'ExistingHistoryTable', {
         tableName: config.existingTableName!,
         tableStreamArn: config.existingTableStreamArn,
       });
@@ -53,7 +55,8 @@ export class FotaHistoryStack extends Stack {
       throttleRateLimit: config.apiThrottleRateLimit,
       throttleBurstLimit: config.apiThrottleBurstLimit,
       // A re-attached table was created by this stack earlier, with every archive index.
-      archiveIndexNames: this.historyTable?.archiveIndexNames ?? ARCHIVE_INDEX_KINDS.map((kind) => ARCHIVE_INDEXES[kind].indexName),
+      archiveIndexNames:
+        this.historyTable?.archiveIndexNames ?? ARCHIVE_INDEX_KINDS.map((kind) => ARCHIVE_INDEXES[kind].indexName),
     });
     this.historyInvoke = new HistoryInvoke(this, 'HistoryInvoke', {
       access,
@@ -115,7 +118,9 @@ export class FotaHistoryStack extends Stack {
         fleetSync.recursionDroppedAlarm,
         this.changeEvents.deadLetterAlarm,
       ],
-      alarmAction: config.alarmTopicArn ? new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn)) : undefined,
+      alarmAction: config.alarmTopicArn
+        ? new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn))
+        : undefined,
     });
 
     new CfnOutput(this, 'HistoryTableName', { value: this.table.tableName });

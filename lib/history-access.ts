@@ -23,7 +23,12 @@ export const HISTORY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dyn
  * conditional Put), the page's sync states (BatchGetItem), a key-only Query for a never-upgraded
  * device's archive, and the sync state of such a device (Put).
  */
-export const DISCOVERY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem'] as const;
+export const DISCOVERY_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+] as const;
 
 /**
  * Gives one function the table (TABLE_NAME, the item operations it issues) and, when it calls
@@ -37,7 +42,10 @@ export function grantHistoryAccess(
 ): void {
   // Not table.grant(): since the table has indexes, that would add `index/*`, which these functions never read.
   fn.lambda.addToRolePolicy(
-    new PolicyStatement({ actions: [...(options.tableActions ?? HISTORY_TABLE_ACTIONS)], resources: [access.table.tableArn] }),
+    new PolicyStatement({
+      actions: [...(options.tableActions ?? HISTORY_TABLE_ACTIONS)],
+      resources: [access.table.tableArn],
+    }),
   );
   fn.lambda.addEnvironment('TABLE_NAME', access.table.tableName);
   if (!options.callsThingSpace) return;
@@ -55,7 +63,9 @@ export function grantThingSpaceSecretRead(fn: ServiceFunction, thingSpace: Thing
   const { secret } = thingSpace;
   // A secret imported by name has an ARN ending in a random 6-character suffix that only the full ARN knows.
   const secretResource = secret.secretFullArn ?? `${secret.secretArn}-??????`;
-  fn.lambda.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretResource] }));
+  fn.lambda.addToRolePolicy(
+    new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretResource] }),
+  );
   if (thingSpace.kmsKeyArn) {
     fn.lambda.addToRolePolicy(
       new PolicyStatement({

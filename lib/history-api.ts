@@ -31,7 +31,17 @@ export const HISTORY_ROUTE = '/reports/{account}/devices/{deviceId}';
 export const ARCHIVE_DEVICE_ROUTE = '/archive/{account}/devices/{deviceId}';
 export const ARCHIVE_UPGRADES_ROUTE = '/archive/{account}/upgrades';
 /** The upgrades route's query parameters (domain/archive-query.ts), declared so the API documents them. */
-const ARCHIVE_QUERY_PARAMETERS = ['upgradeId', 'firmwareTo', 'firmwareFrom', 'status', 'deviceId', 'from', 'to', 'limit', 'nextToken'];
+const ARCHIVE_QUERY_PARAMETERS = [
+  'upgradeId',
+  'firmwareTo',
+  'firmwareFrom',
+  'status',
+  'deviceId',
+  'from',
+  'to',
+  'limit',
+  'nextToken',
+];
 
 /**
  * API Gateway gives up on an integration after 29 s. The function gets 28 s, and the handler's own
@@ -112,7 +122,7 @@ export class HistoryApi extends Construct {
     });
     this.archiveHandler = new ServiceFunction(this, 'GetArchive', {
       entryFile: 'get-archive-api.ts',
-      description: 'GET /archive/...: a device\'s archive and filtered, paged archive queries (reads DynamoDB only)',
+      description: "GET /archive/...: a device's archive and filtered, paged archive queries (reads DynamoDB only)",
       timeout: HISTORY_FUNCTION_TIMEOUT,
       logLevel: props.logLevel,
       environment: { ARCHIVE_TOKEN_SECRET_ID: this.archiveTokenKey.secretArn },

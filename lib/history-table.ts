@@ -1,5 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import {
   ARCHIVE_INDEX_KINDS,
@@ -64,7 +71,9 @@ function archiveIndexCount(value: unknown): number {
   if (value === undefined) return ARCHIVE_INDEX_KINDS.length;
   const count = Number(value);
   if (!Number.isInteger(count) || count < 0 || count > ARCHIVE_INDEX_KINDS.length) {
-    throw new Error(`archiveIndexCount must be a whole number from 0 to ${ARCHIVE_INDEX_KINDS.length}, not ${JSON.stringify(value)}`);
+    throw new Error(
+      `archiveIndexCount must be a whole number from 0 to ${ARCHIVE_INDEX_KINDS.length}, not ${JSON.stringify(value)}`,
+    );
   }
   return count;
 }

@@ -52,13 +52,25 @@ export class OperationsMonitoring extends Construct {
     super(scope, id);
 
     for (const [name, fn] of Object.entries(props.functions)) {
-      this.alarm(`${name}Errors`, fn.lambda.metricErrors({ period: PERIOD, statistic: 'Sum' }), 0,
-        `${name} failed invocations (an unhandled error or a timeout). See its log group for the error.`);
-      this.alarm(`${name}Throttles`, fn.lambda.metricThrottles({ period: PERIOD, statistic: 'Sum' }), 0,
-        `${name} invocations were throttled: the account's or the function's concurrency limit was reached.`);
+      this.alarm(
+        `${name}Errors`,
+        fn.lambda.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        0,
+        `${name} failed invocations (an unhandled error or a timeout). See its log group for the error.`,
+      );
+      this.alarm(
+        `${name}Throttles`,
+        fn.lambda.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
+        0,
+        `${name} invocations were throttled: the account's or the function's concurrency limit was reached.`,
+      );
     }
-    this.alarm('Api5xx', props.api.metricServerError({ period: PERIOD, statistic: 'Sum' }), 0,
-      'The history API answered 5XX: ThingSpace or the archive unavailable, or a failure of the service.');
+    this.alarm(
+      'Api5xx',
+      props.api.metricServerError({ period: PERIOD, statistic: 'Sum' }),
+      0,
+      'The history API answered 5XX: ThingSpace or the archive unavailable, or a failure of the service.',
+    );
     this.alarm(
       'SyncQueueAge',
       props.syncQueue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' }),
@@ -72,7 +84,14 @@ export class OperationsMonitoring extends Construct {
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
     const fleetMetric = (metricName: string, label: string) =>
-      new Metric({ namespace: POWERTOOLS_METRICS_NAMESPACE, metricName, dimensionsMap: { service: POWERTOOLS_SERVICE_NAME }, statistic: 'Sum', period: PERIOD, label });
+      new Metric({
+        namespace: POWERTOOLS_METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: POWERTOOLS_SERVICE_NAME },
+        statistic: 'Sum',
+        period: PERIOD,
+        label,
+      });
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'API latency',
@@ -130,8 +149,14 @@ export class OperationsMonitoring extends Construct {
               // Ids must be unique across the graph's expressions.
               expression: `visible${index} + inFlight${index}`,
               usingMetrics: {
-                [`visible${index}`]: queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
-                [`inFlight${index}`]: queue.metricApproximateNumberOfMessagesNotVisible({ period: PERIOD, statistic: 'Maximum' }),
+                [`visible${index}`]: queue.metricApproximateNumberOfMessagesVisible({
+                  period: PERIOD,
+                  statistic: 'Maximum',
+                }),
+                [`inFlight${index}`]: queue.metricApproximateNumberOfMessagesNotVisible({
+                  period: PERIOD,
+                  statistic: 'Maximum',
+                }),
               },
               label: name,
               period: PERIOD,
@@ -142,8 +167,16 @@ export class OperationsMonitoring extends Construct {
       new GraphWidget({
         title: 'Oldest message age (s)',
         left: [
-          props.syncQueue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum', label: 'sync queue' }),
-          props.discoveryQueue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum', label: 'discovery queue' }),
+          props.syncQueue.metricApproximateAgeOfOldestMessage({
+            period: PERIOD,
+            statistic: 'Maximum',
+            label: 'sync queue',
+          }),
+          props.discoveryQueue.metricApproximateAgeOfOldestMessage({
+            period: PERIOD,
+            statistic: 'Maximum',
+            label: 'discovery queue',
+          }),
         ],
         width: 12,
       }),

@@ -19,7 +19,11 @@ export interface ThingSpaceConnection {
   readonly kmsKeyArn?: string;
 }
 
-export function importThingSpaceConnection(scope: Construct, id: string, config: FotaHistoryConfig): ThingSpaceConnection {
+export function importThingSpaceConnection(
+  scope: Construct,
+  id: string,
+  config: FotaHistoryConfig,
+): ThingSpaceConnection {
   if (config.thingSpaceSecretArn !== undefined) {
     return {
       secret: Secret.fromSecretCompleteArn(scope, id, config.thingSpaceSecretArn),

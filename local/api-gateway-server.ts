@@ -11,7 +11,11 @@ export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Pr
 const ROUTE = /^\/reports\/([^/]+)\/devices\/([^/]+)\/?$/;
 /** The archive routes (lib/history-api.ts): resource, path pattern, and the names of its path parameters. */
 export const ARCHIVE_ROUTES = [
-  { resource: '/archive/{account}/devices/{deviceId}', pattern: /^\/archive\/([^/]+)\/devices\/([^/]+)\/?$/, parameters: ['account', 'deviceId'] },
+  {
+    resource: '/archive/{account}/devices/{deviceId}',
+    pattern: /^\/archive\/([^/]+)\/devices\/([^/]+)\/?$/,
+    parameters: ['account', 'deviceId'],
+  },
   { resource: '/archive/{account}/upgrades', pattern: /^\/archive\/([^/]+)\/upgrades\/?$/, parameters: ['account'] },
 ] as const;
 /** Where the OpenAPI description of every route is served. */
@@ -43,7 +47,11 @@ export interface LocalApiServer {
 }
 
 function errorResult(statusCode: number, errorCode: string, errorMessage: string): APIGatewayProxyResult {
-  return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ errorCode, errorMessage }) };
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ errorCode, errorMessage }),
+  };
 }
 
 /** Routes beside the history route, each optional so the server can be started with the history route alone. */
@@ -54,16 +62,23 @@ export interface ExtraRoutes {
   openApiDocument?: string;
 }
 
-async function answerExtra(request: IncomingMessage, url: URL, extra: ExtraRoutes, functionName: string): Promise<APIGatewayProxyResult | undefined> {
+async function answerExtra(
+  request: IncomingMessage,
+  url: URL,
+  extra: ExtraRoutes,
+  functionName: string,
+): Promise<APIGatewayProxyResult | undefined> {
   if (extra.openApiDocument !== undefined && url.pathname === OPENAPI_PATH) {
-    if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+    if (request.method !== 'GET')
+      return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
     return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: extra.openApiDocument };
   }
   if (!extra.archiveHandler) return undefined;
   for (const route of ARCHIVE_ROUTES) {
     const match = route.pattern.exec(url.pathname);
     if (!match) continue;
-    if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+    if (request.method !== 'GET')
+      return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
     return proxyGet(request, url, route.resource, route.parameters, match, extra.archiveHandler, functionName);
   }
   return undefined;
@@ -81,14 +96,17 @@ async function answer(
   const extraResult = await answerExtra(request, url, extra, functionName);
   if (extraResult) return extraResult;
   if (health && url.pathname === HEALTH_PATH) {
-    return request.method === 'GET' ? health() : errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+    return request.method === 'GET'
+      ? health()
+      : errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
   }
   if (callbackHandler && url.pathname.replace(/\/$/, '') === CALLBACK_ROUTE) {
     return answerCallback(request, url, callbackHandler);
   }
   const match = ROUTE.exec(url.pathname);
   if (!match) return errorResult(404, 'NOT_FOUND', `No route for ${url.pathname}; try GET ${HISTORY_RESOURCE}`);
-  if (request.method !== 'GET') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
+  if (request.method !== 'GET')
+    return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use GET`);
   return proxyGet(request, url, HISTORY_RESOURCE, ['account', 'deviceId'], match, handler, functionName);
 }
 
@@ -132,8 +150,13 @@ export const CALLBACK_ROUTE = '/callbacks/thingspace';
 /** npm start's health probe (local/health.ts). */
 export const HEALTH_PATH = '/health';
 
-async function answerCallback(request: IncomingMessage, url: URL, handler: ProxyHandler | Promise<ProxyHandler>): Promise<APIGatewayProxyResult> {
-  if (request.method !== 'POST') return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use POST`);
+async function answerCallback(
+  request: IncomingMessage,
+  url: URL,
+  handler: ProxyHandler | Promise<ProxyHandler>,
+): Promise<APIGatewayProxyResult> {
+  if (request.method !== 'POST')
+    return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use POST`);
   // A client that goes away mid-body must not take the server down with an unhandled rejection.
   const read = await readCallbackBody(request).catch(() => undefined);
   if (read === undefined) return errorResult(400, 'INVALID_PARAMETER', 'The request body could not be read');
@@ -192,12 +215,15 @@ function write(response: ServerResponse, result: APIGatewayProxyResult, closing:
   // While stopping, each connection closes after its response instead of waiting for another request.
   if (closing) response.setHeader('Connection', 'close');
   for (const [name, value] of Object.entries(result.headers ?? {})) response.setHeader(name, String(value));
-  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) response.setHeader(name, values.map(String));
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
+    response.setHeader(name, values.map(String));
   response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
 function accessEntry(request: IncomingMessage, result: APIGatewayProxyResult, ms: number): AccessEntry {
-  const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
+  const headers = Object.fromEntries(
+    Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
+  );
   let records: number | undefined;
   if (result.statusCode === 200 && !result.isBase64Encoded && result.body.startsWith('[')) {
     try {
@@ -220,29 +246,33 @@ function accessEntry(request: IncomingMessage, result: APIGatewayProxyResult, ms
  * Serves the Lambda handler over HTTP the way API Gateway's Lambda proxy integration does: each
  * request becomes the API Gateway event, the handler's result becomes the response.
  */
-export async function startLocalApiServer(options: ExtraRoutes & {
-  /** A promise lets the server take the port before the handler is ready; requests wait for it. */
-  handler: ProxyHandler | Promise<ProxyHandler>;
-  port?: number;
-  host?: string;
-  functionName?: string;
-  /** Serves POST /callbacks/thingspace with this handler (functions/thingspace-callback.ts). */
-  callbackHandler?: ProxyHandler | Promise<ProxyHandler>;
-  /** Serves GET /health when given. */
-  health?: () => Promise<APIGatewayProxyResult>;
-  /** Called once per answered request (the access line). */
-  onAnswered?: (entry: AccessEntry) => void;
-}): Promise<LocalApiServer> {
+export async function startLocalApiServer(
+  options: ExtraRoutes & {
+    /** A promise lets the server take the port before the handler is ready; requests wait for it. */
+    handler: ProxyHandler | Promise<ProxyHandler>;
+    port?: number;
+    host?: string;
+    functionName?: string;
+    /** Serves POST /callbacks/thingspace with this handler (functions/thingspace-callback.ts). */
+    callbackHandler?: ProxyHandler | Promise<ProxyHandler>;
+    /** Serves GET /health when given. */
+    health?: () => Promise<APIGatewayProxyResult>;
+    /** Called once per answered request (the access line). */
+    onAnswered?: (entry: AccessEntry) => void;
+  },
+): Promise<LocalApiServer> {
   const functionName = options.functionName ?? 'fota-history-api';
   // Handlers still running, whatever became of their connection: a client that hung up must not let a
   // stop close the store under a request's archive writes.
   const inFlight = new Set<Promise<void>>();
   const server: Server = createServer((request, response) => {
     const started = performance.now();
-    const done = answer(request, options.handler, functionName, options.health, options.callbackHandler, options).then((result) => {
-      write(response, result, drain.closing);
-      options.onAnswered?.(accessEntry(request, result, performance.now() - started));
-    });
+    const done = answer(request, options.handler, functionName, options.health, options.callbackHandler, options).then(
+      (result) => {
+        write(response, result, drain.closing);
+        options.onAnswered?.(accessEntry(request, result, performance.now() - started));
+      },
+    );
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
   });

@@ -19,7 +19,11 @@ function fail(message: string): never {
 }
 
 /** Backfills every upgrade item lacking the index attributes; returns how many it updated. */
-export async function backfillArchiveIndexes(client: DynamoDBDocumentClient, tableName: string, onProgress: (scanned: number, updated: number) => void = () => undefined): Promise<number> {
+export async function backfillArchiveIndexes(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  onProgress: (scanned: number, updated: number) => void = () => undefined,
+): Promise<number> {
   let startKey: Record<string, unknown> | undefined;
   let scanned = 0;
   let updated = 0;
@@ -83,7 +87,9 @@ async function main(): Promise<void> {
       close = () => environment.close();
     }
   } catch (error) {
-    fail(error instanceof LocalConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`);
+    fail(
+      error instanceof LocalConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`,
+    );
   }
   try {
     const updated = await backfillArchiveIndexes(client, tableName, (scanned, done) => {

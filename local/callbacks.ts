@@ -31,7 +31,10 @@ function isLoopback(url: string): boolean {
 async function main(): Promise<void> {
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { account: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: { account: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (error) {
     fail(`${(error as Error).message}\n${USAGE}`);
   }
@@ -48,7 +51,8 @@ async function main(): Promise<void> {
     fail(`--account must be a ThingSpace account name (digits with an optional numeric suffix)\n${USAGE}`);
   }
   const baseUrl = process.env.THINGSPACE_BASE_URL;
-  if (!baseUrl) fail(`THINGSPACE_BASE_URL is not set (with npm start's simulator: the URL on its "ThingSpace:" line)\n${USAGE}`);
+  if (!baseUrl)
+    fail(`THINGSPACE_BASE_URL is not set (with npm start's simulator: the URL on its "ThingSpace:" line)\n${USAGE}`);
   // Against a simulator on this machine the demo credentials are the right ones, as in npm start.
   if (isLoopback(baseUrl) && !process.env.THINGSPACE_CREDENTIALS && !process.env.THINGSPACE_SECRET_ID) {
     process.env.THINGSPACE_CREDENTIALS = JSON.stringify(DEMO_CREDENTIALS);
@@ -70,14 +74,20 @@ async function main(): Promise<void> {
   if (command === 'register') {
     if (!url || !/^https?:\/\//.test(url)) fail(`register needs --url http(s)://.../callbacks/thingspace\n${USAGE}`);
     listener = await callbackCredentialsFromEnvironment()();
-    if (!listener) fail('no callback credentials: set THINGSPACE_CALLBACK_CREDENTIALS (or the secret fields callbackUsername/callbackPassword)');
+    if (!listener)
+      fail(
+        'no callback credentials: set THINGSPACE_CALLBACK_CREDENTIALS (or the secret fields callbackUsername/callbackPassword)',
+      );
   }
 
   let store;
   try {
     store = await openLocalStore(process.env, { createTable: true });
   } catch (error) {
-    fail(`cannot open the store that holds the login guard: ${error instanceof LocalConfigurationError ? error.message : (error as Error).message}`, 1);
+    fail(
+      `cannot open the store that holds the login guard: ${error instanceof LocalConfigurationError ? error.message : (error as Error).message}`,
+      1,
+    );
   }
   const documents = createDocumentClient({ ...(store.endpoint ? { endpoint: store.endpoint } : {}) });
   const client = createThingSpaceClient({
@@ -101,7 +111,9 @@ async function main(): Promise<void> {
   } catch (error) {
     const details = (error as { details?: { errorCode?: string } }).details;
     process.exitCode = 1;
-    process.stderr.write(`callbacks: ${(error as Error).message}${details?.errorCode ? ` (${details.errorCode})` : ''}\n`);
+    process.stderr.write(
+      `callbacks: ${(error as Error).message}${details?.errorCode ? ` (${details.errorCode})` : ''}\n`,
+    );
   } finally {
     documents.destroy();
     await store.close();

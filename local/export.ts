@@ -68,10 +68,18 @@ function options() {
   try {
     const account = parseAccount(values.account);
     const params: Record<string, string> = {};
-    for (const [flag, name] of Object.entries(FILTER_FLAGS)) if (typeof values[flag] === 'string') params[name] = values[flag] as string;
+    for (const [flag, name] of Object.entries(FILTER_FLAGS))
+      if (typeof values[flag] === 'string') params[name] = values[flag] as string;
     query = parseArchiveQuery(account, params, undefined);
   } catch (error) {
-    fail(isApiError(error) ? error.errorMessage.replace(/\b(firmwareTo|firmwareFrom|upgradeId|deviceId)\b/g, (name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`) : (error as Error).message);
+    fail(
+      isApiError(error)
+        ? error.errorMessage.replace(
+            /\b(firmwareTo|firmwareFrom|upgradeId|deviceId)\b/g,
+            (name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+          )
+        : (error as Error).message,
+    );
   }
   return { query, format, out: typeof values.out === 'string' ? values.out : undefined };
 }
@@ -114,7 +122,9 @@ async function main(): Promise<void> {
   try {
     store = await openStore();
   } catch (error) {
-    fail(error instanceof LocalConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`);
+    fail(
+      error instanceof LocalConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`,
+    );
   }
   const output: Writable = out ? createWriteStream(out) : process.stdout;
   const terminal = process.stderr.isTTY === true;
@@ -126,7 +136,12 @@ async function main(): Promise<void> {
     do {
       const page = await store.reader.queryPage(query.account, plan, after, PAGE_SIZE);
       if (page.records.length > 0) {
-        await write(output, format === 'csv' ? csvLines(page.records, false) : page.records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+        await write(
+          output,
+          format === 'csv'
+            ? csvLines(page.records, false)
+            : page.records.map((record) => `${JSON.stringify(record)}\n`).join(''),
+        );
       }
       exported += page.records.length;
       after = page.next;
@@ -142,7 +157,9 @@ async function main(): Promise<void> {
     fail(`the export stopped after ${exported} records: ${(error as Error).message}`);
   }
   await store.close();
-  process.stderr.write(`${terminal ? '\n' : ''}${exported} records exported from ${store.description}${out ? ` to ${out}` : ''}\n`);
+  process.stderr.write(
+    `${terminal ? '\n' : ''}${exported} records exported from ${store.description}${out ? ` to ${out}` : ''}\n`,
+  );
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(0);
 }

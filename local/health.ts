@@ -22,11 +22,23 @@ export function healthCheck(environment: () => LocalEnvironment | undefined): ()
   return async () => {
     const current = environment();
     if (!current) return json(503, { status: 'starting' });
-    client ??= createDocumentClient({ endpoint: current.store.endpoint, maxAttempts: 1, requestTimeoutMs: PROBE_TIMEOUT_MS });
+    client ??= createDocumentClient({
+      endpoint: current.store.endpoint,
+      maxAttempts: 1,
+      requestTimeoutMs: PROBE_TIMEOUT_MS,
+    });
     const [store, thingspace] = await Promise.all([
       client
-        .send(new GetCommand({ TableName: current.store.tableName, Key: { [PARTITION_KEY]: 'HEALTH#PROBE', [SORT_KEY]: 'HEALTH#PROBE' } }))
-        .then((): Reachability => 'reachable', (): Reachability => 'unreachable'),
+        .send(
+          new GetCommand({
+            TableName: current.store.tableName,
+            Key: { [PARTITION_KEY]: 'HEALTH#PROBE', [SORT_KEY]: 'HEALTH#PROBE' },
+          }),
+        )
+        .then(
+          (): Reachability => 'reachable',
+          (): Reachability => 'unreachable',
+        ),
       tcpReachable(current.thingspace.baseUrl),
     ]);
     if (store === 'unreachable') {
@@ -43,7 +55,11 @@ export function healthCheck(environment: () => LocalEnvironment | undefined): ()
 }
 
 function json(statusCode: number, body: unknown): APIGatewayProxyResult {
-  return { statusCode, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+    body: JSON.stringify(body),
+  };
 }
 
 function tcpReachable(baseUrl: string): Promise<Reachability> {

@@ -8,7 +8,11 @@ export const HISTORY_RESOURCE = '/reports/{account}/devices/{deviceId}';
  * A Lambda context as the runtime hands it to a handler. A number is the time budget counting down
  * from now; a function answers getRemainingTimeInMillis itself (to simulate time running out).
  */
-export function lambdaContext(functionName: string, remainingMs: number | (() => number), awsAccountId = '000000000000'): Context {
+export function lambdaContext(
+  functionName: string,
+  remainingMs: number | (() => number),
+  awsAccountId = '000000000000',
+): Context {
   const deadline = typeof remainingMs === 'number' ? Date.now() + remainingMs : 0;
   const remaining = typeof remainingMs === 'number' ? () => Math.max(0, deadline - Date.now()) : remainingMs;
   return {

@@ -74,11 +74,15 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
       }
       thingspace = { baseUrl: env.THINGSPACE_BASE_URL, description: env.THINGSPACE_BASE_URL };
     } else {
-      const simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS, port: simulatorPort }).catch((error: NodeJS.ErrnoException) => {
-        throw new LocalConfigurationError(
-          error.code === 'EADDRINUSE' ? `SIMULATOR_PORT ${simulatorPort} is already in use` : `cannot start the simulator: ${error.message}`,
-        );
-      });
+      const simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS, port: simulatorPort }).catch(
+        (error: NodeJS.ErrnoException) => {
+          throw new LocalConfigurationError(
+            error.code === 'EADDRINUSE'
+              ? `SIMULATOR_PORT ${simulatorPort} is already in use`
+              : `cannot start the simulator: ${error.message}`,
+          );
+        },
+      );
       closers.push(() => simulator.close());
       seedDemoData(simulator);
       if (!env.THINGSPACE_CREDENTIALS && !env.THINGSPACE_SECRET_ID) {
@@ -128,7 +132,8 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
 
     env.AWS_REGION ||= 'us-east-1';
     // Signs the archive routes' nextTokens; a fresh key per process, so a token outlives no restart.
-    if (!env.ARCHIVE_TOKEN_KEY && !env.ARCHIVE_TOKEN_SECRET_ID) env.ARCHIVE_TOKEN_KEY = randomBytes(32).toString('base64url');
+    if (!env.ARCHIVE_TOKEN_KEY && !env.ARCHIVE_TOKEN_SECRET_ID)
+      env.ARCHIVE_TOKEN_KEY = randomBytes(32).toString('base64url');
     return { thingspace, store, close };
   } catch (error) {
     await close();
@@ -231,7 +236,12 @@ function useLocalAwsDefaults(env: NodeJS.ProcessEnv): void {
   }
 }
 
-async function ensureTable(endpoint: string, tableName: string, env: NodeJS.ProcessEnv, embedded = false): Promise<void> {
+async function ensureTable(
+  endpoint: string,
+  tableName: string,
+  env: NodeJS.ProcessEnv,
+  embedded = false,
+): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: env.AWS_REGION || 'us-east-1',
@@ -254,7 +264,9 @@ async function ensureTable(endpoint: string, tableName: string, env: NodeJS.Proc
     // here, before anything reads or writes it. stderr: `npm run export` may be writing to stdout.
     const result = await ensureHistoryTable(client, tableName);
     if (result.action === 'migrated') {
-      process.stderr.write(`Migrated table ${tableName} to the archive-query indexes: ${result.items} item${result.items === 1 ? '' : 's'} copied\n`);
+      process.stderr.write(
+        `Migrated table ${tableName} to the archive-query indexes: ${result.items} item${result.items === 1 ? '' : 's'} copied\n`,
+      );
     }
   } finally {
     client.destroy();

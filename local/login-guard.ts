@@ -15,20 +15,29 @@ import { openLocalStore } from './shared-store';
 
 const USAGE = 'usage: npm run login-guard -- <status|reset> --user <ThingSpace API username>';
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, print: (line: string) => void = console.log): Promise<number> {
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  print: (line: string) => void = console.log,
+): Promise<number> {
   // Lambda runs Node 22+; an operator on Node 20 need not be told.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
   let command: string | undefined;
   let user: string | undefined;
   try {
-    const { positionals, values } = parseArgs({ args: argv, options: { user: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    const { positionals, values } = parseArgs({
+      args: argv,
+      options: { user: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
     if (values.help) {
       print(USAGE);
       return 0;
     }
     [command] = positionals;
     user = values.user;
-    if (positionals.length !== 1 || (command !== 'status' && command !== 'reset') || !user) throw new Error('expected one command and --user');
+    if (positionals.length !== 1 || (command !== 'status' && command !== 'reset') || !user)
+      throw new Error('expected one command and --user');
   } catch (error) {
     print(`login-guard: ${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -70,17 +79,21 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
 
 function describe(record: LoginGuardRecord | undefined, now: number): string {
   if (record === undefined || record.attempts === 0) {
-    const success = record?.lastSuccessAt === undefined ? '' : `, last success ${new Date(record.lastSuccessAt).toISOString()}`;
+    const success =
+      record?.lastSuccessAt === undefined ? '' : `, last success ${new Date(record.lastSuccessAt).toISOString()}`;
     return `no attempt without a success on record (0 of ${MAX_LOGIN_ATTEMPTS})${success}`;
   }
   const parts = [`${record.attempts} of ${MAX_LOGIN_ATTEMPTS} consecutive attempts without a success`];
   const inFlight = record.leaseUntil !== undefined && record.leaseUntil > now;
   // An attempt whose lease ran out without a verdict: its process stopped or could not write.
-  const outcome = record.lastOutcome === 'in flight' && !inFlight ? 'no verdict recorded' : (record.lastOutcome ?? 'unknown');
-  if (record.lastAttemptAt !== undefined) parts.push(`last ${new Date(record.lastAttemptAt).toISOString()}: ${outcome}`);
+  const outcome =
+    record.lastOutcome === 'in flight' && !inFlight ? 'no verdict recorded' : (record.lastOutcome ?? 'unknown');
+  if (record.lastAttemptAt !== undefined)
+    parts.push(`last ${new Date(record.lastAttemptAt).toISOString()}: ${outcome}`);
   if (record.attempts >= MAX_LOGIN_ATTEMPTS) parts.push('STOPPED: no login is tried until a reset');
   else if (inFlight) parts.push('an attempt is in flight');
-  else if (record.pausedUntil !== undefined && record.pausedUntil > now) parts.push(`the same password is paused for another ${Math.ceil((record.pausedUntil - now) / 1000)} s`);
+  else if (record.pausedUntil !== undefined && record.pausedUntil > now)
+    parts.push(`the same password is paused for another ${Math.ceil((record.pausedUntil - now) / 1000)} s`);
   return parts.join('; ');
 }
 

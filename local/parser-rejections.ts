@@ -26,7 +26,11 @@ export function parserRejection(error: NodeJS.ErrnoException): ParserRejection {
         headers: { Allow: 'GET' },
       };
     case 'HPE_INVALID_URL':
-      return { statusCode: 400, errorCode: 'INVALID_PARAMETER', errorMessage: 'The request path contains characters a URL cannot hold' };
+      return {
+        statusCode: 400,
+        errorCode: 'INVALID_PARAMETER',
+        errorMessage: 'The request path contains characters a URL cannot hold',
+      };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return { statusCode: 408, errorCode: 'REQUEST_TIMEOUT', errorMessage: 'The request was not received in time' };

@@ -4,7 +4,13 @@ import { join, resolve } from 'node:path';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { createHistoryTable } from '../adapters/dynamodb/table-schema';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb';
-import { DEFAULT_TABLE_NAME, LocalConfigurationError, lockDataDir, LOCK_FILE, STORE_ENDPOINT_FILE } from './local-environment';
+import {
+  DEFAULT_TABLE_NAME,
+  LocalConfigurationError,
+  lockDataDir,
+  LOCK_FILE,
+  STORE_ENDPOINT_FILE,
+} from './local-environment';
 
 export interface OpenedStore {
   /** Undefined for a table in AWS (usual credentials and region). */
@@ -22,16 +28,25 @@ export interface OpenedStore {
  * a running npm start serves on it, or opened here when none runs. `createTable` creates the table in a
  * DATA_DIR that has none yet.
  */
-export async function openLocalStore(env: NodeJS.ProcessEnv, options: { createTable?: boolean } = {}): Promise<OpenedStore> {
+export async function openLocalStore(
+  env: NodeJS.ProcessEnv,
+  options: { createTable?: boolean } = {},
+): Promise<OpenedStore> {
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
   };
   if (env.DYNAMODB_ENDPOINT) {
     if (!env.TABLE_NAME) throw new LocalConfigurationError('DYNAMODB_ENDPOINT is set but TABLE_NAME is not');
-    return { endpoint: env.DYNAMODB_ENDPOINT, tableName: env.TABLE_NAME, where: `table ${env.TABLE_NAME} at ${env.DYNAMODB_ENDPOINT}`, close };
+    return {
+      endpoint: env.DYNAMODB_ENDPOINT,
+      tableName: env.TABLE_NAME,
+      where: `table ${env.TABLE_NAME} at ${env.DYNAMODB_ENDPOINT}`,
+      close,
+    };
   }
-  if (env.TABLE_NAME && !env.DATA_DIR) return { tableName: env.TABLE_NAME, where: `DynamoDB table ${env.TABLE_NAME}`, close };
+  if (env.TABLE_NAME && !env.DATA_DIR)
+    return { tableName: env.TABLE_NAME, where: `DynamoDB table ${env.TABLE_NAME}`, close };
   const dataDir = resolve(env.DATA_DIR || './.data');
   try {
     try {
@@ -40,7 +55,11 @@ export async function openLocalStore(env: NodeJS.ProcessEnv, options: { createTa
     } catch (error) {
       const running = await runningStore(dataDir);
       if (!running) throw error;
-      return { ...running, where: `embedded store of npm start (pid ${running.pid}) in ${dataDir}, table ${running.tableName}`, close };
+      return {
+        ...running,
+        where: `embedded store of npm start (pid ${running.pid}) in ${dataDir}, table ${running.tableName}`,
+        close,
+      };
     }
     const embedded = await startEmbeddedDynamoDb({ dataDir });
     closers.push(() => embedded.close());
@@ -54,9 +73,15 @@ export async function openLocalStore(env: NodeJS.ProcessEnv, options: { createTa
 }
 
 /** The embedded store a live process announced in dataDir, if any. */
-async function runningStore(dataDir: string): Promise<{ pid: number; endpoint: string; tableName: string } | undefined> {
+async function runningStore(
+  dataDir: string,
+): Promise<{ pid: number; endpoint: string; tableName: string } | undefined> {
   try {
-    const note = JSON.parse(await readFile(join(dataDir, STORE_ENDPOINT_FILE), 'utf8')) as { pid?: unknown; endpoint?: unknown; tableName?: unknown };
+    const note = JSON.parse(await readFile(join(dataDir, STORE_ENDPOINT_FILE), 'utf8')) as {
+      pid?: unknown;
+      endpoint?: unknown;
+      tableName?: unknown;
+    };
     const owner = Number((await readFile(join(dataDir, LOCK_FILE), 'utf8')).trim());
     if (note.pid !== owner || typeof note.endpoint !== 'string' || typeof note.tableName !== 'string') return undefined;
     return { pid: owner, endpoint: note.endpoint, tableName: note.tableName };

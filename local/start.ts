@@ -32,7 +32,9 @@ function fail(message: string): never {
 process.stdout.on('error', () => undefined);
 // Whatever escapes (a store that breaks underneath, a bug) ends the process with one line, not a stack.
 process.on('uncaughtException', (error) => fail(`stopped on an unexpected error: ${error.message}`));
-process.on('unhandledRejection', (reason) => fail(`stopped on an unexpected error: ${(reason as Error)?.message ?? String(reason)}`));
+process.on('unhandledRejection', (reason) =>
+  fail(`stopped on an unexpected error: ${(reason as Error)?.message ?? String(reason)}`),
+);
 
 function parsePort(value: string | undefined): number {
   if (value === undefined || value === '') return 3000;
@@ -88,7 +90,11 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    fail(code === 'EADDRINUSE' ? `port ${port} is already in use (set PORT)` : `cannot listen on port ${port}: ${(error as Error).message}`);
+    fail(
+      code === 'EADDRINUSE'
+        ? `port ${port} is already in use (set PORT)`
+        : `cannot listen on port ${port}: ${(error as Error).message}`,
+    );
   }
 
   try {

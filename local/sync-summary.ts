@@ -16,7 +16,9 @@ export function formatSummary(result: SyncPassResult): string {
   if (result.listingError) lines.push(`  the account's device list failed: ${result.listingError}`);
   for (const { device, errorCode } of result.failed) lines.push(`  failed: ${device.deviceId} ${errorCode}`);
   if (result.failedCount > result.failed.length) {
-    const byCode = Object.entries(result.failedByCode).map(([code, count]) => `${code} ${count}`).join(', ');
+    const byCode = Object.entries(result.failedByCode)
+      .map(([code, count]) => `${code} ${count}`)
+      .join(', ');
     lines.push(`  ... and ${result.failedCount - result.failed.length} more (all failures by errorCode: ${byCode})`);
   }
   return `${lines.join('\n')}\n`;

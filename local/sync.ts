@@ -61,8 +61,10 @@ function options() {
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     const option = /'([^']+)'/.exec(message)?.[1];
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(`unknown option ${option ?? ''} (npm run sync -- --help lists them)`);
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') fail(`unexpected argument ${option ?? ''} (npm run sync -- --help)`);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      fail(`unknown option ${option ?? ''} (npm run sync -- --help lists them)`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+      fail(`unexpected argument ${option ?? ''} (npm run sync -- --help)`);
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') fail(`${message.split('.')[0]} (npm run sync -- --help)`);
     fail(message);
   }
@@ -171,7 +173,9 @@ async function main(): Promise<void> {
   } catch (error) {
     fail(error instanceof LocalConfigurationError ? error.message : `start-up failed: ${(error as Error).message}`);
   }
-  process.stdout.write(`ThingSpace: ${environment.thingspace.description}\nstore:      ${environment.store.description}\n`);
+  process.stdout.write(
+    `ThingSpace: ${environment.thingspace.description}\nstore:      ${environment.store.description}\n`,
+  );
 
   let changeFeed: LocalChangeFeed | undefined;
   // Imported only now: the dependencies read the environment prepared above.
@@ -214,7 +218,12 @@ async function main(): Promise<void> {
     for (const account of accounts) {
       if (interrupt.signal.aborted) break;
       current = onTerminal ? terminalProgress(account) : plainProgress(account);
-      const result = await runSyncPass(account, dependencies, { concurrency, full, signal: interrupt.signal, ...current });
+      const result = await runSyncPass(account, dependencies, {
+        concurrency,
+        full,
+        signal: interrupt.signal,
+        ...current,
+      });
       current.stop();
       current = undefined;
       process.stdout.write(formatSummary(result));
@@ -227,7 +236,9 @@ async function main(): Promise<void> {
   }
   if (logFile && linesLogged > 0) {
     const shown = relative(process.cwd(), logFile);
-    process.stdout.write(`${linesLogged} log line${linesLogged === 1 ? '' : 's'} written to ${shown.startsWith('..') ? logFile : shown}\n`);
+    process.stdout.write(
+      `${linesLogged} log line${linesLogged === 1 ? '' : 's'} written to ${shown.startsWith('..') ? logFile : shown}\n`,
+    );
   }
   // Where stdout is an asynchronous pipe (macOS), exit() would drop the summary still being written.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

@@ -35,11 +35,18 @@ export const CallbackErrorCode = {
  * and the change events then come from ThingSpace's own history, never from the callback body. A
  * duplicate callback costs one more sync of its devices, which writes nothing if nothing changed.
  */
-export async function acceptCallback(request: CallbackRequest, dependencies: CallbackDependencies): Promise<{ accepted: number }> {
+export async function acceptCallback(
+  request: CallbackRequest,
+  dependencies: CallbackDependencies,
+): Promise<{ accepted: number }> {
   const expected = await dependencies.credentials();
   if (!expected) throw new ApiError(404, CallbackErrorCode.notFound, 'No callback listener is configured');
   if (Buffer.byteLength(request.body, 'utf8') > CALLBACK_BODY_LIMIT_BYTES) {
-    throw new ApiError(413, CallbackErrorCode.payloadTooLarge, `The callback body exceeds ${CALLBACK_BODY_LIMIT_BYTES} bytes`);
+    throw new ApiError(
+      413,
+      CallbackErrorCode.payloadTooLarge,
+      `The callback body exceeds ${CALLBACK_BODY_LIMIT_BYTES} bytes`,
+    );
   }
   // HTTP Basic is checked before the body is parsed at all; only body credentials need the parse first.
   const basic = basicCredentials(request.authorization);

@@ -20,7 +20,11 @@ export interface UpgradesPage {
 }
 
 /** What the archive knows about one device: its sync state and every upgrade with its whole status log. */
-export async function getDeviceArchive(device: DeviceKey, dependencies: Pick<ArchiveQueryDependencies, 'reader'>, options: CallOptions = {}): Promise<DeviceArchiveView> {
+export async function getDeviceArchive(
+  device: DeviceKey,
+  dependencies: Pick<ArchiveQueryDependencies, 'reader'>,
+  options: CallOptions = {},
+): Promise<DeviceArchiveView> {
   const partition = await readArchive(() => dependencies.reader.readDevice(device, options));
   return deviceArchiveView(device, partition.upgrades, partition.detachedLog, partition.sync);
 }
@@ -29,9 +33,14 @@ export async function getDeviceArchive(device: DeviceKey, dependencies: Pick<Arc
  * One page of an account's archived upgrades matching every filter, newest first. The token names
  * where the page ended, so following it to the end visits each record's position exactly once.
  */
-export async function listArchivedUpgrades(query: ArchiveQuery, dependencies: ArchiveQueryDependencies, options: CallOptions = {}): Promise<UpgradesPage> {
+export async function listArchivedUpgrades(
+  query: ArchiveQuery,
+  dependencies: ArchiveQueryDependencies,
+  options: CallOptions = {},
+): Promise<UpgradesPage> {
   const signer = await dependencies.tokenSigner();
-  const after = query.nextToken === undefined ? undefined : signer.verify(query.nextToken, query.account, query.filters);
+  const after =
+    query.nextToken === undefined ? undefined : signer.verify(query.nextToken, query.account, query.filters);
   const plan = planArchiveQuery(query.filters);
   const page = await readArchive(() => dependencies.reader.queryPage(query.account, plan, after, query.limit, options));
   return {

@@ -118,7 +118,10 @@ export async function discoverFleet(
     checkpoint = fresh;
   }
 
-  const policy = { fullResyncDays: options.fullResyncDays ?? DEFAULT_FULL_RESYNC_DAYS, fullPass: checkpoint.full === true };
+  const policy = {
+    fullResyncDays: options.fullResyncDays ?? DEFAULT_FULL_RESYNC_DAYS,
+    fullPass: checkpoint.full === true,
+  };
   while (shouldContinue()) {
     const page = await thingspace.listDevices(account, checkpoint.nextIndex, { deadline: options.deadline });
     const listed = listedDevices(page);
@@ -178,7 +181,10 @@ async function selectPage(
   store: DiscoveryDependencies['store'],
   policy: { now: Date; fullResyncDays: number; fullPass: boolean },
 ): Promise<PageSelection> {
-  const states = await store.getSyncStates(account, listed.map((device) => device.deviceId));
+  const states = await store.getSyncStates(
+    account,
+    listed.map((device) => device.deviceId),
+  );
   const archiveCounts = new Map<string, number>();
   const toCheck = listed.filter((device) => needsArchiveCheck(device, states.get(device.deviceId)));
   for (let start = 0; start < toCheck.length; start += ARCHIVE_CHECK_CONCURRENCY) {
@@ -190,13 +196,18 @@ async function selectPage(
     );
   }
   const result: PageSelection = { requests: [], asked: {}, skipped: {} };
-  const neverUpgradedStates: Array<{ device: DeviceKey; state: DeviceSyncState | undefined; listed: ListedDevice }> = [];
+  const neverUpgradedStates: Array<{ device: DeviceKey; state: DeviceSyncState | undefined; listed: ListedDevice }> =
+    [];
   for (const device of listed) {
     const state = states.get(device.deviceId);
     const decision = selectForSync(device, state, archiveCounts.get(device.deviceId), policy);
     if (decision.ask) {
       result.asked[decision.reason] = (result.asked[decision.reason] ?? 0) + 1;
-      result.requests.push({ account, deviceId: device.deviceId, listed: { firmware: device.firmware, upgradeTime: device.upgradeTime } });
+      result.requests.push({
+        account,
+        deviceId: device.deviceId,
+        listed: { firmware: device.firmware, upgradeTime: device.upgradeTime },
+      });
     } else {
       result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
       if (decision.reason === 'never-upgraded' && state?.archivedUpgrades === undefined) {

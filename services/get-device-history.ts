@@ -31,12 +31,9 @@ export async function getDeviceHistory(
     observation = await observeDevice(device, dependencies, options);
   } catch (error) {
     if (error instanceof ArchiveUnavailableError) {
-      throw new ApiError(
-        503,
-        ErrorCode.archiveUnavailable,
-        'The history archive is unavailable; retry later',
-        { cause: error },
-      );
+      throw new ApiError(503, ErrorCode.archiveUnavailable, 'The history archive is unavailable; retry later', {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -70,7 +67,12 @@ function upstreamRejection(failure: ThingSpaceError): ApiError {
 function upstreamUnavailable(failure: ThingSpaceError): ApiError {
   switch (failure.failure) {
     case 'timeout':
-      return new ApiError(504, ErrorCode.upstreamTimeout, 'ThingSpace did not answer in time and nothing is archived for this device', { cause: failure });
+      return new ApiError(
+        504,
+        ErrorCode.upstreamTimeout,
+        'ThingSpace did not answer in time and nothing is archived for this device',
+        { cause: failure },
+      );
     case 'credentials':
       return new ApiError(
         502,
@@ -79,10 +81,25 @@ function upstreamUnavailable(failure: ThingSpaceError): ApiError {
         { cause: failure },
       );
     case 'auth':
-      return new ApiError(502, ErrorCode.upstreamAuthFailed, 'ThingSpace refused this service\'s credentials and nothing is archived for this device', { cause: failure });
+      return new ApiError(
+        502,
+        ErrorCode.upstreamAuthFailed,
+        "ThingSpace refused this service's credentials and nothing is archived for this device",
+        { cause: failure },
+      );
     case 'malformed':
-      return new ApiError(502, ErrorCode.upstreamUnavailable, 'ThingSpace answered with malformed data and nothing is archived for this device', { cause: failure });
+      return new ApiError(
+        502,
+        ErrorCode.upstreamUnavailable,
+        'ThingSpace answered with malformed data and nothing is archived for this device',
+        { cause: failure },
+      );
     default:
-      return new ApiError(502, ErrorCode.upstreamUnavailable, 'ThingSpace is unavailable and nothing is archived for this device', { cause: failure });
+      return new ApiError(
+        502,
+        ErrorCode.upstreamUnavailable,
+        'ThingSpace is unavailable and nothing is archived for this device',
+        { cause: failure },
+      );
   }
 }

@@ -56,14 +56,18 @@ export async function syncDevice(
     // The live version of an upgrade wins over the archived one, as in the merged answer.
     const merged = new Map(observation.archived.map((upgrade) => [upgrade.record.id, upgrade.record]));
     for (const record of observation.live) merged.set(record.id, record);
-    await dependencies.store.recordSyncOutcome(device, {
-      syncedAt,
-      outcome: 'success',
-      upgradesSeen,
-      listed: options.listed,
-      lastFullSyncAt: syncedAt,
-      ...summariseUpgrades(merged.values(), syncedAt.slice(0, 10)),
-    }, archiveCallOptions(options));
+    await dependencies.store.recordSyncOutcome(
+      device,
+      {
+        syncedAt,
+        outcome: 'success',
+        upgradesSeen,
+        listed: options.listed,
+        lastFullSyncAt: syncedAt,
+        ...summariseUpgrades(merged.values(), syncedAt.slice(0, 10)),
+      },
+      archiveCallOptions(options),
+    );
     return { upgradesSeen, archive: observation.archive };
   }
 
@@ -78,12 +82,16 @@ export async function syncDevice(
           : failure.failure === 'credentials'
             ? ErrorCode.credentialsUnavailable
             : ErrorCode.upstreamUnavailable;
-  await dependencies.store.recordSyncOutcome(device, {
-    ...(await lastSuccess(device, dependencies)),
-    syncedAt: now().toISOString(),
-    outcome: 'failure',
-    errorCode,
-  }, archiveCallOptions(options));
+  await dependencies.store.recordSyncOutcome(
+    device,
+    {
+      ...(await lastSuccess(device, dependencies)),
+      syncedAt: now().toISOString(),
+      outcome: 'failure',
+      errorCode,
+    },
+    archiveCallOptions(options),
+  );
   throw new DeviceSyncError(errorCode, failure.message, failure.failure !== 'rejected', { cause: failure });
 }
 

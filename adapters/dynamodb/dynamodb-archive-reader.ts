@@ -4,7 +4,13 @@ import type { ArchivePage, ArchiveReader, DevicePartition } from '../../domain/a
 import { INDEX_SHARDS, indexPartitionKey, matchesResidual, orderKey, type QueryPlan } from '../../domain/archive-query';
 import type { CallOptions } from '../../domain/ports';
 import { mergeShardRound, type ShardRead } from '../../domain/shard-merge';
-import { toUpgradeRecord, UPGRADE_RECORD_FIELDS, type DeviceKey, type UpgradeRecord, type UpgradeRecordField } from '../../domain/upgrade-record';
+import {
+  toUpgradeRecord,
+  UPGRADE_RECORD_FIELDS,
+  type DeviceKey,
+  type UpgradeRecord,
+  type UpgradeRecordField,
+} from '../../domain/upgrade-record';
 import { ARCHIVE_INDEXES, ARCHIVE_ORDER_ATTRIBUTE } from './archive-indexes';
 import { itemToSyncState, itemToUpgrade } from './item-mapping';
 import { retryThrottled, type RetryPolicy } from './retry';
@@ -62,8 +68,7 @@ export class DynamoDbArchiveReader implements ArchiveReader {
         // An item that cannot be read as an upgrade (the store logs it when it meets it) is left out.
         const upgrade = itemToUpgrade(item);
         if (upgrade) partition.upgrades.push(upgrade);
-      }
-      else if (sk === SYNC_SORT_KEY) partition.sync = itemToSyncState(item);
+      } else if (sk === SYNC_SORT_KEY) partition.sync = itemToSyncState(item);
       else if (sk.startsWith(STATUS_LOG_SORT_KEY_PREFIX)) {
         const { upgradeId, entries } = statusLogItem(item, sk);
         detached.set(upgradeId, [...(detached.get(upgradeId) ?? []), ...entries]);
@@ -73,7 +78,13 @@ export class DynamoDbArchiveReader implements ArchiveReader {
     return partition;
   }
 
-  async queryPage(account: string, plan: QueryPlan, after: string | undefined, limit: number, options?: CallOptions): Promise<ArchivePage> {
+  async queryPage(
+    account: string,
+    plan: QueryPlan,
+    after: string | undefined,
+    limit: number,
+    options?: CallOptions,
+  ): Promise<ArchivePage> {
     if (plan.index === 'device') return this.queryDevicePage(account, plan, after, limit, options);
     const taken: UpgradeRecord[] = [];
     let upper = after ?? plan.upper;
@@ -85,7 +96,14 @@ export class DynamoDbArchiveReader implements ArchiveReader {
       const perShard = Math.min(1000, Math.ceil((wanted * 1.5) / INDEX_SHARDS) + 2);
       const reads = await Promise.all(
         Array.from({ length: INDEX_SHARDS }, (_, shard) =>
-          this.readShard(indexPartitionKey(account, plan.keyValue, shard), plan, upper, after !== undefined || round > 0, perShard, options),
+          this.readShard(
+            indexPartitionKey(account, plan.keyValue, shard),
+            plan,
+            upper,
+            after !== undefined || round > 0,
+            perShard,
+            options,
+          ),
         ),
       );
       const merged = mergeShardRound(reads);
@@ -133,7 +151,13 @@ export class DynamoDbArchiveReader implements ArchiveReader {
   }
 
   /** A device holds a handful of upgrades: read them all from its partition, then filter and page in memory. */
-  private async queryDevicePage(account: string, plan: QueryPlan, after: string | undefined, limit: number, options?: CallOptions): Promise<ArchivePage> {
+  private async queryDevicePage(
+    account: string,
+    plan: QueryPlan,
+    after: string | undefined,
+    limit: number,
+    options?: CallOptions,
+  ): Promise<ArchivePage> {
     const device = { account, deviceId: plan.keyValue as string };
     const items = await this.devicePartitionItems(device, UPGRADE_SORT_KEY_PREFIX, options);
     const matching = items
@@ -142,7 +166,13 @@ export class DynamoDbArchiveReader implements ArchiveReader {
         return upgrade ? [upgrade.record] : [];
       })
       .map((record) => ({ key: orderKey({ ...record, deviceId: device.deviceId }), record }))
-      .filter(({ key, record }) => key >= plan.lower && key <= plan.upper && (after === undefined || key < after) && matchesResidual(record, plan.residual))
+      .filter(
+        ({ key, record }) =>
+          key >= plan.lower &&
+          key <= plan.upper &&
+          (after === undefined || key < after) &&
+          matchesResidual(record, plan.residual),
+      )
       .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
     const page = matching.slice(0, limit);
     return {
@@ -151,7 +181,11 @@ export class DynamoDbArchiveReader implements ArchiveReader {
     };
   }
 
-  private async devicePartitionItems(device: DeviceKey, prefix: string | undefined, options: CallOptions | undefined): Promise<Item[]> {
+  private async devicePartitionItems(
+    device: DeviceKey,
+    prefix: string | undefined,
+    options: CallOptions | undefined,
+  ): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
@@ -160,7 +194,9 @@ export class DynamoDbArchiveReader implements ArchiveReader {
           TableName: this.tableName,
           KeyConditionExpression: prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
           ExpressionAttributeNames: prefix ? { '#pk': PARTITION_KEY, '#sk': SORT_KEY } : { '#pk': PARTITION_KEY },
-          ExpressionAttributeValues: prefix ? { ':pk': devicePartitionKey(device), ':prefix': prefix } : { ':pk': devicePartitionKey(device) },
+          ExpressionAttributeValues: prefix
+            ? { ':pk': devicePartitionKey(device), ':prefix': prefix }
+            : { ':pk': devicePartitionKey(device) },
           ExclusiveStartKey: startKey,
         }),
         options,
@@ -179,7 +215,11 @@ export class DynamoDbArchiveReader implements ArchiveReader {
   }
 }
 
-function residualFilter(residual: QueryPlan['residual']): { expression?: string; names: Record<string, string>; values: Record<string, string> } {
+function residualFilter(residual: QueryPlan['residual']): {
+  expression?: string;
+  names: Record<string, string>;
+  values: Record<string, string>;
+} {
   const names: Record<string, string> = {};
   const values: Record<string, string> = {};
   const terms: string[] = [];
@@ -193,7 +233,8 @@ function residualFilter(residual: QueryPlan['residual']): { expression?: string;
 
 function itemRecord(item: Item): UpgradeRecord {
   const fields = {} as Record<UpgradeRecordField, string>;
-  for (const field of UPGRADE_RECORD_FIELDS) fields[field] = typeof item[field] === 'string' ? (item[field] as string) : '';
+  for (const field of UPGRADE_RECORD_FIELDS)
+    fields[field] = typeof item[field] === 'string' ? (item[field] as string) : '';
   return toUpgradeRecord(fields);
 }
 

@@ -81,7 +81,10 @@ export interface DynamoDbHistoryStoreOptions {
 const BATCH_GET_LIMIT = 100;
 
 type Outcome = 'inserted' | 'updated' | 'unchanged' | 'skipped';
-type Condition = Pick<PutCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>;
+type Condition = Pick<
+  PutCommandInput,
+  'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
 
 /** One public call's bounds: retries stop before `deadline`, and `signal` aborts whatever is in flight then. */
 interface Call {
@@ -174,7 +177,11 @@ export class DynamoDbHistoryStore implements HistoryStore {
     });
   }
 
-  async applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: ApplyWritesOptions): Promise<ArchiveResult> {
+  async applyWrites(
+    device: DeviceKey,
+    writes: readonly ArchiveWrite[],
+    options?: ApplyWritesOptions,
+  ): Promise<ArchiveResult> {
     return this.within(options, async (call) => {
       const outcomes = await mapWithConcurrency(writes, this.writeConcurrency, (write) =>
         this.applyWrite(device, write, call, options?.onApplied),
@@ -214,8 +221,10 @@ export class DynamoDbHistoryStore implements HistoryStore {
           .map((deviceId) => syncStateKey({ account, deviceId }) as unknown as Record<string, unknown>);
         // BatchGetItem may answer only part of a batch (UnprocessedKeys); the rest is asked again with backoff.
         for (let round = 0; keys.length > 0; round += 1) {
-          if (round > 0) await this.policy.sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** round));
-          if (round > 0 && this.policy.now() > call.deadline) throw new Error('DynamoDB left sync states unprocessed until the deadline');
+          if (round > 0)
+            await this.policy.sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** round));
+          if (round > 0 && this.policy.now() > call.deadline)
+            throw new Error('DynamoDB left sync states unprocessed until the deadline');
           const answer = await this.withRetry(
             () =>
               this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), {
@@ -260,7 +269,10 @@ export class DynamoDbHistoryStore implements HistoryStore {
     return item ? itemToCheckpoint(item) : undefined;
   }
 
-  async saveDiscoveryCheckpoint(checkpoint: DiscoveryCheckpoint, expected: DiscoveryCheckpoint | undefined): Promise<boolean> {
+  async saveDiscoveryCheckpoint(
+    checkpoint: DiscoveryCheckpoint,
+    expected: DiscoveryCheckpoint | undefined,
+  ): Promise<boolean> {
     // With no expected checkpoint this starts a run: allowed over nothing or over a finished run only.
     const condition: Condition = expected
       ? {
@@ -308,7 +320,12 @@ export class DynamoDbHistoryStore implements HistoryStore {
    * the same observation is re-planned against what is stored now: it may have become a no-op (the
    * other writer stored the same or a newer state) or an update on top of the other writer's.
    */
-  private async writeUntilSettled(device: DeviceKey, planned: ArchiveWrite, call: Call, onApplied?: (write: ArchiveWrite) => void): Promise<Outcome> {
+  private async writeUntilSettled(
+    device: DeviceKey,
+    planned: ArchiveWrite,
+    call: Call,
+    onApplied?: (write: ArchiveWrite) => void,
+  ): Promise<Outcome> {
     const { record, observedAt } = planned.next;
     let write: ArchiveWrite | undefined = planned;
     for (let conflicts = 0; write; conflicts += 1) {
@@ -364,7 +381,10 @@ export class DynamoDbHistoryStore implements HistoryStore {
   private async conditionalPut(item: Record<string, unknown>, condition: Condition, call: Call): Promise<boolean> {
     try {
       await this.withRetry(
-        () => this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ...condition }), { abortSignal: call.signal }),
+        () =>
+          this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ...condition }), {
+            abortSignal: call.signal,
+          }),
         call.deadline,
       );
       return true;
@@ -381,7 +401,10 @@ export class DynamoDbHistoryStore implements HistoryStore {
     call: Call,
     onItem: (item: Record<string, unknown>) => void,
   ): Promise<void> {
-    const keyCondition: Pick<QueryCommandInput, 'KeyConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
+    const keyCondition: Pick<
+      QueryCommandInput,
+      'KeyConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    > =
       prefix === undefined
         ? {
             KeyConditionExpression: '#pk = :pk',
@@ -397,9 +420,12 @@ export class DynamoDbHistoryStore implements HistoryStore {
     do {
       const page = await this.withRetry(
         () =>
-          this.client.send(new QueryCommand({ TableName: this.tableName, ...keyCondition, ExclusiveStartKey: startKey }), {
-            abortSignal: call.signal,
-          }),
+          this.client.send(
+            new QueryCommand({ TableName: this.tableName, ...keyCondition, ExclusiveStartKey: startKey }),
+            {
+              abortSignal: call.signal,
+            },
+          ),
         call.deadline,
       );
       for (const item of page.Items ?? []) onItem(item);
@@ -440,7 +466,10 @@ export class DynamoDbHistoryStore implements HistoryStore {
     const deadline = options?.deadline ?? this.policy.now() + this.defaultBudgetMs;
     const controller = new AbortController();
     // Node fires a timer longer than 2^31-1 ms at once, so a far-off deadline is capped, not turned into an abort.
-    const timer = setTimeout(() => controller.abort(), Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.policy.now())));
+    const timer = setTimeout(
+      () => controller.abort(),
+      Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.policy.now())),
+    );
     try {
       return await run({ deadline, signal: controller.signal });
     } finally {

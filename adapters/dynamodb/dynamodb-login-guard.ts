@@ -28,7 +28,12 @@ export class DynamoDbLoginGuard implements LoginGuardStore {
   }
 
   async write(userKey: string, record: LoginGuardRecord, expectedVersion: number | undefined): Promise<boolean> {
-    const item = { ...record, ...loginGuardKey(userKey), type: ITEM_TYPES.loginGuard, updatedAt: new Date().toISOString() };
+    const item = {
+      ...record,
+      ...loginGuardKey(userKey),
+      type: ITEM_TYPES.loginGuard,
+      updatedAt: new Date().toISOString(),
+    };
     try {
       await this.options.client.send(
         new PutCommand({
@@ -36,7 +41,11 @@ export class DynamoDbLoginGuard implements LoginGuardStore {
           Item: item,
           ...(expectedVersion === undefined
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: '#version = :version', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':version': expectedVersion } }),
+            : {
+                ConditionExpression: '#version = :version',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':version': expectedVersion },
+              }),
         }),
       );
       return true;
@@ -64,12 +73,17 @@ function parseRecord(raw: Record<string, unknown>): LoginGuardRecord {
   for (const name of NUMBERS) {
     const value = raw[name];
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`The login guard item's ${name} is not a number`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new Error(`The login guard item's ${name} is not a number`);
     record[name] = value;
   }
   for (const name of STRINGS) if (typeof raw[name] === 'string') record[name] = raw[name];
   if (record.version === undefined) throw new Error('The login guard item has no version');
   const earlier = typeof raw.refusals === 'number' ? raw.refusals : 0;
-  const attempts = Math.max((record.attempts as number | undefined) ?? 0, earlier, raw.stopped === true ? MAX_LOGIN_ATTEMPTS : 0);
+  const attempts = Math.max(
+    (record.attempts as number | undefined) ?? 0,
+    earlier,
+    raw.stopped === true ? MAX_LOGIN_ATTEMPTS : 0,
+  );
   return { ...(record as unknown as LoginGuardRecord), attempts };
 }

@@ -8,7 +8,14 @@ import {
 } from '../../domain/upgrade-record';
 import { archiveIndexAttributes } from './archive-index-attributes';
 import { ARCHIVE_ORDER_ATTRIBUTE } from './archive-indexes';
-import { discoveryCheckpointKey, ITEM_TYPES, PARTITION_KEY, statusLogEntryKey, syncStateKey, upgradeKey } from './table-schema';
+import {
+  discoveryCheckpointKey,
+  ITEM_TYPES,
+  PARTITION_KEY,
+  statusLogEntryKey,
+  syncStateKey,
+  upgradeKey,
+} from './table-schema';
 
 type Item = Record<string, unknown>;
 
@@ -91,7 +98,9 @@ function fromStatusLogItem(item: Item): StatusLogEntry {
     status: asString(item.status),
     reason: asString(item.reason),
     upgradeStartTime: asString(item.upgradeStartTime),
-    changedFields: changed.filter((field): field is UpgradeRecordField => typeof field === 'string' && known.has(field)),
+    changedFields: changed.filter(
+      (field): field is UpgradeRecordField => typeof field === 'string' && known.has(field),
+    ),
   };
 }
 
@@ -128,7 +137,8 @@ export function itemToSyncState(item: Item): DeviceSyncState {
   }
   if (typeof item.lastFullSyncAt === 'string') state.lastFullSyncAt = item.lastFullSyncAt;
   if (typeof item.archivedUpgrades === 'number') state.archivedUpgrades = item.archivedUpgrades;
-  if (typeof item.newestUnfinishedStartDate === 'string') state.newestUnfinishedStartDate = item.newestUnfinishedStartDate;
+  if (typeof item.newestUnfinishedStartDate === 'string')
+    state.newestUnfinishedStartDate = item.newestUnfinishedStartDate;
   return state;
 }
 
@@ -170,7 +180,9 @@ export function itemToCheckpoint(item: Item): DiscoveryCheckpoint {
 }
 
 function isCountMap(value: unknown): value is Record<string, number> {
-  return typeof value === 'object' && value !== null && Object.values(value).every((count) => typeof count === 'number');
+  return (
+    typeof value === 'object' && value !== null && Object.values(value).every((count) => typeof count === 'number')
+  );
 }
 
 function asString(value: unknown): string {

@@ -40,7 +40,11 @@ export interface RetryPolicy {
  * past `deadline` (epoch ms); then the last error is rethrown unchanged so callers can still classify it.
  * Backoff is exponential with full jitter, so throttled Lambdas spread out instead of retrying in step.
  */
-export async function retryThrottled<T>(operation: () => Promise<T>, deadline: number, policy: RetryPolicy): Promise<T> {
+export async function retryThrottled<T>(
+  operation: () => Promise<T>,
+  deadline: number,
+  policy: RetryPolicy,
+): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await operation();

@@ -7,7 +7,12 @@
  * process dying at any point loses nothing: the next start sees which tables exist and whether the
  * copy is marked complete, and resumes from there. Local runs only: in AWS the table belongs to CDK.
  */
-import { DeleteTableCommand, DescribeTableCommand, type DynamoDBClient, type TableDescription } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ARCHIVE_INDEX_KINDS, ARCHIVE_INDEXES } from './archive-indexes';
 import { missingArchiveIndexAttributes } from './item-mapping';
@@ -52,7 +57,10 @@ export async function ensureHistoryTable(client: DynamoDBClient, tableName: stri
   if (!copyComplete) {
     // Step 1 (or its restart): the old table is still the only complete copy. Puts overwrite, so a
     // partial earlier copy is simply redone.
-    if (!current) throw new Error(`${migrating} exists without a complete copy and ${tableName} is missing: restore ${tableName} or delete ${migrating}`);
+    if (!current)
+      throw new Error(
+        `${migrating} exists without a complete copy and ${tableName} is missing: restore ${tableName} or delete ${migrating}`,
+      );
     await createHistoryTable(client, migrating);
     const items = await copyItems(documents, tableName, migrating);
     await documents.send(new PutCommand({ TableName: migrating, Item: { ...COPY_COMPLETE_KEY, items } }));
@@ -75,7 +83,9 @@ function hasArchiveIndexes(table: TableDescription): boolean {
 }
 
 async function isCopyComplete(documents: DynamoDBDocumentClient, tableName: string): Promise<boolean> {
-  const { Item } = await documents.send(new GetCommand({ TableName: tableName, Key: COPY_COMPLETE_KEY, ConsistentRead: true }));
+  const { Item } = await documents.send(
+    new GetCommand({ TableName: tableName, Key: COPY_COMPLETE_KEY, ConsistentRead: true }),
+  );
   return Item !== undefined;
 }
 
@@ -84,9 +94,14 @@ async function copyItems(documents: DynamoDBDocumentClient, from: string, to: st
   let copied = 0;
   let startKey: Item | undefined;
   do {
-    const page = await documents.send(new ScanCommand({ TableName: from, ExclusiveStartKey: startKey, ConsistentRead: true }));
+    const page = await documents.send(
+      new ScanCommand({ TableName: from, ExclusiveStartKey: startKey, ConsistentRead: true }),
+    );
     const items = (page.Items ?? [])
-      .filter((item) => !(item[PARTITION_KEY] === COPY_COMPLETE_KEY[PARTITION_KEY] && item[SORT_KEY] === COPY_COMPLETE_KEY[SORT_KEY]))
+      .filter(
+        (item) =>
+          !(item[PARTITION_KEY] === COPY_COMPLETE_KEY[PARTITION_KEY] && item[SORT_KEY] === COPY_COMPLETE_KEY[SORT_KEY]),
+      )
       .map((item) => ({ ...item, ...missingArchiveIndexAttributes(item) }));
     for (let index = 0; index < items.length; index += BATCH_SIZE) {
       await batchPut(documents, to, items.slice(index, index + BATCH_SIZE));
@@ -102,7 +117,9 @@ async function batchPut(documents: DynamoDBDocumentClient, tableName: string, it
   for (let attempt = 0; requests.length > 0; attempt += 1) {
     if (attempt > 0) await sleep(Math.min(50 * 2 ** attempt, 2_000));
     if (attempt > 20) throw new Error(`migrating ${tableName}: ${requests.length} items stayed unprocessed`);
-    const { UnprocessedItems } = await documents.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+    const { UnprocessedItems } = await documents.send(
+      new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
+    );
     requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
   }
 }

@@ -88,7 +88,10 @@ export const HISTORY_TABLE_KEY_SCHEMA = {
 /** The archive-query indexes in CreateTable's shape (on-demand: no throughput). */
 export const HISTORY_TABLE_INDEXES = {
   AttributeDefinitions: [
-    ...ARCHIVE_INDEX_KINDS.map((kind) => ({ AttributeName: ARCHIVE_INDEXES[kind].partitionKey, AttributeType: 'S' as const })),
+    ...ARCHIVE_INDEX_KINDS.map((kind) => ({
+      AttributeName: ARCHIVE_INDEXES[kind].partitionKey,
+      AttributeType: 'S' as const,
+    })),
     { AttributeName: ARCHIVE_ORDER_ATTRIBUTE, AttributeType: 'S' as const },
   ],
   GlobalSecondaryIndexes: ARCHIVE_INDEX_KINDS.map((kind) => ({
@@ -128,7 +131,10 @@ export async function createHistoryTable(
         new CreateTableCommand({
           TableName: tableName,
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [...HISTORY_TABLE_KEY_SCHEMA.AttributeDefinitions, ...HISTORY_TABLE_INDEXES.AttributeDefinitions],
+          AttributeDefinitions: [
+            ...HISTORY_TABLE_KEY_SCHEMA.AttributeDefinitions,
+            ...HISTORY_TABLE_INDEXES.AttributeDefinitions,
+          ],
           KeySchema: [...HISTORY_TABLE_KEY_SCHEMA.KeySchema],
           GlobalSecondaryIndexes: HISTORY_TABLE_INDEXES.GlobalSecondaryIndexes,
         }),

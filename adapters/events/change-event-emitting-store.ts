@@ -21,7 +21,11 @@ export class ChangeEventEmittingStore implements HistoryStore {
     private readonly sink: ChangeEventSink,
   ) {}
 
-  async applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: ApplyWritesOptions): Promise<ArchiveResult> {
+  async applyWrites(
+    device: DeviceKey,
+    writes: readonly ArchiveWrite[],
+    options?: ApplyWritesOptions,
+  ): Promise<ArchiveResult> {
     return this.inner.applyWrites(device, writes, {
       ...options,
       onApplied: (write) => {
@@ -40,8 +44,10 @@ export class ChangeEventEmittingStore implements HistoryStore {
   getSyncState: HistoryStore['getSyncState'] = (...args) => this.inner.getSyncState(...args);
   getSyncStates: HistoryStore['getSyncStates'] = (...args) => this.inner.getSyncStates(...args);
   hasArchivedUpgrades: HistoryStore['hasArchivedUpgrades'] = (...args) => this.inner.hasArchivedUpgrades(...args);
-  getDiscoveryCheckpoint: HistoryStore['getDiscoveryCheckpoint'] = (...args) => this.inner.getDiscoveryCheckpoint(...args);
-  saveDiscoveryCheckpoint: HistoryStore['saveDiscoveryCheckpoint'] = (...args) => this.inner.saveDiscoveryCheckpoint(...args);
+  getDiscoveryCheckpoint: HistoryStore['getDiscoveryCheckpoint'] = (...args) =>
+    this.inner.getDiscoveryCheckpoint(...args);
+  saveDiscoveryCheckpoint: HistoryStore['saveDiscoveryCheckpoint'] = (...args) =>
+    this.inner.saveDiscoveryCheckpoint(...args);
 }
 
 /** The event a stream consumer would publish for this write: the same item images, the same mapping. */

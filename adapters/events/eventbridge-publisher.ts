@@ -81,7 +81,9 @@ export class EventBridgePublisher {
       if (round > 0) await this.sleep(Math.min(2_000, this.baseDelayMs * 2 ** round));
       let result;
       try {
-        result = await this.options.client.send(new PutEventsCommand({ Entries: pending.map((position) => entries[position]!) }));
+        result = await this.options.client.send(
+          new PutEventsCommand({ Entries: pending.map((position) => entries[position]!) }),
+        );
       } catch {
         // The SDK already retried the call itself; the whole batch is retried in the next round.
         continue;

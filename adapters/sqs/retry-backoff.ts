@@ -7,7 +7,12 @@ const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
  * The wait before the next try of a message that failed for the n-th time: exponential with full
  * jitter, so a ThingSpace outage is not hammered by every device at the same moment.
  */
-export function retryDelaySeconds(receiveCount: number, baseSeconds: number, maxSeconds: number, random = Math.random): number {
+export function retryDelaySeconds(
+  receiveCount: number,
+  baseSeconds: number,
+  maxSeconds: number,
+  random = Math.random,
+): number {
   const ceiling = Math.min(maxSeconds, baseSeconds * 2 ** Math.max(0, receiveCount - 1), MAX_VISIBILITY_SECONDS);
   return Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2));
 }

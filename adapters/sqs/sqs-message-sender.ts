@@ -1,8 +1,4 @@
-import {
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 
 const SQS_BATCH_LIMIT = 10;
 const MAX_ROUNDS = 8;
@@ -57,6 +53,7 @@ export class SqsMessageSender {
       }
       pending = pending.filter((entry) => failedIds.has(entry.Id));
     }
-    if (pending.length > 0) throw new Error(`SQS did not accept ${pending.length} message(s) after ${MAX_ROUNDS} rounds`);
+    if (pending.length > 0)
+      throw new Error(`SQS did not accept ${pending.length} message(s) after ${MAX_ROUNDS} rounds`);
   }
 }

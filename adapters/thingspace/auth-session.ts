@@ -83,14 +83,26 @@ export class CredentialSession {
   private async requestToken(budget: Budget): Promise<string> {
     const startedAt = this.transport.now();
     const basic = Buffer.from(`${this.credentials.appKey}:${this.credentials.appSecret}`).toString('base64');
-    const answer = await this.send(budget, TOKEN_PATH, {
-      authorization: `Basic ${basic}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    }, 'grant_type=client_credentials');
+    const answer = await this.send(
+      budget,
+      TOKEN_PATH,
+      {
+        authorization: `Basic ${basic}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      'grant_type=client_credentials',
+    );
     if (answer.status < 200 || answer.status >= 300) {
       const { errorCode } = readErrorAnswer(answer.text);
-      this.transport.logger.error('ThingSpace refused the OAuth token request (the app key pair; not a login)', { status: answer.status, errorCode });
-      throw new ThingSpaceError('auth', 'ThingSpace refused the OAuth token request for the configured credentials', details(answer.status, errorCode));
+      this.transport.logger.error('ThingSpace refused the OAuth token request (the app key pair; not a login)', {
+        status: answer.status,
+        errorCode,
+      });
+      throw new ThingSpaceError(
+        'auth',
+        'ThingSpace refused the OAuth token request for the configured credentials',
+        details(answer.status, errorCode),
+      );
     }
     const token = parseAnswer(answer.text, tokenAnswerSchema, 'token');
     const lifetimeMs = (token.expires_in ?? DEFAULT_TOKEN_LIFETIME_SECONDS) * 1000;
@@ -105,7 +117,9 @@ export class CredentialSession {
     const token = await this.currentToken(budget);
     const permit = await this.guard.begin(this.credentials, budget).catch((error: unknown) => {
       // The guard's messages name no secret; they tell an operator why no login is tried and what lifts it.
-      this.transport.logger.warn('ThingSpace login not attempted', { reason: error instanceof Error ? error.message : String(error) });
+      this.transport.logger.warn('ThingSpace login not attempted', {
+        reason: error instanceof Error ? error.message : String(error),
+      });
       throw error;
     });
     let result: Exchange;
@@ -134,9 +148,17 @@ export class CredentialSession {
     const { errorCode } = result.status >= 300 ? readErrorAnswer(result.text) : {};
     if (result.status === 401) this.invalidateToken({ token, session: '' });
     if (result.status >= 300) {
-      await this.loginFailed(permit, `HTTP ${result.status}${errorCode ? ` ${errorCode}` : ''}`, details(result.status, errorCode));
+      await this.loginFailed(
+        permit,
+        `HTTP ${result.status}${errorCode ? ` ${errorCode}` : ''}`,
+        details(result.status, errorCode),
+      );
       const failure = isTransientStatus(result.status) ? 'unavailable' : 'auth';
-      throw new ThingSpaceError(failure, `ThingSpace answered the login with HTTP ${result.status}; it counts as a failed attempt`, details(result.status, errorCode));
+      throw new ThingSpaceError(
+        failure,
+        `ThingSpace answered the login with HTTP ${result.status}; it counts as a failed attempt`,
+        details(result.status, errorCode),
+      );
     }
     let sessionToken: string;
     try {
@@ -150,14 +172,20 @@ export class CredentialSession {
       await this.guard.succeeded(permit);
     } catch (error) {
       // The session is good; only the reset of the count is lost, which errs on the side of fewer logins.
-      this.transport.logger.warn('Could not record a successful ThingSpace login in the login guard', { error: errorName(error) });
+      this.transport.logger.warn('Could not record a successful ThingSpace login in the login guard', {
+        error: errorName(error),
+      });
     }
     this.transport.logger.debug('ThingSpace M2M session opened');
     return sessionToken;
   }
 
-  private async loginFailed(permit: LoginPermit, outcome: string, logged: { status?: number; errorCode?: string }): Promise<void> {
-    this.transport.logger.error('ThingSpace login failed; the attempt counts towards the API user\'s limit', {
+  private async loginFailed(
+    permit: LoginPermit,
+    outcome: string,
+    logged: { status?: number; errorCode?: string },
+  ): Promise<void> {
+    this.transport.logger.error("ThingSpace login failed; the attempt counts towards the API user's limit", {
       outcome,
       ...logged,
       attempts: permit.attempts,
@@ -166,7 +194,9 @@ export class CredentialSession {
       await this.guard.failed(permit, outcome);
     } catch (error) {
       // The attempt is already counted and its lease runs out by itself: nothing unsafe is lost.
-      this.transport.logger.warn('Could not record a failed ThingSpace login in the login guard', { error: errorName(error) });
+      this.transport.logger.warn('Could not record a failed ThingSpace login in the login guard', {
+        error: errorName(error),
+      });
     }
   }
 

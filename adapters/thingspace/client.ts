@@ -6,8 +6,20 @@ import { SessionCache, type AuthHeaders } from './auth-session';
 import { fullJitterDelayMs, parseRetryAfterMs } from './backoff';
 import { Budget } from './budget';
 import { CredentialsUnavailableError, type CredentialsProvider, type ThingSpaceCredentials } from './credentials';
-import { readErrorAnswer, saysSessionExpired, secretForms, syntheticErrorCode, withoutEchoedSecrets } from './error-answers';
-import { DEFAULT_MAX_BODY_BYTES, fetchExchange, isTransientStatus, type FetchFunction, type SendRequest } from './exchange';
+import {
+  readErrorAnswer,
+  saysSessionExpired,
+  secretForms,
+  syntheticErrorCode,
+  withoutEchoedSecrets,
+} from './error-answers';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  fetchExchange,
+  isTransientStatus,
+  type FetchFunction,
+  type SendRequest,
+} from './exchange';
 import { httpExchange } from './http-exchange';
 import { InMemoryLoginGuardStore, LoginGuard, type LoginGuardStore } from './login-guard';
 import { callbacksPath, deviceListPath, historyPath, joinUrl } from './paths';
@@ -65,7 +77,11 @@ export interface RegisteredCallback {
 /** ThingSpace's FOTA callback registration, used by `npm run callbacks`. */
 export interface ThingSpaceCallbackApi {
   /** POST /api/fota/v1/callbacks/{account} with {name: "Fota", url, username, password}. */
-  registerCallback(account: string, listener: { url: string; username: string; password: string }, options?: CallOptions): Promise<void>;
+  registerCallback(
+    account: string,
+    listener: { url: string; username: string; password: string },
+    options?: CallOptions,
+  ): Promise<void>;
   listCallbacks(account: string, options?: CallOptions): Promise<RegisteredCallback[]>;
   /** DELETE /api/fota/v1/callbacks/{account}/name/Fota */
   deleteCallback(account: string, options?: CallOptions): Promise<void>;
@@ -148,12 +164,25 @@ class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
   private reportDropped(operation: RecordsDropped['operation'], dropped: DropCounts): void {
     const total = droppedTotal(dropped);
     if (total === 0) return;
-    this.transport.logger.warn('ThingSpace answer had records that were dropped', { operation, dropped: total, reasons: dropped });
+    this.transport.logger.warn('ThingSpace answer had records that were dropped', {
+      operation,
+      dropped: total,
+      reasons: dropped,
+    });
     this.options.onRecordsDropped?.({ operation, dropped });
   }
 
-  async registerCallback(account: string, listener: { url: string; username: string; password: string }, options?: CallOptions): Promise<void> {
-    const body = JSON.stringify({ name: FOTA_CALLBACK_NAME, url: listener.url, username: listener.username, password: listener.password });
+  async registerCallback(
+    account: string,
+    listener: { url: string; username: string; password: string },
+    options?: CallOptions,
+  ): Promise<void> {
+    const body = JSON.stringify({
+      name: FOTA_CALLBACK_NAME,
+      url: listener.url,
+      username: listener.username,
+      password: listener.password,
+    });
     await this.get('callback registration', callbacksPath(account), options, { method: 'POST', body });
   }
 
@@ -163,7 +192,9 @@ class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
   }
 
   async deleteCallback(account: string, options?: CallOptions): Promise<void> {
-    await this.get('callback deletion', `${callbacksPath(account)}/name/${FOTA_CALLBACK_NAME}`, options, { method: 'DELETE' });
+    await this.get('callback deletion', `${callbacksPath(account)}/name/${FOTA_CALLBACK_NAME}`, options, {
+      method: 'DELETE',
+    });
   }
 
   /** One request (GET unless told) with both tokens, renewals and retries; returns the 2xx body. */
@@ -205,9 +236,13 @@ class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
         }
         if (result.kind === 'answer' && result.status >= 300 && result.status < 400) {
           // Never followed: the Authorization and VZ-M2M-Token headers would go to whatever host it names.
-          throw new ThingSpaceError('unavailable', `ThingSpace answered the ${operation} request with a redirect (HTTP ${result.status}); not followed`, {
-            status: result.status,
-          });
+          throw new ThingSpaceError(
+            'unavailable',
+            `ThingSpace answered the ${operation} request with a redirect (HTTP ${result.status}); not followed`,
+            {
+              status: result.status,
+            },
+          );
         }
         if (result.kind === 'answer' && !isTransientStatus(result.status)) {
           // What the request carried, in case the answer repeats it: it must reach neither the caller nor a log.
@@ -223,25 +258,41 @@ class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
           const answer = readErrorAnswer(result.text, secrets);
           if (result.status === 401) {
             if (tokenRenewed) {
-              throw new ThingSpaceError('auth', `ThingSpace refused a renewed access token (${operation})`, { status: 401, errorCode: answer.errorCode });
+              throw new ThingSpaceError('auth', `ThingSpace refused a renewed access token (${operation})`, {
+                status: 401,
+                errorCode: answer.errorCode,
+              });
             }
             tokenRenewed = true;
             auth.invalidateToken(used);
-            this.transport.logger.info('ThingSpace refused the access token; renewing it once', { operation, status: 401, errorCode: answer.errorCode });
+            this.transport.logger.info('ThingSpace refused the access token; renewing it once', {
+              operation,
+              status: 401,
+              errorCode: answer.errorCode,
+            });
             continue;
           }
           if (saysSessionExpired(answer)) {
             if (sessionRenewed) {
-              throw new ThingSpaceError('auth', `ThingSpace refused a new M2M session (${operation})`, { status: result.status, errorCode: answer.errorCode });
+              throw new ThingSpaceError('auth', `ThingSpace refused a new M2M session (${operation})`, {
+                status: result.status,
+                errorCode: answer.errorCode,
+              });
             }
             sessionRenewed = true;
             auth.invalidateSession(used);
-            this.transport.logger.info('ThingSpace M2M session expired; logging in again once', { operation, status: result.status });
+            this.transport.logger.info('ThingSpace M2M session expired; logging in again once', {
+              operation,
+              status: result.status,
+            });
             continue;
           }
           throw rejection(operation, result.status, answer);
         }
-        failure = result.kind === 'answer' ? { timedOut: false, status: result.status, retryAfter: result.retryAfter } : { timedOut: result.kind === 'timeout' };
+        failure =
+          result.kind === 'answer'
+            ? { timedOut: false, status: result.status, retryAfter: result.retryAfter }
+            : { timedOut: result.kind === 'timeout' };
       } catch (error) {
         if (!(error instanceof TransientFailure)) throw error;
         failure = error;
@@ -282,7 +333,12 @@ class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
     } catch (error) {
       // The reason names the secret and the cause, never its content (CredentialsUnavailableError).
       const reason = error instanceof CredentialsUnavailableError ? `: ${error.message}` : '';
-      throw new ThingSpaceError('credentials', `The ThingSpace credentials could not be read${reason}`, {}, { cause: error });
+      throw new ThingSpaceError(
+        'credentials',
+        `The ThingSpace credentials could not be read${reason}`,
+        {},
+        { cause: error },
+      );
     }
   }
 }
@@ -296,7 +352,13 @@ function parseRegisteredCallbacks(text: string): RegisteredCallback[] {
     throw new ThingSpaceError('unavailable', 'ThingSpace answered the callback list with malformed JSON');
   }
   const container = value as Record<string, unknown> | null;
-  const list = Array.isArray(value) ? value : Array.isArray(container?.callbacks) ? container.callbacks : Array.isArray(container?.services) ? container.services : [];
+  const list = Array.isArray(value)
+    ? value
+    : Array.isArray(container?.callbacks)
+      ? container.callbacks
+      : Array.isArray(container?.services)
+        ? container.services
+        : [];
   return (list as Array<Record<string, unknown>>)
     .filter((entry) => typeof entry === 'object' && entry !== null)
     .map((entry) => ({ name: String(entry.name ?? ''), url: String(entry.url ?? '') }));
@@ -308,10 +370,18 @@ function describe(failure: Failure): string {
 }
 
 function tooLarge(operation: string, status: number): ThingSpaceError {
-  return new ThingSpaceError('malformed', `ThingSpace ${operation} answer is larger than the body limit; not read further`, { status });
+  return new ThingSpaceError(
+    'malformed',
+    `ThingSpace ${operation} answer is larger than the body limit; not read further`,
+    { status },
+  );
 }
 
-function rejection(operation: string, status: number, answer: { errorCode?: string; errorMessage?: string }): ThingSpaceError {
+function rejection(
+  operation: string,
+  status: number,
+  answer: { errorCode?: string; errorMessage?: string },
+): ThingSpaceError {
   const errorCode = answer.errorCode ?? syntheticErrorCode(status);
   const errorMessage = answer.errorMessage ?? `ThingSpace answered HTTP ${status}`;
   return new ThingSpaceError('rejected', `ThingSpace rejected the ${operation} request: ${errorCode}`, {

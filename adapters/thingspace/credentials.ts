@@ -47,7 +47,9 @@ export function parseSecretJson(text: unknown): unknown {
   try {
     return JSON.parse(string);
   } catch {
-    throw new Error('ThingSpace credentials are not valid JSON (expected {"appKey","appSecret","username","password"})');
+    throw new Error(
+      'ThingSpace credentials are not valid JSON (expected {"appKey","appSecret","username","password"})',
+    );
   }
 }
 
@@ -68,7 +70,9 @@ export function parseCallbackCredentials(value: unknown): CallbackListenerCreden
   const password = source.callbackPassword;
   if (username === undefined && password === undefined) return undefined;
   if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '') {
-    throw new Error('ThingSpace secret: callbackUsername and callbackPassword must both be non-empty strings, or both absent');
+    throw new Error(
+      'ThingSpace secret: callbackUsername and callbackPassword must both be non-empty strings, or both absent',
+    );
   }
   return { username, password };
 }

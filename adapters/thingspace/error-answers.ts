@@ -65,7 +65,8 @@ export function secretsOfRequest(init: RequestInit): string[] {
  * code and message. A 2xx answer is left alone: the token and login answers carry the new secrets.
  */
 export function withoutEchoedSecrets(init: RequestInit, exchange: Exchange): Exchange {
-  if (exchange.kind !== 'answer' || (exchange.status >= 200 && exchange.status < 300) || exchange.text === '') return exchange;
+  if (exchange.kind !== 'answer' || (exchange.status >= 200 && exchange.status < 300) || exchange.text === '')
+    return exchange;
   return { ...exchange, text: scrubSecrets(exchange.text, secretsOfRequest(init)) };
 }
 
@@ -118,7 +119,8 @@ export function readErrorAnswer(text: string, secrets: readonly string[] = []): 
 /** ThingSpace reports an idle-expired M2M session as a 400 application error, not as a 401. */
 export function saysSessionExpired(answer: ErrorAnswer): boolean {
   return (
-    /SessionToken\.(Expired|Invalid)/i.test(answer.errorCode ?? '') || /session has expired/i.test(answer.errorMessage ?? '')
+    /SessionToken\.(Expired|Invalid)/i.test(answer.errorCode ?? '') ||
+    /session has expired/i.test(answer.errorMessage ?? '')
   );
 }
 

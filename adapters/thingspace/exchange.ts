@@ -62,7 +62,11 @@ export async function fetchExchange(
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const response = await fetchFunction(url, { ...init, redirect: 'manual', signal });
-    const answer = { kind: 'answer' as const, status: response.status, retryAfter: response.headers.get('retry-after') };
+    const answer = {
+      kind: 'answer' as const,
+      status: response.status,
+      retryAfter: response.headers.get('retry-after'),
+    };
     const body = await readLimited(response, maxBodyBytes);
     return body === undefined ? { ...answer, text: '', bodyTooLarge: true } : { ...answer, ...decodeBody(body) };
   } catch (error) {

@@ -22,7 +22,12 @@ function firstHeader(value: string | string[] | undefined): string | null {
  * than maxBodyBytes (by its Content-Length or as it arrives) is not read further: the connection is
  * destroyed at once, so an endless or huge body costs at most the limit in memory, briefly.
  */
-export function httpExchange(url: string, init: RequestInit, timeoutMs: number, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): Promise<Exchange> {
+export function httpExchange(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+): Promise<Exchange> {
   return new Promise((resolve) => {
     let target: URL;
     try {
@@ -78,10 +83,13 @@ export function httpExchange(url: string, init: RequestInit, timeoutMs: number, 
         response.on('error', () => settle({ kind: 'network' }));
       },
     );
-    const timer = setTimeout(() => {
-      settle({ kind: 'timeout' });
-      request.destroy();
-    }, Math.max(1, timeoutMs));
+    const timer = setTimeout(
+      () => {
+        settle({ kind: 'timeout' });
+        request.destroy();
+      },
+      Math.max(1, timeoutMs),
+    );
     request.on('error', () => settle({ kind: 'network' }));
     request.end(init.body);
   });

@@ -58,11 +58,15 @@ export class InMemoryLoginGuardStore implements LoginGuardStore {
 
 /** The record's key: a hash of the username (not a secret; the hash keeps keys uniform). */
 export function userKey(username: string): string {
-  return createHash('sha256').update(JSON.stringify(['uws-user', username])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(['uws-user', username]))
+    .digest('hex');
 }
 
 function fingerprintOf(credentials: LoginCredentials, salt: string): string {
-  return createHmac('sha256', Buffer.from(salt, 'hex')).update(JSON.stringify([credentials.username, credentials.password])).digest('hex');
+  return createHmac('sha256', Buffer.from(salt, 'hex'))
+    .update(JSON.stringify([credentials.username, credentials.password]))
+    .digest('hex');
 }
 
 export interface LoginCredentials {
@@ -131,7 +135,10 @@ export class LoginGuard {
       if (record?.leaseUntil !== undefined && record.leaseUntil > now) {
         // Another attempt is in flight: its verdict decides whether this one may be made at all.
         if (now - startedAt > this.leaseMs || (wait !== undefined && !wait.allowsWait(this.pollMs))) {
-          throw new ThingSpaceError('unavailable', 'Another instance is logging in to ThingSpace as this API user; not logging in alongside it');
+          throw new ThingSpaceError(
+            'unavailable',
+            'Another instance is logging in to ThingSpace as this API user; not logging in alongside it',
+          );
         }
         await this.sleep(this.pollMs);
         continue;
@@ -154,9 +161,11 @@ export class LoginGuard {
         lastAttemptAt: now,
         lastOutcome: 'in flight',
       };
-      if (await this.failClosed(() => this.store.write(key, next, record?.version))) return { key, version: next.version, attempts: next.attempts };
+      if (await this.failClosed(() => this.store.write(key, next, record?.version)))
+        return { key, version: next.version, attempts: next.attempts };
       conflicts += 1;
-      if (conflicts > MAX_CONFLICTS) throw new ThingSpaceError('unavailable', 'The ThingSpace login guard is too contended; not logging in');
+      if (conflicts > MAX_CONFLICTS)
+        throw new ThingSpaceError('unavailable', 'The ThingSpace login guard is too contended; not logging in');
     }
   }
 
@@ -180,7 +189,10 @@ export class LoginGuard {
    * Writes the verdict only onto the record this attempt wrote. Anything newer (an operator's reset,
    * another attempt after this lease ran out) is left as it is: the count is never lowered on a guess.
    */
-  private async finish(permit: LoginPermit, change: (record: LoginGuardRecord, now: number) => LoginGuardRecord): Promise<void> {
+  private async finish(
+    permit: LoginPermit,
+    change: (record: LoginGuardRecord, now: number) => LoginGuardRecord,
+  ): Promise<void> {
     const record = await this.store.read(permit.key);
     if (record?.version !== permit.version) return;
     await this.store.write(permit.key, { ...change(record, this.now()), version: record.version + 1 }, record.version);

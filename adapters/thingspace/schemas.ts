@@ -4,7 +4,13 @@ import type { DeviceListPage } from '../../domain/ports';
 import { MAX_LISTED_FIELD_LENGTH } from '../../domain/fleet-selection';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { DeviceKey } from '../../domain/upgrade-record';
-import { screenDeviceIds, screenUpgradeRecords, type DropCounts, type ScreenedRecords, type ScreenOptions } from '../../domain/upstream-record';
+import {
+  screenDeviceIds,
+  screenUpgradeRecords,
+  type DropCounts,
+  type ScreenedRecords,
+  type ScreenOptions,
+} from '../../domain/upstream-record';
 
 /** A documented string field that ThingSpace may leave out or null: it becomes ''. */
 const optionalText = z
@@ -32,7 +38,13 @@ const deviceListPageSchema = z
     path: ['lastSeenDeviceId'],
   });
 
-const expiresInSeconds = z.union([z.number().positive(), z.string().regex(/^[0-9]+$/).transform(Number)]);
+const expiresInSeconds = z.union([
+  z.number().positive(),
+  z
+    .string()
+    .regex(/^[0-9]+$/)
+    .transform(Number),
+]);
 
 export const tokenAnswerSchema = z.object({
   access_token: z.string().min(1),
@@ -54,7 +66,10 @@ export function parseAnswer<T>(text: string, schema: z.ZodType<T>, what: string)
     // Paths and expectations only: zod issues do not carry the offending values.
     const issue = result.error.issues[0];
     const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-    throw new ThingSpaceError('malformed', `ThingSpace ${what} answer is not the documented shape${where}: ${issue?.message ?? 'invalid'}`);
+    throw new ThingSpaceError(
+      'malformed',
+      `ThingSpace ${what} answer is not the documented shape${where}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return result.data;
 }
@@ -64,7 +79,10 @@ export function parseHistory(text: string, device: DeviceKey, options: ScreenOpt
   return screenUpgradeRecords(parseAnswer(text, historySchema, 'history'), device, options);
 }
 
-export function parseDeviceListPage(text: string, options: ScreenOptions = {}): { page: DeviceListPage; dropped: DropCounts } {
+export function parseDeviceListPage(
+  text: string,
+  options: ScreenOptions = {},
+): { page: DeviceListPage; dropped: DropCounts } {
   const page = parseAnswer(text, deviceListPageSchema, 'device list');
   const { deviceIds, dropped } = screenDeviceIds(page.deviceList, options);
   // firmware and upgradeTime tell the fleet sync which devices can have a new upgrade; only listed ids
@@ -75,7 +93,10 @@ export function parseDeviceListPage(text: string, options: ScreenOptions = {}): 
     if (typeof deviceId !== 'string') return [];
     return [{ deviceId, firmware: boundedListed(firmware), upgradeTime: boundedListed(upgradeTime) }];
   });
-  return { page: { deviceIds, hasMoreData: page.hasMoreData, lastSeenDeviceId: page.lastSeenDeviceId, devices }, dropped };
+  return {
+    page: { deviceIds, hasMoreData: page.hasMoreData, lastSeenDeviceId: page.lastSeenDeviceId, devices },
+    dropped,
+  };
 }
 
 /**

@@ -16,20 +16,27 @@ export interface SimulatorProcess extends StartedChild {
 }
 
 /** The built-in simulator (local/thingspace-simulator/main.ts) in its own process, demo data seeded. */
-export async function startSimulatorProcess(options: { latencyMs: number; syntheticFleetSize?: number }): Promise<SimulatorProcess> {
-  const started = await startChild(process.execPath, [...TSX_NODE_ARGS, path.join(PROJECT_ROOT, 'local/thingspace-simulator/main.ts')], {
-    cwd: PROJECT_ROOT,
-    name: 'ThingSpace simulator',
-    ready: /listening on (http:\/\/\S+)/,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST,
-      LATENCY_MS: String(options.latencyMs),
-      SYNTHETIC_FLEET_SIZE: String(options.syntheticFleetSize ?? 0),
-      SYNTHETIC_RECORDS: '3',
+export async function startSimulatorProcess(options: {
+  latencyMs: number;
+  syntheticFleetSize?: number;
+}): Promise<SimulatorProcess> {
+  const started = await startChild(
+    process.execPath,
+    [...TSX_NODE_ARGS, path.join(PROJECT_ROOT, 'local/thingspace-simulator/main.ts')],
+    {
+      cwd: PROJECT_ROOT,
+      name: 'ThingSpace simulator',
+      ready: /listening on (http:\/\/\S+)/,
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST,
+        LATENCY_MS: String(options.latencyMs),
+        SYNTHETIC_FLEET_SIZE: String(options.syntheticFleetSize ?? 0),
+        SYNTHETIC_RECORDS: '3',
+      },
     },
-  });
+  );
   return { ...started, url: started.match[1]! };
 }
 
@@ -65,11 +72,15 @@ export async function startServiceProcess(options: {
 
 /** dynalite in its own process (bench/lib/dynalite-main.ts), in memory. */
 export async function startDynaliteProcess(): Promise<StartedChild & { endpoint: string }> {
-  const started = await startChild(process.execPath, [...TSX_NODE_ARGS, path.join(PROJECT_ROOT, 'bench/lib/dynalite-main.ts')], {
-    cwd: PROJECT_ROOT,
-    name: 'dynalite',
-    ready: /listening on (http:\/\/\S+)/,
-    env: process.env,
-  });
+  const started = await startChild(
+    process.execPath,
+    [...TSX_NODE_ARGS, path.join(PROJECT_ROOT, 'bench/lib/dynalite-main.ts')],
+    {
+      cwd: PROJECT_ROOT,
+      name: 'dynalite',
+      ready: /listening on (http:\/\/\S+)/,
+      env: process.env,
+    },
+  );
   return { ...started, endpoint: started.match[1]! };
 }

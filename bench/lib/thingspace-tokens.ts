@@ -1,7 +1,10 @@
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 
 /** The two headers every FOTA call needs, obtained the documented way (OAuth token, then M2M login). */
-export async function fotaHeaders(baseUrl: string, credentials: ThingSpaceCredentials): Promise<Record<string, string>> {
+export async function fotaHeaders(
+  baseUrl: string,
+  credentials: ThingSpaceCredentials,
+): Promise<Record<string, string>> {
   const basic = Buffer.from(`${credentials.appKey}:${credentials.appSecret}`).toString('base64');
   const tokenResponse = await fetch(`${baseUrl}/api/ts/v1/oauth2/token`, {
     method: 'POST',

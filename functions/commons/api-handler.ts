@@ -14,7 +14,11 @@ export interface FailureNames {
   subject: string;
 }
 
-const REQUEST_FAILURES: FailureNames = { refusedMetric: 'ClientErrors', failedMetric: 'ServerErrors', subject: 'request' };
+const REQUEST_FAILURES: FailureNames = {
+  refusedMetric: 'ClientErrors',
+  failedMetric: 'ServerErrors',
+  subject: 'request',
+};
 
 /**
  * An API Gateway route's handler with Powertools, every failure answered in ThingSpace's error shape.

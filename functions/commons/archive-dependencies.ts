@@ -29,8 +29,13 @@ export function archiveDependencies(): ArchiveQueryDependencies {
   if (dependencies) return dependencies;
   const tableName = process.env.TABLE_NAME;
   if (!tableName) throw new ConfigurationError('TABLE_NAME is not set');
-  const client = tracer.captureAWSv3Client(createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined }));
-  dependencies = { reader: new DynamoDbArchiveReader({ client, tableName }), tokenSigner: tokenSignerFromEnvironment() };
+  const client = tracer.captureAWSv3Client(
+    createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined }),
+  );
+  dependencies = {
+    reader: new DynamoDbArchiveReader({ client, tableName }),
+    tokenSigner: tokenSignerFromEnvironment(),
+  };
   return dependencies;
 }
 
@@ -57,6 +62,7 @@ function tokenSignerFromEnvironment(): () => Promise<ArchiveTokenSigner> {
 }
 
 function signerFor(key: string, source: string): ArchiveTokenSigner {
-  if (key.length < MIN_KEY_LENGTH) throw new ConfigurationError(`${source} must be at least ${MIN_KEY_LENGTH} characters`);
+  if (key.length < MIN_KEY_LENGTH)
+    throw new ConfigurationError(`${source} must be at least ${MIN_KEY_LENGTH} characters`);
   return new ArchiveTokenSigner(Buffer.from(key, 'utf8'));
 }

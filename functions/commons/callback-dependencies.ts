@@ -17,7 +17,9 @@ const SECRET_MAX_AGE_SECONDS = 300;
  * secret's optional callbackUsername/callbackPassword (THINGSPACE_SECRET_ID, deployed); neither means
  * no listener (the route answers 404).
  */
-export function callbackCredentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env): () => Promise<CallbackCredentials | undefined> {
+export function callbackCredentialsFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): () => Promise<CallbackCredentials | undefined> {
   const inline = env.THINGSPACE_CALLBACK_CREDENTIALS;
   if (inline) {
     const credentials = parseInlineCallbackCredentials(inline);
@@ -26,7 +28,8 @@ export function callbackCredentialsFromEnvironment(env: NodeJS.ProcessEnv = proc
   const secretId = env.THINGSPACE_SECRET_ID;
   if (!secretId) return async () => undefined;
   const secrets = new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})) });
-  return async () => parseCallbackCredentials(parseSecretJson(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS })));
+  return async () =>
+    parseCallbackCredentials(parseSecretJson(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS })));
 }
 
 export function parseInlineCallbackCredentials(text: string): CallbackCredentials {
@@ -34,11 +37,15 @@ export function parseInlineCallbackCredentials(text: string): CallbackCredential
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ConfigurationError('THINGSPACE_CALLBACK_CREDENTIALS is not valid JSON (expected {"username","password"})');
+    throw new ConfigurationError(
+      'THINGSPACE_CALLBACK_CREDENTIALS is not valid JSON (expected {"username","password"})',
+    );
   }
   const { username, password } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '') {
-    throw new ConfigurationError('THINGSPACE_CALLBACK_CREDENTIALS must be {"username","password"} with non-empty strings');
+    throw new ConfigurationError(
+      'THINGSPACE_CALLBACK_CREDENTIALS must be {"username","password"} with non-empty strings',
+    );
   }
   return { username, password };
 }

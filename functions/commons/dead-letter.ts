@@ -31,7 +31,10 @@ export async function deadLetter(record: SQSRecord, dlqUrlVariable: string, reas
  * A message body validated with the same rules as the API: JSON, then `parse` (which throws an
  * ApiError for bad fields). Returns the value, or the ThingSpace-shaped reason it was refused.
  */
-export function parseMessage<T>(body: string, parse: (payload: Record<string, unknown>) => T): { value: T } | { refused: ErrorBody } {
+export function parseMessage<T>(
+  body: string,
+  parse: (payload: Record<string, unknown>) => T,
+): { value: T } | { refused: ErrorBody } {
   let payload: unknown;
   try {
     payload = JSON.parse(body);

@@ -51,18 +51,26 @@ export function credentialsFromEnvironment(): CredentialsProvider {
     let text: string;
     try {
       const value = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
-      if (value === undefined) throw Object.assign(new Error('the secret has no value'), { name: 'ResourceNotFoundException' });
+      if (value === undefined)
+        throw Object.assign(new Error('the secret has no value'), { name: 'ResourceNotFoundException' });
       text = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
     } catch (error) {
       const [reason, cause] = secretReadFailure(error);
-      throw new CredentialsUnavailableError(reason, `the ThingSpace credentials secret ${secretId} could not be read: ${cause}`, { cause: error });
+      throw new CredentialsUnavailableError(
+        reason,
+        `the ThingSpace credentials secret ${secretId} could not be read: ${cause}`,
+        { cause: error },
+      );
     }
     try {
       return parseCredentialsJson(text);
     } catch (error) {
       // parseCredentialsJson names missing fields, never values.
       const reason = (error as Error).message.includes('not valid JSON') ? 'not-json' : 'wrong-shape';
-      throw new CredentialsUnavailableError(reason, `the ThingSpace credentials secret ${secretId} could not be read: ${(error as Error).message}`);
+      throw new CredentialsUnavailableError(
+        reason,
+        `the ThingSpace credentials secret ${secretId} could not be read: ${(error as Error).message}`,
+      );
     }
   };
 }
@@ -75,9 +83,11 @@ function secretReadFailure(error: unknown): [CredentialsUnavailableReason, strin
     names.push(current.name);
     innermost = current;
   }
-  if (names.includes('ResourceNotFoundException')) return ['not-found', 'it does not exist (ResourceNotFoundException)'];
+  if (names.includes('ResourceNotFoundException'))
+    return ['not-found', 'it does not exist (ResourceNotFoundException)'];
   if (names.includes('AccessDeniedException')) return ['access-denied', 'access denied (AccessDeniedException)'];
-  if (names.includes('CredentialsProviderError')) return ['no-aws-credentials', 'no AWS credentials to read it with (set AWS_PROFILE or AWS_ACCESS_KEY_ID)'];
+  if (names.includes('CredentialsProviderError'))
+    return ['no-aws-credentials', 'no AWS credentials to read it with (set AWS_PROFILE or AWS_ACCESS_KEY_ID)'];
   return ['unreadable', innermost ? `${innermost.name}: ${innermost.message}`.slice(0, 200) : String(error)];
 }
 
@@ -111,7 +121,9 @@ let dependencies: HistoryDependencies | undefined;
 export function historyDependencies(): HistoryDependencies {
   if (dependencies) return dependencies;
   const tableName = required('TABLE_NAME');
-  const client = tracer.captureAWSv3Client(createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined }));
+  const client = tracer.captureAWSv3Client(
+    createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined }),
+  );
   dependencies = {
     thingspace: createThingSpaceClient({
       baseUrl: process.env.THINGSPACE_BASE_URL ?? DEFAULT_THINGSPACE_BASE_URL,

@@ -86,7 +86,11 @@ export async function handleLogin(core: SimulatorCore, request: IncomingMessage,
   if ('sessionToken' in result) {
     sendJson(response, 200, { sessionToken: result.sessionToken });
   } else if (result.refused === 'locked') {
-    sendJson(response, 400, errorBody('UnifiedWebService.AUTH.UserLocked', 'The user is locked. Contact Verizon support.'));
+    sendJson(
+      response,
+      400,
+      errorBody('UnifiedWebService.AUTH.UserLocked', 'The user is locked. Contact Verizon support.'),
+    );
   } else {
     sendJson(response, 400, errorBody('UnifiedWebService.AUTH.Failed', 'Invalid username or password.'));
   }
@@ -134,7 +138,10 @@ function answerBody(core: SimulatorCore, route: FotaRoute): { status: number; bo
 
 function sendFaultOrAnswer(response: ServerResponse, fault: FaultAction | undefined, status: number, body: unknown) {
   if (fault?.kind === 'status') {
-    const text = typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? errorBody('SIMULATED_FAULT', 'Simulated failure'));
+    const text =
+      typeof fault.body === 'string'
+        ? fault.body
+        : JSON.stringify(fault.body ?? errorBody('SIMULATED_FAULT', 'Simulated failure'));
     const contentType = typeof fault.body === 'string' ? 'text/plain' : 'application/json';
     send(response, fault.status, text, contentType, fault.headers);
     return;
@@ -156,7 +163,11 @@ export function fotaCallAuthorized(core: SimulatorCore, request: IncomingMessage
   if (!bearerAccepted(core, request, response)) return false;
   const session = core.auth.useSession(header(request, 'vz-m2m-token'));
   if (session === 'missing') {
-    sendJson(response, 400, errorBody('UnifiedWebService.REQUEST_FAILED.SessionToken.Missing', 'Session token is missing.'));
+    sendJson(
+      response,
+      400,
+      errorBody('UnifiedWebService.REQUEST_FAILED.SessionToken.Missing', 'Session token is missing.'),
+    );
     return false;
   }
   if (session === 'expired') {
@@ -166,14 +177,23 @@ export function fotaCallAuthorized(core: SimulatorCore, request: IncomingMessage
   return true;
 }
 
-export async function handleFota(core: SimulatorCore, request: IncomingMessage, response: ServerResponse, route: FotaRoute) {
+export async function handleFota(
+  core: SimulatorCore,
+  request: IncomingMessage,
+  response: ServerResponse,
+  route: FotaRoute,
+) {
   await readBody(request);
   if (route.kind === 'history') core.log.countHistoryCall(route.deviceId);
   else core.log.listCalls += 1;
   if (!bearerAccepted(core, request, response)) return;
   const session = core.auth.useSession(header(request, 'vz-m2m-token'));
   if (session === 'missing') {
-    sendJson(response, 400, errorBody('UnifiedWebService.REQUEST_FAILED.SessionToken.Missing', 'Session token is missing.'));
+    sendJson(
+      response,
+      400,
+      errorBody('UnifiedWebService.REQUEST_FAILED.SessionToken.Missing', 'Session token is missing.'),
+    );
     return;
   }
   if (session === 'expired') {
@@ -187,7 +207,11 @@ export async function handleFota(core: SimulatorCore, request: IncomingMessage, 
   if (fault?.kind === 'echo-tokens') {
     const bearer = header(request, 'authorization') ?? '';
     const session = header(request, 'vz-m2m-token') ?? '';
-    sendJson(response, 400, errorBody(`UnifiedWebService.REQUEST_FAILED.${session}`, `Rejected ${bearer} with VZ-M2M-Token ${session}`));
+    sendJson(
+      response,
+      400,
+      errorBody(`UnifiedWebService.REQUEST_FAILED.${session}`, `Rejected ${bearer} with VZ-M2M-Token ${session}`),
+    );
     return;
   }
   const { status, body } = answerBody(core, route);

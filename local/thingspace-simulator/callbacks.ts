@@ -98,7 +98,8 @@ export type CallbacksRoute =
 /** /api/fota/v1/callbacks/{account} (POST, GET) and /api/fota/v1/callbacks/{account}/name/{name} (DELETE). */
 export function parseCallbacksRoute(method: string, segments: readonly string[]): CallbacksRoute | undefined {
   const [api, fota, v1, callbacks, account, nameLiteral, name, ...rest] = segments;
-  if (api !== 'api' || fota !== 'fota' || v1 !== 'v1' || callbacks !== 'callbacks' || !account || rest.length > 0) return undefined;
+  if (api !== 'api' || fota !== 'fota' || v1 !== 'v1' || callbacks !== 'callbacks' || !account || rest.length > 0)
+    return undefined;
   if (nameLiteral === undefined) {
     if (method === 'POST') return { kind: 'register', account };
     if (method === 'GET') return { kind: 'list', account };
@@ -138,7 +139,11 @@ export async function handleCallbacks(
   const body = parseJsonObject(text);
   const url = typeof body?.url === 'string' ? safeUrl(body.url) : undefined;
   if (!body || body.name !== 'Fota' || !url) {
-    sendJson(response, 400, errorBody('INVALID_PARAMETER', 'Expected {"name":"Fota","url":"http(s)://...","username","password"}'));
+    sendJson(
+      response,
+      400,
+      errorBody('INVALID_PARAMETER', 'Expected {"name":"Fota","url":"http(s)://...","username","password"}'),
+    );
     return;
   }
   core.callbacks.register(route.account, {

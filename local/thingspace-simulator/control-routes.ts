@@ -57,13 +57,48 @@ const DEMO_ACCOUNT = '0242078689-00001';
 
 /** Every switch. Add one here and it is served and listed. */
 export const SWITCHES: readonly Switch[] = [
-  define({ method: 'GET', name: 'stats', description: 'counters: requests, tokens, logins, history and list calls', run: (s) => s.stats() }),
-  define({ method: 'GET', name: 'requests', description: 'the recent requests (method, path, status)', run: (s) => s.requests() }),
-  define({ method: 'GET', name: 'callbacks-sent', description: 'the FOTA callbacks the simulator has POSTed to registered listeners', run: (s) => s.callbacksSent() }),
-  define({ method: 'POST', name: 'reset', description: 'clear faults and counters (data, credentials, tokens and sessions stay)', run: (s) => s.reset() }),
-  define({ method: 'POST', name: 'expire-tokens', description: 'expire every OAuth token (the next call gets 401)', run: (s) => s.expireAccessTokens() }),
-  define({ method: 'POST', name: 'expire-sessions', description: 'expire every M2M session (SessionToken.Expired)', run: (s) => s.expireSessions() }),
-  define({ method: 'POST', name: 'unlock-user', description: 'unlock the API user after five failed logins (Verizon support, in real life)', run: (s) => s.unlockUser() }),
+  define({
+    method: 'GET',
+    name: 'stats',
+    description: 'counters: requests, tokens, logins, history and list calls',
+    run: (s) => s.stats(),
+  }),
+  define({
+    method: 'GET',
+    name: 'requests',
+    description: 'the recent requests (method, path, status)',
+    run: (s) => s.requests(),
+  }),
+  define({
+    method: 'GET',
+    name: 'callbacks-sent',
+    description: 'the FOTA callbacks the simulator has POSTed to registered listeners',
+    run: (s) => s.callbacksSent(),
+  }),
+  define({
+    method: 'POST',
+    name: 'reset',
+    description: 'clear faults and counters (data, credentials, tokens and sessions stay)',
+    run: (s) => s.reset(),
+  }),
+  define({
+    method: 'POST',
+    name: 'expire-tokens',
+    description: 'expire every OAuth token (the next call gets 401)',
+    run: (s) => s.expireAccessTokens(),
+  }),
+  define({
+    method: 'POST',
+    name: 'expire-sessions',
+    description: 'expire every M2M session (SessionToken.Expired)',
+    run: (s) => s.expireSessions(),
+  }),
+  define({
+    method: 'POST',
+    name: 'unlock-user',
+    description: 'unlock the API user after five failed logins (Verizon support, in real life)',
+    run: (s) => s.unlockUser(),
+  }),
   define({
     method: 'POST',
     name: 'fail',
@@ -75,7 +110,8 @@ export const SWITCHES: readonly Switch[] = [
       retryAfterSeconds: z.number().min(0).optional(),
     }),
     example: { count: 8, status: 503 },
-    run: (s, input) => s.failNext(input.count, input.status, { body: input.body, retryAfterSeconds: input.retryAfterSeconds }),
+    run: (s, input) =>
+      s.failNext(input.count, input.status, { body: input.body, retryAfterSeconds: input.retryAfterSeconds }),
   }),
   define({
     method: 'POST',
@@ -90,7 +126,8 @@ export const SWITCHES: readonly Switch[] = [
   define({
     method: 'POST',
     name: 'malformed',
-    description: 'the next FOTA calls answer with JSON cut in half (truncated) or not in the documented shape (wrong-shape)',
+    description:
+      'the next FOTA calls answer with JSON cut in half (truncated) or not in the documented shape (wrong-shape)',
     body: z.strictObject({ count, kind: z.enum(['truncated', 'wrong-shape']) }),
     example: { count: 1, kind: 'truncated' },
     run: (s, input) => s.malformNext(input.count, input.kind),
@@ -156,7 +193,12 @@ export const SWITCHES: readonly Switch[] = [
     name: 'record',
     description: 'change fields of one live record (e.g. a failed upgrade reported as successful later)',
     body: recordKey.extend({ changes: record.partial() }).strict(),
-    example: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE, id: '0b1a6f5e-3c51-4e8e-9d7a-1f2c3d4e5f60', changes: { status: 'UpgradeSuccess', reason: 'success' } },
+    example: {
+      account: DEMO_ACCOUNT,
+      deviceId: DEMO_DEVICE,
+      id: '0b1a6f5e-3c51-4e8e-9d7a-1f2c3d4e5f60',
+      changes: { status: 'UpgradeSuccess', reason: 'success' },
+    },
     run: (s, input) => ({ updated: s.updateRecord(input.account, input.deviceId, input.id, input.changes) }),
   }),
   define({
@@ -179,7 +221,11 @@ export const SWITCHES: readonly Switch[] = [
     method: 'POST',
     name: 'synthetic-fleet',
     description: 'add an account of generated devices (deterministic 15-digit ids and histories)',
-    body: z.strictObject({ account: z.string(), size: z.number().int().min(0), recordsPerDevice: z.number().int().min(0) }),
+    body: z.strictObject({
+      account: z.string(),
+      size: z.number().int().min(0),
+      recordsPerDevice: z.number().int().min(0),
+    }),
     example: { account: '0000000001-00001', size: 1000, recordsPerDevice: 3 },
     run: (s, input) => {
       s.addSyntheticFleet(input.account, input);
@@ -201,7 +247,9 @@ export function switchListing() {
 
 /** A zod failure as one readable line: `status: expected number, received undefined; count: ...`. */
 function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`).join('; ');
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
+    .join('; ');
 }
 
 export async function handleControl(
@@ -222,25 +270,44 @@ export async function handleControl(
   }
   const entry = SWITCHES.find((candidate) => candidate.method === method && candidate.name === action);
   if (!entry) {
-    sendJson(response, 404, errorBody('NOT_FOUND', `no simulator switch ${method} /_simulator/${action}; GET /_simulator lists them`));
+    sendJson(
+      response,
+      404,
+      errorBody('NOT_FOUND', `no simulator switch ${method} /_simulator/${action}; GET /_simulator lists them`),
+    );
     return;
   }
   let input: unknown;
   if (entry.body) {
     if (text.trim() === '') {
-      sendJson(response, 400, errorBody('INVALID_PARAMETER', `${method} /_simulator/${action} needs a JSON body, e.g. ${JSON.stringify(entry.example)}`));
+      sendJson(
+        response,
+        400,
+        errorBody(
+          'INVALID_PARAMETER',
+          `${method} /_simulator/${action} needs a JSON body, e.g. ${JSON.stringify(entry.example)}`,
+        ),
+      );
       return;
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      sendJson(response, 400, errorBody('INVALID_PARAMETER', `the body is not JSON; e.g. ${JSON.stringify(entry.example)}`));
+      sendJson(
+        response,
+        400,
+        errorBody('INVALID_PARAMETER', `the body is not JSON; e.g. ${JSON.stringify(entry.example)}`),
+      );
       return;
     }
     const parsed = entry.body.safeParse(json);
     if (!parsed.success) {
-      sendJson(response, 400, errorBody('INVALID_PARAMETER', `${method} /_simulator/${action}: ${describeIssues(parsed.error)}`));
+      sendJson(
+        response,
+        400,
+        errorBody('INVALID_PARAMETER', `${method} /_simulator/${action}: ${describeIssues(parsed.error)}`),
+      );
       return;
     }
     input = parsed.data;

@@ -23,7 +23,8 @@ export function withListedFields(info: SimulatedDevice, history: readonly Upgrad
   const key = (record: UpgradeRecord) => `${record.startDate}|${record.upgradeStartTime}`;
   for (const record of history) {
     if (!newest || key(record) > key(newest)) newest = record;
-    if (record.status === 'UpgradeSuccess' && (!newestSuccess || key(record) > key(newestSuccess))) newestSuccess = record;
+    if (record.status === 'UpgradeSuccess' && (!newestSuccess || key(record) > key(newestSuccess)))
+      newestSuccess = record;
   }
   return {
     ...info,

@@ -44,10 +44,18 @@ export class Fleet {
   }
 
   /** Replaces the device's history (and registers the account and device when new). */
-  setHistory(account: string, deviceId: string, records: readonly UpgradeRecord[], info?: Partial<SimulatedDevice>): void {
+  setHistory(
+    account: string,
+    deviceId: string,
+    records: readonly UpgradeRecord[],
+    info?: Partial<SimulatedDevice>,
+  ): void {
     const devices = this.account(account).devices;
     const existing = devices.get(deviceId)?.info ?? this.syntheticInfo(account, deviceId) ?? defaultDevice(deviceId);
-    devices.set(deviceId, { info: { ...existing, ...info, deviceId }, history: records.map((record) => ({ ...record })) });
+    devices.set(deviceId, {
+      info: { ...existing, ...info, deviceId },
+      history: records.map((record) => ({ ...record })),
+    });
   }
 
   addDevice(account: string, deviceId: string, info?: Partial<SimulatedDevice>): void {
@@ -72,7 +80,8 @@ export class Fleet {
     const syntheticIndex = data.synthetic?.indexOf(deviceId) ?? -1;
     const records = explicit ?? (syntheticIndex >= 0 ? (data.synthetic as SyntheticFleet).history(syntheticIndex) : []);
     const liveSince = data.liveSince;
-    const visible = options.includeOld || !liveSince ? records : records.filter((record) => record.startDate >= liveSince);
+    const visible =
+      options.includeOld || !liveSince ? records : records.filter((record) => record.startDate >= liveSince);
     return visible.map((record) => ({ ...record }));
   }
 
@@ -108,7 +117,8 @@ export class Fleet {
     const remaining = () => explicitPosition < explicitIds.length || syntheticIndex < syntheticSize;
     while (page.length < pageSize && remaining()) {
       const nextExplicit = explicitIds[explicitPosition];
-      const nextSynthetic = synthetic && syntheticIndex < syntheticSize ? synthetic.deviceIdAt(syntheticIndex) : undefined;
+      const nextSynthetic =
+        synthetic && syntheticIndex < syntheticSize ? synthetic.deviceIdAt(syntheticIndex) : undefined;
       if (nextExplicit !== undefined && (nextSynthetic === undefined || nextExplicit <= nextSynthetic)) {
         const explicit = data.devices.get(nextExplicit) as ExplicitDevice;
         page.push(withListedFields(explicit.info, explicit.history));

@@ -17,7 +17,9 @@ export async function readBody(request: IncomingMessage): Promise<string> {
 export function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -35,7 +37,12 @@ export function send(
   response.end(body);
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): void {
   send(response, status, JSON.stringify(body), 'application/json', headers);
 }
 

@@ -8,7 +8,10 @@ import type { ThingSpaceSimulator } from './simulator';
 
 function pathSegments(pathname: string): string[] | undefined {
   try {
-    return pathname.split('/').filter((segment) => segment !== '').map((segment) => decodeURIComponent(segment));
+    return pathname
+      .split('/')
+      .filter((segment) => segment !== '')
+      .map((segment) => decodeURIComponent(segment));
   } catch {
     return undefined;
   }
@@ -35,7 +38,8 @@ export async function route(
   if (method === 'POST' && pathname === '/api/m2m/v1/session/login') return handleLogin(core, request, response);
   if (method === 'POST' && pathname === '/api/m2m/v1/session/logout') return handleLogout(core, request, response);
   const callbacks = parseCallbacksRoute(method, segments);
-  if (callbacks) return handleCallbacks(core, request, response, callbacks, () => fotaCallAuthorized(core, request, response));
+  if (callbacks)
+    return handleCallbacks(core, request, response, callbacks, () => fotaCallAuthorized(core, request, response));
   const fota = method === 'GET' ? parseFotaRoute(segments) : undefined;
   if (fota) return handleFota(core, request, response, fota);
   send(response, 404, NOT_FOUND_XML, 'application/xml');

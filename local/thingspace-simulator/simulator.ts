@@ -37,9 +37,19 @@ export class ThingSpaceSimulator {
   }
 
   /** Replaces a device's live history; registers the account and device when new. */
-  setHistory(account: string, deviceId: string, records: readonly UpgradeRecord[], device?: Partial<SimulatedDevice>): void {
+  setHistory(
+    account: string,
+    deviceId: string,
+    records: readonly UpgradeRecord[],
+    device?: Partial<SimulatedDevice>,
+  ): void {
     this.core.fleet.setHistory(account, deviceId, records, device);
-    this.core.callbacks.notify(account, records.length > 0 ? records.map((record) => ({ deviceId, id: record.id, status: record.status })) : [{ deviceId }]);
+    this.core.callbacks.notify(
+      account,
+      records.length > 0
+        ? records.map((record) => ({ deviceId, id: record.id, status: record.status }))
+        : [{ deviceId }],
+    );
   }
 
   /** A device with no upgrades (or, if known, the same upgrades and new device details). */
@@ -198,7 +208,11 @@ export async function startThingSpaceSimulator(options: SimulatorOptions = {}): 
     const path = new URL(request.url ?? '/', 'http://simulator').pathname;
     response.on('close', () => {
       if (path.startsWith('/_simulator/')) return;
-      core.log.record({ method: request.method ?? 'GET', path, status: response.writableFinished ? response.statusCode : 0 });
+      core.log.record({
+        method: request.method ?? 'GET',
+        path,
+        status: response.writableFinished ? response.statusCode : 0,
+      });
     });
     route(simulator, core, request, response).catch(() => {
       sendJson(response, 500, { errorCode: 'SIMULATOR_ERROR', errorMessage: 'The simulator failed to answer' });

@@ -8,7 +8,14 @@ const { template } = buildStack();
 describe('archive routes and indexes', () => {
   it.each([
     ['archiveaccountdevicesdeviceId', { 'method.request.path.account': true, 'method.request.path.deviceId': true }],
-    ['archiveaccountupgrades', { 'method.request.path.account': true, 'method.request.querystring.firmwareTo': false, 'method.request.querystring.nextToken': false }],
+    [
+      'archiveaccountupgrades',
+      {
+        'method.request.path.account': true,
+        'method.request.querystring.firmwareTo': false,
+        'method.request.querystring.nextToken': false,
+      },
+    ],
   ])('serves GET on %s with IAM authorization, a validator and the archive function', (fragment, parameters) => {
     // Act
     const resourceId = logicalIdOf(template, 'AWS::ApiGateway::Resource', fragment);
@@ -23,7 +30,11 @@ describe('archive routes and indexes', () => {
       RequestValidatorId: Match.anyValue(),
       Integration: Match.objectLike({
         Type: 'AWS_PROXY',
-        Uri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([Match.objectLike({ 'Fn::GetAtt': [archiveFunction, 'Arn'] })])]) }),
+        Uri: Match.objectLike({
+          'Fn::Join': Match.arrayWith([
+            Match.arrayWith([Match.objectLike({ 'Fn::GetAtt': [archiveFunction, 'Arn'] })]),
+          ]),
+        }),
       }),
     });
   });
@@ -34,7 +45,13 @@ describe('archive routes and indexes', () => {
     const indexes = table?.Properties?.GlobalSecondaryIndexes as Array<Record<string, unknown>>;
 
     // Assess
-    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['byDate', 'byFirmwareFrom', 'byFirmwareTo', 'byStatus', 'byUpgradeId']);
+    expect(indexes.map((index) => index.IndexName).sort()).toEqual([
+      'byDate',
+      'byFirmwareFrom',
+      'byFirmwareTo',
+      'byStatus',
+      'byUpgradeId',
+    ]);
     for (const index of indexes) {
       expect(index.KeySchema).toEqual([
         { AttributeName: expect.stringMatching(/^gsi/), KeyType: 'HASH' },
@@ -42,7 +59,17 @@ describe('archive routes and indexes', () => {
       ]);
       expect(index.Projection).toEqual({
         ProjectionType: 'INCLUDE',
-        NonKeyAttributes: ['deviceId', 'id', 'accountName', 'firmwareFrom', 'firmwareTo', 'startDate', 'upgradeStartTime', 'status', 'reason'],
+        NonKeyAttributes: [
+          'deviceId',
+          'id',
+          'accountName',
+          'firmwareFrom',
+          'firmwareTo',
+          'startDate',
+          'upgradeStartTime',
+          'status',
+          'reason',
+        ],
       });
     }
   });

@@ -7,7 +7,9 @@ import { buildStack } from './stack-template';
 function findings(app: App): string[] {
   const report = new AwsSolutionsChecks(app).validateScope(app);
   return report.violations.flatMap((violation) =>
-    violation.violatingResources.map((resource) => `${violation.severity} ${violation.ruleName} at ${resource.constructPath}`),
+    violation.violatingResources.map(
+      (resource) => `${violation.severity} ${violation.ruleName} at ${resource.constructPath}`,
+    ),
   );
 }
 
@@ -17,7 +19,10 @@ describe('cdk-nag AwsSolutions', { timeout: 120_000 }, () => {
   it.each([
     ['with fleet accounts', undefined],
     ['without fleet accounts', {}],
-    ['with a secret ARN', { thingSpaceSecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:ops/ts-AbCdEf' }],
+    [
+      'with a secret ARN',
+      { thingSpaceSecretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:ops/ts-AbCdEf' },
+    ],
   ])('reports no unacknowledged error or warning %s', (_name, context) => {
     // Prepare
     const { app } = buildStack(context);
@@ -51,7 +56,9 @@ describe('cdk-nag AwsSolutions', { timeout: 120_000 }, () => {
 
     // Assess
     expect(introduced).toEqual(
-      expect.arrayContaining([expect.stringMatching(/AwsSolutions-SQS3 at FotaHistoryStack\/UnencryptedQueueWithoutDlq/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/AwsSolutions-SQS3 at FotaHistoryStack\/UnencryptedQueueWithoutDlq/),
+      ]),
     );
   });
 

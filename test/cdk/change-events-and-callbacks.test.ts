@@ -28,7 +28,14 @@ describe('change events from the table stream', () => {
       MaximumRetryAttempts: Match.anyValue(),
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlqId, 'Arn'] } } },
       FilterCriteria: {
-        Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { type: { S: ['upgrade'] } } } }) }],
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT', 'MODIFY'],
+              dynamodb: { NewImage: { type: { S: ['upgrade'] } } },
+            }),
+          },
+        ],
       },
     });
   });
@@ -49,8 +56,12 @@ describe('change events from the table stream', () => {
     const arn = 'arn:aws:events:us-east-1:111122223333:event-bus/central';
     const { template: byArn } = buildStack({ eventBusArn: arn });
     const busOf = (t: typeof template) => {
-      const [publisher] = Object.entries(resourcesOfType(t, 'AWS::Lambda::Function')).filter(([id]) => id.startsWith('ChangeEventsPublisher'));
-      return JSON.stringify((publisher?.[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables.EVENT_BUS_NAME);
+      const [publisher] = Object.entries(resourcesOfType(t, 'AWS::Lambda::Function')).filter(([id]) =>
+        id.startsWith('ChangeEventsPublisher'),
+      );
+      return JSON.stringify(
+        (publisher?.[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables.EVENT_BUS_NAME,
+      );
     };
 
     // Assess
@@ -74,7 +85,9 @@ describe('ThingSpace callback listener', () => {
       ResourceId: { Ref: resourceId },
       Integration: Match.objectLike({
         Type: 'AWS_PROXY',
-        Uri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [handlerId, 'Arn'] }])]) }),
+        Uri: Match.objectLike({
+          'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [handlerId, 'Arn'] }])]),
+        }),
       }),
     });
   });
@@ -92,9 +105,11 @@ describe('ThingSpace callback listener', () => {
     // Prepare
     const { template: custom } = buildStack({ callbackThrottleRateLimit: 3, callbackThrottleBurstLimit: '4' });
     const callbackSetting = (t: typeof template) =>
-      (Object.values(resourcesOfType(t, 'AWS::ApiGateway::Stage'))[0]?.Properties?.MethodSettings as Array<Record<string, unknown>>).find(
-        (setting) => setting.HttpMethod === 'POST',
-      );
+      (
+        Object.values(resourcesOfType(t, 'AWS::ApiGateway::Stage'))[0]?.Properties?.MethodSettings as Array<
+          Record<string, unknown>
+        >
+      ).find((setting) => setting.HttpMethod === 'POST');
 
     // Assess
     expect(callbackSetting(template)).toEqual({
@@ -108,7 +123,9 @@ describe('ThingSpace callback listener', () => {
 
   it('lets the listener read the secret and send to the sync queue, and tells it both', () => {
     // Act
-    const [entry] = Object.entries(resourcesOfType(template, 'AWS::Lambda::Function')).filter(([id]) => id.startsWith('CallbackListenerHandler'));
+    const [entry] = Object.entries(resourcesOfType(template, 'AWS::Lambda::Function')).filter(([id]) =>
+      id.startsWith('CallbackListenerHandler'),
+    );
     const env = (entry?.[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
     const roleId = (entry?.[1].Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const policy = Object.values(resourcesOfType(template, 'AWS::IAM::Policy')).find((p) =>

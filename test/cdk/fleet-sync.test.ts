@@ -24,27 +24,31 @@ describe('fleet sync queues', () => {
   it.each([
     ['sync', syncQueueId, syncDlqId, workerId],
     ['discovery', discoveryQueueId, discoveryDlqId, discoveryId],
-  ])('%s queue is encrypted, redrives to its DLQ and outlasts six consumer timeouts', (_name, queueId, dlqId, consumerId) => {
-    // Act
-    const queue = queues[queueId]?.Properties ?? {};
-    const dlq = queues[dlqId]?.Properties ?? {};
-    const consumerTimeout = functions[consumerId]?.Properties?.Timeout as number;
+  ])(
+    '%s queue is encrypted, redrives to its DLQ and outlasts six consumer timeouts',
+    (_name, queueId, dlqId, consumerId) => {
+      // Act
+      const queue = queues[queueId]?.Properties ?? {};
+      const dlq = queues[dlqId]?.Properties ?? {};
+      const consumerTimeout = functions[consumerId]?.Properties?.Timeout as number;
 
-    // Assess
-    expect(queue.SqsManagedSseEnabled).toBe(true);
-    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 });
-    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * consumerTimeout);
-    expect(dlq.SqsManagedSseEnabled).toBe(true);
-    expect(dlq.MessageRetentionPeriod).toBe(14 * 24 * 3600);
-  });
+      // Assess
+      expect(queue.SqsManagedSseEnabled).toBe(true);
+      expect(queue.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+        maxReceiveCount: 5,
+      });
+      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * consumerTimeout);
+      expect(dlq.SqsManagedSseEnabled).toBe(true);
+      expect(dlq.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    },
+  );
 
   it('denies non-TLS access to every queue', () => {
     // Act
     const policies = Object.values(resourcesOfType(template, 'AWS::SQS::QueuePolicy'));
     const protectedQueues = policies
-      .filter((policy) =>
-        JSON.stringify(policy.Properties?.PolicyDocument).includes('"aws:SecureTransport":"false"'),
-      )
+      .filter((policy) => JSON.stringify(policy.Properties?.PolicyDocument).includes('"aws:SecureTransport":"false"'))
       .flatMap((policy) => (policy.Properties?.Queues as { Ref: string }[]).map((queue) => queue.Ref));
 
     // Assess
@@ -108,7 +112,9 @@ describe('fleet sync functions', () => {
   it('lets the worker dead-letter, back off and the discovery enqueue to both queues', () => {
     // Act
     const policyOf = (functionId: string) => {
-      const roleRef = JSON.stringify((functions[functionId]?.Properties?.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]);
+      const roleRef = JSON.stringify(
+        (functions[functionId]?.Properties?.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0],
+      );
       const policy = Object.values(resourcesOfType(template, 'AWS::IAM::Policy')).find((candidate) =>
         JSON.stringify(candidate.Properties?.Roles).includes(roleRef),
       );
@@ -116,12 +122,16 @@ describe('fleet sync functions', () => {
     };
     const grants = (functionId: string, queueId: string) =>
       policyOf(functionId)
-        .filter((statement) => JSON.stringify(statement.Resource) === JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }))
+        .filter(
+          (statement) => JSON.stringify(statement.Resource) === JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }),
+        )
         .flatMap((statement) => [statement.Action].flat());
 
     // Assess
     expect(grants(workerId, syncDlqId)).toContain('sqs:SendMessage');
-    expect(grants(workerId, syncQueueId)).toEqual(expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']));
+    expect(grants(workerId, syncQueueId)).toEqual(
+      expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage']),
+    );
     expect(grants(discoveryId, syncQueueId)).toContain('sqs:SendMessage');
     expect(grants(discoveryId, discoveryQueueId)).toContain('sqs:SendMessage');
   });
@@ -155,7 +165,12 @@ describe('fleet sync triggers', () => {
 
     // Assess
     expect(targets.map((ruleTargets) => ruleTargets.length).sort()).toEqual([2, 5]);
-    expect(targets.flat().map((target) => JSON.parse(target.Input).account).sort()).toEqual(accounts);
+    expect(
+      targets
+        .flat()
+        .map((target) => JSON.parse(target.Input).account)
+        .sort(),
+    ).toEqual(accounts);
   });
 
   it('takes the schedule and a JSON array of accounts from context', () => {
@@ -181,7 +196,9 @@ describe('fleet sync triggers', () => {
     // Assess
     expect(scheduleRules).toHaveLength(0);
     Annotations.fromStack(bareStack).hasWarning('/FotaHistoryStack/FleetSync', Match.stringLikeRegexp('fleetAccounts'));
-    expect(Annotations.fromStack(stack).findWarning('/FotaHistoryStack/FleetSync', Match.stringLikeRegexp('fleetAccounts'))).toHaveLength(0);
+    expect(
+      Annotations.fromStack(stack).findWarning('/FotaHistoryStack/FleetSync', Match.stringLikeRegexp('fleetAccounts')),
+    ).toHaveLength(0);
   });
 
   it('forwards FOTA Device Sync Requested events detail to the sync queue', () => {
@@ -203,7 +220,7 @@ describe('fleet sync triggers', () => {
 });
 
 describe('fleet sync alarms', () => {
-  it('notifies the operator\'s SNS topic from every alarm of the stack when one is configured', () => {
+  it("notifies the operator's SNS topic from every alarm of the stack when one is configured", () => {
     // Prepare
     const topicArn = 'arn:aws:sns:us-east-1:123456789012:fota-history-alarms';
 

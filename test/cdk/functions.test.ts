@@ -25,7 +25,8 @@ interface Statement {
 const statements = (): Statement[] =>
   policies.flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
 const actionsOf = (statement: Statement): string[] => [statement.Action].flat();
-const readsArchiveTokenKey = (statement: Statement): boolean => JSON.stringify(statement.Resource).includes('ArchiveTokenKey');
+const readsArchiveTokenKey = (statement: Statement): boolean =>
+  JSON.stringify(statement.Resource).includes('ArchiveTokenKey');
 
 function functionEnvironment(fragment: string): Record<string, unknown> {
   const entry = Object.entries(functions).find(([id]) => id.includes(fragment));
@@ -95,13 +96,16 @@ describe('service functions', () => {
     expect(discovery.FULL_RESYNC_DAYS).toBe('7');
     expect(discovery.SYNC_QUEUE_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncSyncQueue[0-9A-F]+$/) });
     expect(discovery.DISCOVERY_QUEUE_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncDiscoveryQueue[0-9A-F]+$/) });
-    expect(discovery.DISCOVERY_DLQ_URL).toEqual({ Ref: expect.stringMatching(/^FleetSyncDiscoveryQueueDeadLetterQueue/) });
+    expect(discovery.DISCOVERY_DLQ_URL).toEqual({
+      Ref: expect.stringMatching(/^FleetSyncDiscoveryQueueDeadLetterQueue/),
+    });
   });
 
   it('scopes the secret read policy to exactly the one ThingSpace secret', () => {
     // Act
-    const secretStatements = statements().filter((statement) =>
-      actionsOf(statement).some((action) => action.startsWith('secretsmanager:')) && !readsArchiveTokenKey(statement),
+    const secretStatements = statements().filter(
+      (statement) =>
+        actionsOf(statement).some((action) => action.startsWith('secretsmanager:')) && !readsArchiveTokenKey(statement),
     );
 
     // Assess
@@ -124,23 +128,36 @@ describe('service functions', () => {
     // Act
     const secretResources = Object.values(resourcesOfType(withArn, 'AWS::IAM::Policy'))
       .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement)
-      .filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue') && !readsArchiveTokenKey(statement))
+      .filter(
+        (statement) =>
+          actionsOf(statement).includes('secretsmanager:GetSecretValue') && !readsArchiveTokenKey(statement),
+      )
       .map((statement) => statement.Resource);
     const envs = Object.values(resourcesOfType(withArn, 'AWS::Lambda::Function'))
-      .map((fn) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.THINGSPACE_SECRET_ID)
+      .map(
+        (fn) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.THINGSPACE_SECRET_ID,
+      )
       .filter((secretId) => secretId !== undefined);
 
     // Assess
-    expect(new Set(secretResources.map((resource) => JSON.stringify(resource)))).toEqual(new Set([JSON.stringify(arn)]));
+    expect(new Set(secretResources.map((resource) => JSON.stringify(resource)))).toEqual(
+      new Set([JSON.stringify(arn)]),
+    );
     expect(new Set(envs)).toEqual(new Set([arn]));
   });
 
   it('grants only item operations on the table itself, no Scan, delete or index wildcard', () => {
     // Act
     // The stream reads (ListStreams, DescribeStream, GetRecords, GetShardIterator) are the publisher's: below.
-    const streamActions = ['dynamodb:ListStreams', 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'];
-    const tableStatements = statements().filter((statement) =>
-      actionsOf(statement).some((action) => action.startsWith('dynamodb:') && !streamActions.includes(action)) &&
+    const streamActions = [
+      'dynamodb:ListStreams',
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+    ];
+    const tableStatements = statements().filter(
+      (statement) =>
+        actionsOf(statement).some((action) => action.startsWith('dynamodb:') && !streamActions.includes(action)) &&
         actionsOf(statement).length > 1,
     );
 
@@ -205,7 +222,8 @@ describe('service functions', () => {
     expect(env).not.toHaveProperty('THINGSPACE_SECRET_ID');
     expect(queryOnly).toHaveLength(1);
     const resources = JSON.stringify(queryOnly[0]?.Resource);
-    for (const index of ['byUpgradeId', 'byFirmwareTo', 'byFirmwareFrom', 'byStatus', 'byDate']) expect(resources).toContain(`/index/${index}`);
+    for (const index of ['byUpgradeId', 'byFirmwareTo', 'byFirmwareFrom', 'byStatus', 'byDate'])
+      expect(resources).toContain(`/index/${index}`);
     expect(resources).not.toContain('*');
   });
 });

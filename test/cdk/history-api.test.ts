@@ -41,7 +41,10 @@ describe('history API', () => {
     // Act
     const stages = resourcesOfType(template, 'AWS::ApiGateway::Stage');
     const [stage] = Object.values(stages);
-    const accessLog = stage?.Properties?.AccessLogSetting as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    const accessLog = stage?.Properties?.AccessLogSetting as {
+      DestinationArn: { 'Fn::GetAtt': [string, string] };
+      Format: string;
+    };
 
     // Assess
     expect(Object.keys(stages)).toHaveLength(1);
@@ -63,7 +66,10 @@ describe('history API', () => {
     const accessLogGroupId = accessLog.DestinationArn['Fn::GetAtt'][0];
     template.hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 30 } });
     expect(resourcesOfType(template, 'AWS::Logs::LogGroup')[accessLogGroupId]?.Properties?.RetentionInDays).toBe(30);
-    const sample = accessLog.Format.replace(/\$context\.error\.messageString/g, '"quoted"').replace(/\$context\.[A-Za-z.]+/g, 'x');
+    const sample = accessLog.Format.replace(/\$context\.error\.messageString/g, '"quoted"').replace(
+      /\$context\.[A-Za-z.]+/g,
+      'x',
+    );
     expect(JSON.parse(sample)).toMatchObject({ requestId: 'x', status: 'x', callerArn: 'x', errorMessage: 'quoted' });
   });
 
@@ -120,6 +126,8 @@ describe('history API', () => {
     // Act + Assess
     template.resourceCountIs('AWS::ApiGateway::Account', 1);
     template.hasOutput('HistoryApiUrl', { Value: Match.anyValue() });
-    expect(Object.keys(template.findOutputs('*')).filter((key) => key.startsWith('HistoryApi'))).toEqual(['HistoryApiUrl']);
+    expect(Object.keys(template.findOutputs('*')).filter((key) => key.startsWith('HistoryApi'))).toEqual([
+      'HistoryApiUrl',
+    ]);
   });
 });

@@ -36,7 +36,11 @@ beforeAll(async () => {
   stackBundle = readFileSync(path.join(assetDir, BUNDLED_HANDLER_FILE), 'utf8');
 
   const benchmarkDir = path.join(workDir, 'bench');
-  const result = await build({ ...esbuildOptionsFor(functionEntry(ENTRY_FILE), benchmarkDir), metafile: true, logLevel: 'silent' });
+  const result = await build({
+    ...esbuildOptionsFor(functionEntry(ENTRY_FILE), benchmarkDir),
+    metafile: true,
+    logLevel: 'silent',
+  });
   benchmarkBundle = readFileSync(path.join(benchmarkDir, BUNDLED_HANDLER_FILE), 'utf8');
   externalImports = Object.values(result.metafile.outputs)
     .flatMap((output) => output.imports)

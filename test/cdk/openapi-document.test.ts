@@ -24,7 +24,9 @@ function stackRoutes(): string[] {
 }
 
 const documented = (): string[] =>
-  Object.entries(openApiDocument.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`));
+  Object.entries(openApiDocument.paths).flatMap(([path, operations]) =>
+    Object.keys(operations).map((method) => `${method} ${path}`),
+  );
 
 describe('the OpenAPI document (openapi/openapi.json)', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
@@ -49,7 +51,9 @@ describe('the OpenAPI document (openapi/openapi.json)', () => {
   it('describes every route npm start serves', () => {
     // Act
     const routes = [
-      ...[HISTORY_RESOURCE, ...ARCHIVE_ROUTES.map((route) => route.resource), OPENAPI_PATH, HEALTH_PATH].map((path) => `get ${path}`),
+      ...[HISTORY_RESOURCE, ...ARCHIVE_ROUTES.map((route) => route.resource), OPENAPI_PATH, HEALTH_PATH].map(
+        (path) => `get ${path}`,
+      ),
       `post ${CALLBACK_ROUTE}`,
     ];
 

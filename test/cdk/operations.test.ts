@@ -6,7 +6,9 @@ import { buildStack, FLEET_ACCOUNTS, logicalIdFor, resourcesOfType } from './sta
 // Prepare (once per file)
 const { template, stack } = buildStack();
 const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-const alarms = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties ?? {});
+const alarms = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map(
+  (alarm) => alarm.Properties ?? {},
+);
 const discoveryId = logicalIdFor(stack, stack.fleetSync.discovery.lambda);
 const invokeId = logicalIdFor(stack, stack.historyInvoke.handler.lambda);
 
@@ -15,26 +17,35 @@ function alarmsOn(metricName: string): Record<string, unknown>[] {
 }
 
 function functionRefOf(alarm: Record<string, unknown>): string {
-  const dimension = (alarm.Dimensions as Array<{ Name: string; Value: { Ref?: string } }>).find((d) => d.Name === 'FunctionName');
+  const dimension = (alarm.Dimensions as Array<{ Name: string; Value: { Ref?: string } }>).find(
+    (d) => d.Name === 'FunctionName',
+  );
   return dimension?.Value.Ref ?? '';
 }
 
 describe('discovery that AWS does not cut off', () => {
   it('allows the recursive loop on the discovery function only, and alarms on dropped recursions', () => {
     // Act
-    const allowed = Object.entries(functions).filter(([, fn]) => fn.Properties?.RecursiveLoop === 'Allow').map(([id]) => id);
+    const allowed = Object.entries(functions)
+      .filter(([, fn]) => fn.Properties?.RecursiveLoop === 'Allow')
+      .map(([id]) => id);
     const dropped = alarmsOn('RecursiveInvocationsDropped');
 
     // Assess
     expect(allowed).toEqual([discoveryId]);
     expect(dropped).toHaveLength(1);
-    expect(dropped[0]).toMatchObject({ Namespace: 'AWS/Lambda', Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(dropped[0]).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
     expect(functionRefOf(dropped[0]!)).toBe(discoveryId);
   });
 });
 
 describe('operator alarms', () => {
-  it('alarms on every function\'s errors and throttles', () => {
+  it("alarms on every function's errors and throttles", () => {
     // Act
     const errors = alarmsOn('Errors').map(functionRefOf).sort();
     const throttles = alarmsOn('Throttles').map(functionRefOf).sort();
@@ -64,8 +75,14 @@ describe('operator alarms', () => {
     // Assess
     // Sync, discovery, the EventBridge targets' and the change-event publisher's.
     expect(dlqAlarms).toHaveLength(4);
-    expect(dlqAlarms.some((dimensions) => dimensions.includes(logicalIdFor(stack, stack.fleetSync.eventTargetDeadLetterQueue)))).toBe(true);
-    expect(dlqAlarms.some((dimensions) => dimensions.includes(logicalIdFor(stack, stack.changeEvents.deadLetterQueue)))).toBe(true);
+    expect(
+      dlqAlarms.some((dimensions) =>
+        dimensions.includes(logicalIdFor(stack, stack.fleetSync.eventTargetDeadLetterQueue)),
+      ),
+    ).toBe(true);
+    expect(
+      dlqAlarms.some((dimensions) => dimensions.includes(logicalIdFor(stack, stack.changeEvents.deadLetterQueue))),
+    ).toBe(true);
   });
 });
 
@@ -77,10 +94,22 @@ describe('dashboard', () => {
 
     // Assess
     expect(dashboards).toHaveLength(1);
-    for (const text of ['API latency', 'Latency', '5XXError', 'DevicesSynced', 'DeviceSyncFailures', 'DevicesAsked', 'DevicesSkipped', 'UpstreamFailures', 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage']) {
+    for (const text of [
+      'API latency',
+      'Latency',
+      '5XXError',
+      'DevicesSynced',
+      'DeviceSyncFailures',
+      'DevicesAsked',
+      'DevicesSkipped',
+      'UpstreamFailures',
+      'ApproximateNumberOfMessagesVisible',
+      'ApproximateAgeOfOldestMessage',
+    ]) {
       expect(body, text).toContain(text);
     }
-    for (const kind of ['unavailable', 'timeout', 'auth', 'malformed', 'rejected']) expect(body).toMatch(new RegExp(`kind\\W+${kind}\\W`));
+    for (const kind of ['unavailable', 'timeout', 'auth', 'malformed', 'rejected'])
+      expect(body).toMatch(new RegExp(`kind\\W+${kind}\\W`));
   });
 });
 
@@ -107,13 +136,16 @@ describe('direct-invoke concurrency bound', () => {
 
     // Act
     const fallback = functions[invokeId]?.Properties?.ReservedConcurrentExecutions;
-    const configured = resourcesOfType(custom, 'AWS::Lambda::Function')[logicalIdFor(customStack, customStack.historyInvoke.handler.lambda)]
-      ?.Properties?.ReservedConcurrentExecutions;
+    const configured = resourcesOfType(custom, 'AWS::Lambda::Function')[
+      logicalIdFor(customStack, customStack.historyInvoke.handler.lambda)
+    ]?.Properties?.ReservedConcurrentExecutions;
 
     // Assess
     expect(fallback).toBe(10);
     expect(configured).toBe(25);
-    expect(() => buildStack({ invokeReservedConcurrency: '0' })).toThrow(/invokeReservedConcurrency must be a positive integer/);
+    expect(() => buildStack({ invokeReservedConcurrency: '0' })).toThrow(
+      /invokeReservedConcurrency must be a positive integer/,
+    );
   });
 });
 
@@ -129,16 +161,23 @@ describe('syncSchedule validated at synth', () => {
     expect(() => buildStack({ syncSchedule: schedule })).toThrow(problem);
   });
 
-  it.each(['rate(1 day)', 'rate(12 hours)', 'cron(0 3 * * ? *)', 'cron(15 2 ? * MON-FRI *)'])('accepts %s', (schedule) => {
-    expect(() => buildStack({ fleetAccounts: FLEET_ACCOUNTS.join(','), syncSchedule: schedule })).not.toThrow();
-  });
+  it.each(['rate(1 day)', 'rate(12 hours)', 'cron(0 3 * * ? *)', 'cron(15 2 ? * MON-FRI *)'])(
+    'accepts %s',
+    (schedule) => {
+      expect(() => buildStack({ fleetAccounts: FLEET_ACCOUNTS.join(','), syncSchedule: schedule })).not.toThrow();
+    },
+  );
 
   it('stops the CDK app with one line on stderr and no stack trace', () => {
     // Act: the app as `cdk synth -c syncSchedule=...` runs it (context arrives in CDK_CONTEXT_JSON).
-    const result = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'bin', 'app.ts')], {
-      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ syncSchedule: 'rate(5 minute)' }) },
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'bin', 'app.ts')],
+      {
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ syncSchedule: 'rate(5 minute)' }) },
+        encoding: 'utf8',
+      },
+    );
 
     // Assess
     expect(result.status).toBe(1);
@@ -151,7 +190,8 @@ describe('syncSchedule validated at synth', () => {
 describe('re-attaching a retained table', () => {
   it('uses the table named by existingTableName and creates none', () => {
     // Prepare
-    const streamArn = 'arn:aws:dynamodb:us-east-1:123456789012:table/FotaHistoryStack-HistoryTable1234-ABCD/stream/2026-11-01T00:00:00.000';
+    const streamArn =
+      'arn:aws:dynamodb:us-east-1:123456789012:table/FotaHistoryStack-HistoryTable1234-ABCD/stream/2026-11-01T00:00:00.000';
     const { template: attached } = buildStack({
       fleetAccounts: FLEET_ACCOUNTS.join(','),
       existingTableName: 'FotaHistoryStack-HistoryTable1234-ABCD',
@@ -170,7 +210,9 @@ describe('re-attaching a retained table', () => {
 
     // Assess
     expect(tables).toEqual({});
-    expect(new Set(envs.filter((name) => name !== undefined))).toEqual(new Set(['FotaHistoryStack-HistoryTable1234-ABCD']));
+    expect(new Set(envs.filter((name) => name !== undefined))).toEqual(
+      new Set(['FotaHistoryStack-HistoryTable1234-ABCD']),
+    );
     expect(policies).toContain(':table/FotaHistoryStack-HistoryTable1234-ABCD');
     // Change events keep reading the retained table's stream.
     expect(streamSources).toEqual([streamArn]);
@@ -188,11 +230,16 @@ describe('a secret under a customer managed KMS key', () => {
 
   it('grants kms:Decrypt on that key, through Secrets Manager only, to every function that reads the secret', () => {
     // Prepare
-    const { template: withKey } = buildStack({ fleetAccounts: FLEET_ACCOUNTS.join(','), thingSpaceSecretKmsKeyArn: keyArn });
+    const { template: withKey } = buildStack({
+      fleetAccounts: FLEET_ACCOUNTS.join(','),
+      thingSpaceSecretKmsKeyArn: keyArn,
+    });
 
     // Act
     const decrypts = Object.values(resourcesOfType(withKey, 'AWS::IAM::Policy'))
-      .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement)
+      .flatMap(
+        (policy) => (policy.Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement,
+      )
       .filter((statement) => [statement.Action].flat().includes('kms:Decrypt'));
 
     // Assess
@@ -207,21 +254,31 @@ describe('a secret under a customer managed KMS key', () => {
 
   it('grants no KMS action without it, and refuses something that is not a key ARN', () => {
     expect(JSON.stringify(resourcesOfType(template, 'AWS::IAM::Policy'))).not.toContain('kms:');
-    expect(() => buildStack({ thingSpaceSecretKmsKeyArn: 'alias/mine' })).toThrow(/thingSpaceSecretKmsKeyArn must be a KMS key ARN/);
+    expect(() => buildStack({ thingSpaceSecretKmsKeyArn: 'alias/mine' })).toThrow(
+      /thingSpaceSecretKmsKeyArn must be a KMS key ARN/,
+    );
   });
 });
 
 describe('fullResyncDays', () => {
   it('reaches discovery as FULL_RESYNC_DAYS, and is refused above 30', () => {
     // Prepare
-    const { template: custom, stack: customStack } = buildStack({ fleetAccounts: FLEET_ACCOUNTS.join(','), fullResyncDays: '14' });
+    const { template: custom, stack: customStack } = buildStack({
+      fleetAccounts: FLEET_ACCOUNTS.join(','),
+      fullResyncDays: '14',
+    });
 
     // Act
-    const env = (resourcesOfType(custom, 'AWS::Lambda::Function')[logicalIdFor(customStack, customStack.fleetSync.discovery.lambda)]?.Properties
-      ?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const env = (
+      resourcesOfType(custom, 'AWS::Lambda::Function')[
+        logicalIdFor(customStack, customStack.fleetSync.discovery.lambda)
+      ]?.Properties?.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
 
     // Assess
     expect(env.FULL_RESYNC_DAYS).toBe('14');
-    expect(() => buildStack({ fullResyncDays: '31' })).toThrow('context fullResyncDays must be a whole number of days from 1 to 30, got "31"');
+    expect(() => buildStack({ fullResyncDays: '31' })).toThrow(
+      'context fullResyncDays must be a whole number of days from 1 to 30, got "31"',
+    );
   });
 });

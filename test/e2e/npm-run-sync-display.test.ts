@@ -23,7 +23,11 @@ interface RunResult {
 }
 
 /** Runs `command` in a pseudo-terminal; `onOutput` sees the output as it comes. */
-function inTerminal(command: string, env: NodeJS.ProcessEnv, onOutput?: (output: string, child: ReturnType<typeof spawn>) => void): Promise<RunResult> {
+function inTerminal(
+  command: string,
+  env: NodeJS.ProcessEnv,
+  onOutput?: (output: string, child: ReturnType<typeof spawn>) => void,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // -e: script exits with the command's exit code; -q: no "Script started" banner; /dev/null: no typescript file.
     const child = spawn('script', ['-e', '-q', '-c', command, '/dev/null'], {
@@ -45,7 +49,11 @@ function inTerminal(command: string, env: NodeJS.ProcessEnv, onOutput?: (output:
 
 function piped(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult & { stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'sync', '--', ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', '--silent', 'sync', '--', ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -62,7 +70,11 @@ function piped(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult & { st
  */
 function screenLines(output: string): string[] {
   return output.split('\n').map((line) => {
-    const last = line.split(/\r|\u001b\[1G/).filter((part) => part.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '') !== '').at(-1) ?? '';
+    const last =
+      line
+        .split(/\r|\u001b\[1G/)
+        .filter((part) => part.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '') !== '')
+        .at(-1) ?? '';
     return last.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '').trimEnd();
   });
 }
@@ -104,11 +116,19 @@ describe('npm run sync on a terminal', () => {
     expect(result.code, result.output).toBe(1);
     const screen = screenLines(result.output);
     expect(screen).toContainEqual(
-      expect.stringMatching(new RegExp(`^${ACCOUNT}: ${FLEET_SIZE} devices listed, ${FLEET_SIZE} asked, 0 skipped, ${FLEET_SIZE - 1} synced, 1 failed in [0-9.]+ s \\([0-9.]+ devices/s\\)$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^${ACCOUNT}: ${FLEET_SIZE} devices listed, ${FLEET_SIZE} asked, 0 skipped, ${FLEET_SIZE - 1} synced, 1 failed in [0-9.]+ s \\([0-9.]+ devices/s\\)$`,
+        ),
+      ),
     );
     expect(screen).toContain(`  failed: ${failing} UPSTREAM_UNAVAILABLE`);
     // An account ThingSpace does not know is the account's failure, not a failed device.
-    expect(screen).toContainEqual(expect.stringMatching(new RegExp(`^${UNKNOWN_ACCOUNT}: 0 devices listed, 0 asked, 0 skipped, 0 synced, 0 failed in `)));
+    expect(screen).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^${UNKNOWN_ACCOUNT}: 0 devices listed, 0 asked, 0 skipped, 0 synced, 0 failed in `),
+      ),
+    );
     expect(screen).toContainEqual(expect.stringMatching(/^ {2}the account's device list failed: .*AccountNotFound/));
     // The bar's final state: a real total, not 0/0 growing page by page.
     expect(result.output).toContain(`${FLEET_SIZE}/${FLEET_SIZE} devices`);
@@ -136,19 +156,27 @@ describe('npm run sync on a terminal', () => {
     let interrupted = false;
 
     // Act
-    const result = await inTerminal(`npm run sync -- --account ${ACCOUNT} --concurrency 2 --full`, env, (output, child) => {
-      if (!interrupted && /\[.*\] \d+\/60 devices/.test(output)) {
-        interrupted = true;
-        child.stdin?.write('\u0003');
-      }
-    });
+    const result = await inTerminal(
+      `npm run sync -- --account ${ACCOUNT} --concurrency 2 --full`,
+      env,
+      (output, child) => {
+        if (!interrupted && /\[.*\] \d+\/60 devices/.test(output)) {
+          interrupted = true;
+          child.stdin?.write('\u0003');
+        }
+      },
+    );
     simulator.setLatency(0);
 
     // Assess
     expect(interrupted).toBe(true);
     expect(result.code, result.output).toBe(130);
     expect(screenLines(result.output)).toContainEqual(
-      expect.stringMatching(new RegExp(`^${ACCOUNT}: interrupted: ${FLEET_SIZE} devices listed, \\d+ asked, \\d+ skipped, \\d+ synced, 0 failed in `)),
+      expect.stringMatching(
+        new RegExp(
+          `^${ACCOUNT}: interrupted: ${FLEET_SIZE} devices listed, \\d+ asked, \\d+ skipped, \\d+ synced, 0 failed in `,
+        ),
+      ),
     );
     expect(result.output.lastIndexOf('\u001b[?25h')).toBeGreaterThan(result.output.lastIndexOf('\u001b[?25l'));
     expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
@@ -163,7 +191,13 @@ describe('npm run sync options', () => {
     // Assess
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^usage: npm run sync -- --account ACCOUNT/);
-    for (const variable of ['THINGSPACE_BASE_URL', 'THINGSPACE_CREDENTIALS', 'THINGSPACE_SECRET_ID', 'DATA_DIR', 'DYNAMODB_ENDPOINT']) {
+    for (const variable of [
+      'THINGSPACE_BASE_URL',
+      'THINGSPACE_CREDENTIALS',
+      'THINGSPACE_SECRET_ID',
+      'DATA_DIR',
+      'DYNAMODB_ENDPOINT',
+    ]) {
       expect(result.stdout).toContain(variable);
     }
   });

@@ -140,7 +140,9 @@ describe('npm run sync -- --account (one machine, change-aware passes)', { timeo
     // Assess
     expect(first.code, first.stderr).toBe(1);
     expect(first.stdout).toMatch(new RegExp(`^\\s*failed: ${failing} ${ErrorCode.upstreamUnavailable}$`, 'm'));
-    expect(first.stdout).toContain(`${ACCOUNT}: ${LISTED} devices listed, ${FLEET_SIZE + 1} asked, 1 skipped, ${FLEET_SIZE} synced, 1 failed`);
+    expect(first.stdout).toContain(
+      `${ACCOUNT}: ${LISTED} devices listed, ${FLEET_SIZE + 1} asked, 1 skipped, ${FLEET_SIZE} synced, 1 failed`,
+    );
     expect(first.stdout).toContain(`  asked:   never-synced ${FLEET_SIZE + 1}\n  skipped: never-upgraded 1\n`);
     expect(first.stdout).toMatch(new RegExp(`^${ACCOUNT}: \\d+/${FLEET_SIZE + 1} devices done, \\d+ failed$`, 'm'));
     // Totals are never below what is done: "N listed so far" while the list is read, the real total after.
@@ -148,7 +150,9 @@ describe('npm run sync -- --account (one machine, change-aware passes)', { timeo
       expect(Number(total)).toBe(FLEET_SIZE + 1);
       expect(Number(done)).toBeLessThanOrEqual(FLEET_SIZE + 1);
     }
-    for (const [, done, listed] of first.stdout.matchAll(new RegExp(`^${ACCOUNT}: (\\d+) devices done, (\\d+) listed so far`, 'gm'))) {
+    for (const [, done, listed] of first.stdout.matchAll(
+      new RegExp(`^${ACCOUNT}: (\\d+) devices done, (\\d+) listed so far`, 'gm'),
+    )) {
       expect(Number(done)).toBeLessThanOrEqual(Number(listed));
     }
     // No progress bar and no terminal control sequences when the output is not a TTY.
@@ -192,8 +196,12 @@ describe('npm run sync -- --account (one machine, change-aware passes)', { timeo
 
     // Assess
     expect(second.code, second.stderr).toBe(1);
-    expect(second.stdout).toContain(`${ACCOUNT}: ${LISTED} devices listed, 2 asked, ${FLEET_SIZE} skipped, 1 synced, 1 failed`);
-    expect(second.stdout).toContain(`  asked:   never-synced 1, unfinished-upgrade 1\n  skipped: unchanged ${FLEET_SIZE - 1}, never-upgraded 1\n`);
+    expect(second.stdout).toContain(
+      `${ACCOUNT}: ${LISTED} devices listed, 2 asked, ${FLEET_SIZE} skipped, 1 synced, 1 failed`,
+    );
+    expect(second.stdout).toContain(
+      `  asked:   never-synced 1, unfinished-upgrade 1\n  skipped: unchanged ${FLEET_SIZE - 1}, never-upgraded 1\n`,
+    );
     expect(afterSecond.upgrades).toEqual(afterFirst.upgrades);
     expect(simulator.stats()).toMatchObject({ listCalls: PAGES, historyCalls: MAX_ATTEMPTS + 1 });
     expect(simulator.historyCallsFor(UNFINISHED)).toBe(1);
@@ -208,7 +216,14 @@ describe('npm run sync -- --account (one machine, change-aware passes)', { timeo
     const changed = deviceIds[7] as string;
     const due = deviceIds[8] as string;
     const live = simulator.liveHistory(ACCOUNT, changed) ?? [];
-    const newest = { ...live[0]!, id: 'e2e-new-upgrade', startDate: '2026-11-30', upgradeStartTime: '2026-11-30T08:00:00Z', firmwareFrom: 'SyntheticFirmware-2', firmwareTo: 'SyntheticFirmware-3' };
+    const newest = {
+      ...live[0]!,
+      id: 'e2e-new-upgrade',
+      startDate: '2026-11-30',
+      upgradeStartTime: '2026-11-30T08:00:00Z',
+      firmwareFrom: 'SyntheticFirmware-2',
+      firmwareTo: 'SyntheticFirmware-3',
+    };
     simulator.setHistory(ACCOUNT, changed, [newest, ...live]);
     await rewriteSyncState(dataDir, due, { lastFullSyncAt: new Date(Date.now() - 8 * 86_400_000).toISOString() });
 
@@ -218,8 +233,12 @@ describe('npm run sync -- --account (one machine, change-aware passes)', { timeo
 
     // Assess
     expect(third.code, third.stderr).toBe(0);
-    expect(third.stdout).toContain(`${ACCOUNT}: ${LISTED} devices listed, 4 asked, ${LISTED - 4} skipped, 4 synced, 0 failed`);
-    expect(third.stdout).toContain('  asked:   never-synced 1, list-changed 1, unfinished-upgrade 1, full-resync-due 1\n');
+    expect(third.stdout).toContain(
+      `${ACCOUNT}: ${LISTED} devices listed, 4 asked, ${LISTED - 4} skipped, 4 synced, 0 failed`,
+    );
+    expect(third.stdout).toContain(
+      '  asked:   never-synced 1, list-changed 1, unfinished-upgrade 1, full-resync-due 1\n',
+    );
     expect(simulator.stats().historyCalls).toBe(4);
     expect([changed, due, failing].map((deviceId) => simulator.historyCallsFor(deviceId))).toEqual([1, 1, 1]);
     expect(afterThird.upgrades.has(`${changed}/e2e-new-upgrade`)).toBe(true);
@@ -235,7 +254,9 @@ describe('npm run sync -- --account (one machine, change-aware passes)', { timeo
 
     // Assess
     expect(full.code, full.stderr).toBe(0);
-    expect(full.stdout).toContain(`${ACCOUNT}: ${LISTED} devices listed, ${FLEET_SIZE + 1} asked, 1 skipped, ${FLEET_SIZE + 1} synced, 0 failed`);
+    expect(full.stdout).toContain(
+      `${ACCOUNT}: ${LISTED} devices listed, ${FLEET_SIZE + 1} asked, 1 skipped, ${FLEET_SIZE + 1} synced, 0 failed`,
+    );
     expect(full.stdout).toContain(`  asked:   full-pass ${FLEET_SIZE + 1}\n  skipped: never-upgraded 1\n`);
     expect(simulator.stats().historyCalls).toBe(FLEET_SIZE + 1);
     expect(simulator.historyCallsFor(NEVER_UPGRADED)).toBe(0);

@@ -64,7 +64,8 @@ describe('npm start serves GET /reports/{account}/devices/{deviceId} like the de
     expect(answer.headers.get('content-type')).toMatch(/application\/json/);
     expect(answer.headers.get('x-history-stale')).toBeNull();
     expect(answer.body).toEqual([upgrade(device, 5), upgrade(device, 2), upgrade(device, 1)]);
-    for (const record of answer.body as object[]) expect(Object.keys(record).sort()).toEqual([...UPGRADE_RECORD_FIELDS].sort());
+    for (const record of answer.body as object[])
+      expect(Object.keys(record).sort()).toEqual([...UPGRADE_RECORD_FIELDS].sort());
   });
 
   it('keeps returning archived records after ThingSpace stops returning them', async () => {
@@ -196,7 +197,10 @@ describe('npm start serves GET /reports/{account}/devices/{deviceId} like the de
       errorMessage: 'Account not found or not accessible',
     });
     expect(denied.status).toBe(403);
-    expect(denied.body).toEqual({ errorCode: 'UnifiedWebService.REQUEST_FAILED.AccessDenied', errorMessage: 'Device not accessible' });
+    expect(denied.body).toEqual({
+      errorCode: 'UnifiedWebService.REQUEST_FAILED.AccessDenied',
+      errorMessage: 'Device not accessible',
+    });
     expect(simulator.historyCallsFor(forbidden)).toBe(1);
   });
 

@@ -11,7 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UPGRADE_RECORD_FIELDS, type UpgradeRecord } from '../../domain/upgrade-record';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { E2E_ACCOUNT, E2E_CREDENTIALS, getHistory, getPath, newDeviceId, upgrade } from '../support/e2e-fixtures';
-import { freePort, makeTempDir, PROJECT_ROOT, serverEnvironment, startLocalServer, type LocalServerProcess } from '../support/local-server-process';
+import {
+  freePort,
+  makeTempDir,
+  PROJECT_ROOT,
+  serverEnvironment,
+  startLocalServer,
+  type LocalServerProcess,
+} from '../support/local-server-process';
 import { openApiDocument, responseErrors } from '../support/openapi';
 
 let simulator: ThingSpaceSimulator;
@@ -21,9 +28,17 @@ const devices = Array.from({ length: 5 }, () => newDeviceId('36'));
 const TRICKY_REASON = 'Device said "no", then, later:\nretry';
 const fleet: UpgradeRecord[] = [];
 
-function run(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', script, '--', ...args], { cwd: PROJECT_ROOT, env: serverEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
+      cwd: PROJECT_ROOT,
+      env: serverEnvironment(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -33,7 +48,11 @@ function run(script: string, args: string[], env: Record<string, string>): Promi
   });
 }
 
-const storeEnv = () => ({ THINGSPACE_BASE_URL: simulator.url, THINGSPACE_CREDENTIALS: JSON.stringify(E2E_CREDENTIALS), DATA_DIR: dataDir.path });
+const storeEnv = () => ({
+  THINGSPACE_BASE_URL: simulator.url,
+  THINGSPACE_CREDENTIALS: JSON.stringify(E2E_CREDENTIALS),
+  DATA_DIR: dataDir.path,
+});
 
 async function getArchive(path: string, resource: string): Promise<{ status: number; body: any }> {
   const answer = await getPath(server!.url, path);
@@ -46,7 +65,13 @@ beforeAll(async () => {
   simulator.addAccount(E2E_ACCOUNT);
   devices.forEach((deviceId, index) => {
     const records = [
-      upgrade(deviceId, 1, { id: 'campaign-one', firmwareTo: 'FW-9', startDate: '2025-04-01', status: index % 2 ? 'UpgradeFailed' : 'UpgradeSuccess', reason: index === 0 ? TRICKY_REASON : 'ok, done' }),
+      upgrade(deviceId, 1, {
+        id: 'campaign-one',
+        firmwareTo: 'FW-9',
+        startDate: '2025-04-01',
+        status: index % 2 ? 'UpgradeFailed' : 'UpgradeSuccess',
+        reason: index === 0 ? TRICKY_REASON : 'ok, done',
+      }),
       upgrade(deviceId, 2, { id: 'campaign-two', firmwareTo: 'FW-10', startDate: '2025-08-01' }),
     ];
     simulator.setHistory(E2E_ACCOUNT, deviceId, records);
@@ -70,35 +95,46 @@ describe('npm start serves the archive routes after npm run sync', () => {
     const seen: UpgradeRecord[] = [];
     let token: string | undefined;
     do {
-      const page = await getArchive(`/archive/${E2E_ACCOUNT}/upgrades?firmwareTo=FW-9&limit=2${token ? `&nextToken=${encodeURIComponent(token)}` : ''}`, '/archive/{account}/upgrades');
+      const page = await getArchive(
+        `/archive/${E2E_ACCOUNT}/upgrades?firmwareTo=FW-9&limit=2${token ? `&nextToken=${encodeURIComponent(token)}` : ''}`,
+        '/archive/{account}/upgrades',
+      );
       expect(page.status).toBe(200);
       seen.push(...page.body.upgrades);
       token = page.body.nextToken;
     } while (token);
 
     // Assess
-    const expected = fleet.filter((record) => record.firmwareTo === 'FW-9').sort((a, b) => (a.deviceId < b.deviceId ? 1 : -1));
+    const expected = fleet
+      .filter((record) => record.firmwareTo === 'FW-9')
+      .sort((a, b) => (a.deviceId < b.deviceId ? 1 : -1));
     expect(seen).toEqual(expected);
   });
 
-  it('shows a device\'s last sync and, after ThingSpace changes a status, the change log', async () => {
+  it("shows a device's last sync and, after ThingSpace changes a status, the change log", async () => {
     // Prepare
     const deviceId = devices[1]!;
     simulator.updateRecord(E2E_ACCOUNT, deviceId, 'campaign-one', { status: 'UpgradeSuccess', reason: 'success' });
     expect((await getHistory(server!.url, E2E_ACCOUNT, deviceId)).status).toBe(200);
 
     // Act
-    const { status, body } = await getArchive(`/archive/${E2E_ACCOUNT}/devices/${deviceId}`, '/archive/{account}/devices/{deviceId}');
+    const { status, body } = await getArchive(
+      `/archive/${E2E_ACCOUNT}/devices/${deviceId}`,
+      '/archive/{account}/devices/{deviceId}',
+    );
 
     // Assess
     expect(status).toBe(200);
     expect(body.lastSync).toMatchObject({ outcome: 'success' });
     const changed = body.upgrades.find((upgrade: { id: string }) => upgrade.id === 'campaign-one');
-    expect(changed.statusLog.map((entry: { status: string }) => entry.status)).toEqual(['UpgradeFailed', 'UpgradeSuccess']);
+    expect(changed.statusLog.map((entry: { status: string }) => entry.status)).toEqual([
+      'UpgradeFailed',
+      'UpgradeSuccess',
+    ]);
     expect(changed.changedAt > changed.firstSeenAt).toBe(true);
   });
 
-  it('refuses bad parameters and tampered tokens in ThingSpace\'s error shape', async () => {
+  it("refuses bad parameters and tampered tokens in ThingSpace's error shape", async () => {
     // Prepare
     const first = await getArchive(`/archive/${E2E_ACCOUNT}/upgrades?limit=1`, '/archive/{account}/upgrades');
     const tampered = `${first.body.nextToken.slice(0, -2)}xx`;
@@ -106,13 +142,17 @@ describe('npm start serves the archive routes after npm run sync', () => {
     // Act
     const answers = await Promise.all([
       getArchive(`/archive/${E2E_ACCOUNT}/upgrades?sort=asc`, '/archive/{account}/upgrades'),
-      getArchive(`/archive/${E2E_ACCOUNT}/upgrades?nextToken=${encodeURIComponent(tampered)}`, '/archive/{account}/upgrades'),
+      getArchive(
+        `/archive/${E2E_ACCOUNT}/upgrades?nextToken=${encodeURIComponent(tampered)}`,
+        '/archive/{account}/upgrades',
+      ),
       getArchive(`/archive/${E2E_ACCOUNT}/upgrades?from=2025-02-30`, '/archive/{account}/upgrades'),
       getArchive(`/archive/not-an-account/devices/${devices[0]}`, '/archive/{account}/devices/{deviceId}'),
     ]);
 
     // Assess
-    for (const answer of answers) expect(answer).toMatchObject({ status: 400, body: { errorCode: 'INVALID_PARAMETER' } });
+    for (const answer of answers)
+      expect(answer).toMatchObject({ status: 400, body: { errorCode: 'INVALID_PARAMETER' } });
   });
 
   it('serves the OpenAPI document at /openapi.json, and the history route answers as it describes', async () => {
@@ -140,7 +180,11 @@ describe('npm run export (on the same DATA_DIR, once npm start has stopped)', ()
 
     // Act
     const csv = await run('export', ['--account', E2E_ACCOUNT, '--firmware-to', 'FW-9', '--out', csvFile], storeEnv());
-    const jsonl = await run('export', ['--account', E2E_ACCOUNT, '--upgrade-id', 'campaign-two', '--format', 'jsonl'], storeEnv());
+    const jsonl = await run(
+      'export',
+      ['--account', E2E_ACCOUNT, '--upgrade-id', 'campaign-two', '--format', 'jsonl'],
+      storeEnv(),
+    );
     const refused = await run('export', ['--account', E2E_ACCOUNT, '--from', 'yesterday'], storeEnv());
 
     // Assess
@@ -153,7 +197,10 @@ describe('npm run export (on the same DATA_DIR, once npm start has stopped)', ()
     expect(rows.find((row) => row.deviceId === devices[0])?.reason).toBe(TRICKY_REASON);
     expect(new Set(rows.map((row) => row.deviceId))).toEqual(new Set(devices));
     expect(jsonl.code, jsonl.stderr).toBe(0);
-    const lines = jsonl.stdout.trim().split('\n').map((line) => JSON.parse(line) as UpgradeRecord);
+    const lines = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as UpgradeRecord);
     expect(lines.map((record) => record.deviceId).sort()).toEqual([...devices].sort());
     expect(lines.every((record) => record.id === 'campaign-two')).toBe(true);
     expect(refused.code).toBe(2);

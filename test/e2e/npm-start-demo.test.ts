@@ -45,7 +45,11 @@ describe('npm start without THINGSPACE_BASE_URL', () => {
       '6d7e8f90-1a2b-4c3d-8e4f-5a6b7c8d9e0f',
       'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d',
     ]);
-    expect(answer.body).toMatchObject([{ status: 'UpgradeFailed', deviceId: DEMO_DEVICE_WITH_FAILURE, accountName: DEMO_ACCOUNT }, {}, {}]);
+    expect(answer.body).toMatchObject([
+      { status: 'UpgradeFailed', deviceId: DEMO_DEVICE_WITH_FAILURE, accountName: DEMO_ACCOUNT },
+      {},
+      {},
+    ]);
   });
 
   it('answers the documentation example device, and an empty history for a device without upgrades', async () => {
@@ -55,7 +59,10 @@ describe('npm start without THINGSPACE_BASE_URL', () => {
 
     // Assess
     expect(documented.status).toBe(200);
-    expect(ids(documented.body)).toEqual(['f574fbb8-b291-4cc7-bf22-4e3f27977558', '5edade25-c06c-4b13-ba2a-fbb9ada93579']);
+    expect(ids(documented.body)).toEqual([
+      'f574fbb8-b291-4cc7-bf22-4e3f27977558',
+      '5edade25-c06c-4b13-ba2a-fbb9ada93579',
+    ]);
     expect(empty.status).toBe(200);
     expect(empty.body).toEqual([]);
   });

@@ -32,7 +32,10 @@ async function start(): Promise<LocalServerProcess> {
 
 async function lines(): Promise<ChangeEvent[]> {
   const text = await readFile(join(dataDir.path, 'events.jsonl'), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ChangeEvent);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ChangeEvent);
 }
 
 async function waitForLines(count: number): Promise<ChangeEvent[]> {
@@ -59,7 +62,10 @@ afterAll(async () => {
 describe('npm start events.jsonl', () => {
   it('holds every insert and change once, across a restart, from the API and from a callback', async () => {
     const device = newDeviceId();
-    simulator.setHistory(E2E_ACCOUNT, device, [upgrade(device, 1, { status: 'InProgress' }), upgrade(device, 2, { status: 'InProgress' })]);
+    simulator.setHistory(E2E_ACCOUNT, device, [
+      upgrade(device, 1, { status: 'InProgress' }),
+      upgrade(device, 2, { status: 'InProgress' }),
+    ]);
     const [first, second] = simulator.liveHistory(E2E_ACCOUNT, device)!.map((record) => record.id);
 
     // First run: two first sightings through the API, then a change that arrives as a callback.

@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { E2E_ACCOUNT, E2E_CREDENTIALS, getPath, newDeviceId, upgrade } from '../support/e2e-fixtures';
-import { freePort, makeTempDir, meaningfulLines, runUntilExit, startLocalServer } from '../support/local-server-process';
+import {
+  freePort,
+  makeTempDir,
+  meaningfulLines,
+  runUntilExit,
+  startLocalServer,
+} from '../support/local-server-process';
 
 let simulator: ThingSpaceSimulator;
 const temporary: Array<{ remove(): Promise<void> }> = [];
@@ -73,13 +79,25 @@ describe('npm start: access lines and /health', () => {
       const stale = await getPath(server.url, path);
       await store.close();
       const storeGone = await getPath(server.url, '/health');
-      await until(() => server.stdout().split('\n').filter((line) => line.startsWith('{')).length >= 4);
+      await until(
+        () =>
+          server
+            .stdout()
+            .split('\n')
+            .filter((line) => line.startsWith('{')).length >= 4,
+      );
 
       // Assess
-      expect(healthy).toMatchObject({ status: 200, body: { status: 'ok', store: 'reachable', thingspace: 'reachable' } });
+      expect(healthy).toMatchObject({
+        status: 200,
+        body: { status: 'ok', store: 'reachable', thingspace: 'reachable' },
+      });
       expect(live.status).toBe(200);
       expect(stale.status).toBe(200);
-      expect(storeGone).toMatchObject({ status: 503, body: { status: 'unavailable', store: 'unreachable', errorCode: 'ARCHIVE_UNAVAILABLE' } });
+      expect(storeGone).toMatchObject({
+        status: 503,
+        body: { status: 'unavailable', store: 'unreachable', errorCode: 'ARCHIVE_UNAVAILABLE' },
+      });
       const access = server
         .stdout()
         .split('\n')
@@ -87,7 +105,15 @@ describe('npm start: access lines and /health', () => {
         .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(access).toEqual([
         { time: expect.any(String), method: 'GET', path: '/health', status: 200, ms: expect.any(Number), stale: false },
-        { time: expect.any(String), method: 'GET', path, status: 200, ms: expect.any(Number), stale: false, records: 2 },
+        {
+          time: expect.any(String),
+          method: 'GET',
+          path,
+          status: 200,
+          ms: expect.any(Number),
+          stale: false,
+          records: 2,
+        },
         { time: expect.any(String), method: 'GET', path, status: 200, ms: expect.any(Number), stale: true, records: 2 },
         { time: expect.any(String), method: 'GET', path: '/health', status: 503, ms: expect.any(Number), stale: false },
       ]);
@@ -111,7 +137,9 @@ describe('npm start: access lines and /health', () => {
       await until(() => server.stdout().includes('/nowhere'));
 
       // Assess
-      expect(server.stdout()).toMatch(/^\d\d:\d\d:\d\d GET \/reports\/0242078689-00001\/devices\/990000473475989 200 [0-9.]+ ms, 3 records$/m);
+      expect(server.stdout()).toMatch(
+        /^\d\d:\d\d:\d\d GET \/reports\/0242078689-00001\/devices\/990000473475989 200 [0-9.]+ ms, 3 records$/m,
+      );
       expect(server.stdout()).toMatch(/^\d\d:\d\d:\d\d GET \/nowhere 404 [0-9.]+ ms$/m);
       // The banner names DATA_DIR as given, not as a machine-specific absolute path it was not given as.
       expect(server.stdout()).toMatch(/with data in \/tmp\/.*\/data, table fota-history/);
@@ -125,11 +153,15 @@ describe('npm start finds conflicts before it starts or creates anything', () =>
   it('stops on a port in use without creating DATA_DIR', async () => {
     // Prepare
     const blocker = createServer();
-    const port = await new Promise<number>((done) => blocker.listen(0, '127.0.0.1', () => done((blocker.address() as AddressInfo).port)));
+    const port = await new Promise<number>((done) =>
+      blocker.listen(0, '127.0.0.1', () => done((blocker.address() as AddressInfo).port)),
+    );
     const dataDir = join(await tempDir(), 'never-created');
 
     // Act
-    const result = await runUntilExit({ env: { PORT: String(port), DATA_DIR: dataDir } }).finally(() => blocker.close());
+    const result = await runUntilExit({ env: { PORT: String(port), DATA_DIR: dataDir } }).finally(() =>
+      blocker.close(),
+    );
 
     // Assess
     expectOneLine(result, new RegExp(`^thingspace-fota-history: port ${port} is already in use \\(set PORT\\)$`));
@@ -145,13 +177,19 @@ describe('npm start finds conflicts before it starts or creates anything', () =>
     const result = await runUntilExit({ env: { PORT: String(await freePort()), DATA_DIR: dataDir } });
 
     // Assess
-    expectOneLine(result, new RegExp(`DATA_DIR .* is in use by another npm start or npm run sync \\(pid ${process.pid}\\)`));
+    expectOneLine(
+      result,
+      new RegExp(`DATA_DIR .* is in use by another npm start or npm run sync \\(pid ${process.pid}\\)`),
+    );
     expect(await readdir(dataDir)).toEqual(['npm-start.pid']);
   });
 });
 
 /** A stand-in for Secrets Manager's endpoint that answers every GetSecretValue with one AWS error. */
-async function secretsManagerAnswering(errorType: string, message: string): Promise<{ url: string; close(): Promise<void> }> {
+async function secretsManagerAnswering(
+  errorType: string,
+  message: string,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
     request.resume();
     request.on('end', () => {
@@ -180,7 +218,9 @@ describe('npm start with THINGSPACE_SECRET_ID names why the secret cannot be rea
     const dataDir = join(await tempDir(), 'data');
 
     // Act
-    const result = await runUntilExit({ env: { ...noAwsCredentials, PORT: String(await freePort()), DATA_DIR: dataDir } });
+    const result = await runUntilExit({
+      env: { ...noAwsCredentials, PORT: String(await freePort()), DATA_DIR: dataDir },
+    });
 
     // Assess
     expectOneLine(
@@ -215,5 +255,3 @@ describe('npm start with THINGSPACE_SECRET_ID names why the secret cannot be rea
     expect(existsSync(dataDir)).toBe(false);
   });
 });
-
-

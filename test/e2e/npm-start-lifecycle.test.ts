@@ -91,7 +91,10 @@ describe('npm start stops cleanly and keeps the archive across restarts', () => 
     // Act: 30 concurrent first requests; then SIGTERM while ThingSpace is still answering another one
     const concurrent = await Promise.all(Array.from({ length: 30 }, () => getHistory(first.url, E2E_ACCOUNT, busy)));
     // A dropped connection becomes the answer (and fails the status check below), not an unhandled rejection.
-    const inFlight = getHistory(first.url, E2E_ACCOUNT, slow).catch((error: Error) => ({ status: 0, body: error.message }));
+    const inFlight = getHistory(first.url, E2E_ACCOUNT, slow).catch((error: Error) => ({
+      status: 0,
+      body: error.message,
+    }));
     await until(() => simulator.historyCallsFor(slow) === 1, 'the slow request to reach ThingSpace');
     const stopped = await first.stop('SIGTERM');
     const inFlightAnswer = await inFlight;
@@ -125,21 +128,24 @@ describe('npm start stops cleanly and keeps the archive across restarts', () => 
     expect(slowAfterRestart.body).toEqual([...slowRecords].reverse());
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('exits with code 0 on %s (node --import tsx local/start.ts, the server\'s own exit code)', async (signal) => {
-    // Prepare
-    const server = await start(await serverEnv(await tempDir()), 'node');
-    const device = newDeviceId();
-    simulator.setHistory(E2E_ACCOUNT, device, [upgrade(device, 1)]);
-    expect((await getHistory(server.url, E2E_ACCOUNT, device)).status).toBe(200);
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    "exits with code 0 on %s (node --import tsx local/start.ts, the server's own exit code)",
+    async (signal) => {
+      // Prepare
+      const server = await start(await serverEnv(await tempDir()), 'node');
+      const device = newDeviceId();
+      simulator.setHistory(E2E_ACCOUNT, device, [upgrade(device, 1)]);
+      expect((await getHistory(server.url, E2E_ACCOUNT, device)).status).toBe(200);
 
-    // Act
-    const result = await server.stop(signal);
+      // Act
+      const result = await server.stop(signal);
 
-    // Assess (stop() itself fails if any process of the group is still alive)
-    expect(result).toEqual({ code: 0, signal: null });
-    expect(server.stdout()).toContain(STOPPED_LINE);
-    expect(server.stderr()).toBe('');
-  });
+      // Assess (stop() itself fails if any process of the group is still alive)
+      expect(result).toEqual({ code: 0, signal: null });
+      expect(server.stdout()).toContain(STOPPED_LINE);
+      expect(server.stderr()).toBe('');
+    },
+  );
 
   it('stops when only npm is signalled (a supervisor that knows one pid), leaving no process behind', async () => {
     // Prepare
@@ -166,7 +172,10 @@ describe('npm start refuses a bad configuration with one line', () => {
 
   it('stops on malformed THINGSPACE_CREDENTIALS without echoing them', async () => {
     // Prepare
-    const env = { ...(await serverEnv(await tempDir())), THINGSPACE_CREDENTIALS: '{"appKey":"secret-key-123", "appSecret":' };
+    const env = {
+      ...(await serverEnv(await tempDir())),
+      THINGSPACE_CREDENTIALS: '{"appKey":"secret-key-123", "appSecret":',
+    };
 
     // Act
     const result = await runUntilExit({ env });

@@ -71,12 +71,16 @@ describe('npm start under a cold burst', () => {
 
     // Act
     const devices = Array.from({ length: BURST_SIZE }, (_, index) => fleet.deviceIdAt(index));
-    const answers = await Promise.all(devices.map((device) => get(`${server.url}/reports/${BURST_ACCOUNT}/devices/${device}`, agent)));
+    const answers = await Promise.all(
+      devices.map((device) => get(`${server.url}/reports/${BURST_ACCOUNT}/devices/${device}`, agent)),
+    );
 
     // Assert
     const statuses = new Map<number, number>();
     for (const answer of answers) statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-    expect(Object.fromEntries(statuses), answers.find((answer) => answer.status !== 200)?.body).toEqual({ 200: BURST_SIZE });
+    expect(Object.fromEntries(statuses), answers.find((answer) => answer.status !== 200)?.body).toEqual({
+      200: BURST_SIZE,
+    });
     for (const [index, answer] of answers.entries()) {
       const records = JSON.parse(answer.body) as Array<{ deviceId: string }>;
       expect(records).toHaveLength(3);
@@ -155,7 +159,7 @@ function expectThingSpaceError(answer: RawAnswer, status: number, errorCode: str
   expect(answer.ending).toBe('end');
 }
 
-describe('npm start answers requests its HTTP parser rejects in ThingSpace\'s error shape', () => {
+describe("npm start answers requests its HTTP parser rejects in ThingSpace's error shape", () => {
   let server: LocalServerProcess;
   const device = () => fleet.deviceIdAt(500);
 
@@ -164,32 +168,45 @@ describe('npm start answers requests its HTTP parser rejects in ThingSpace\'s er
   });
 
   it('answers a control byte in the path 400 INVALID_PARAMETER', async () => {
-    const answer = await rawRequest(server.url, getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/35\x01${device()}`)).answer;
+    const answer = await rawRequest(server.url, getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/35\x01${device()}`))
+      .answer;
 
     expectThingSpaceError(answer, 400, 'INVALID_PARAMETER');
   });
 
   it('answers headers over 16 KB 431 HEADERS_TOO_LARGE', async () => {
-    const answer = await rawRequest(server.url, getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/${device()}`, `X-Padding: ${'a'.repeat(17 * 1024)}\r\n`)).answer;
+    const answer = await rawRequest(
+      server.url,
+      getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/${device()}`, `X-Padding: ${'a'.repeat(17 * 1024)}\r\n`),
+    ).answer;
 
     expectThingSpaceError(answer, 431, 'HEADERS_TOO_LARGE');
   });
 
   it('answers a method HTTP does not know 405 METHOD_NOT_ALLOWED, naming GET in Allow', async () => {
-    const answer = await rawRequest(server.url, `BREW /reports/${BURST_ACCOUNT}/devices/${device()} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`).answer;
+    const answer = await rawRequest(
+      server.url,
+      `BREW /reports/${BURST_ACCOUNT}/devices/${device()} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+    ).answer;
 
     expectThingSpaceError(answer, 405, 'METHOD_NOT_ALLOWED');
     expect(answer.headers.allow).toBe('GET');
   });
 
   it('answers a malformed header 400 BAD_REQUEST', async () => {
-    const answer = await rawRequest(server.url, getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/${device()}`, 'Not A Header\r\n')).answer;
+    const answer = await rawRequest(
+      server.url,
+      getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/${device()}`, 'Not A Header\r\n'),
+    ).answer;
 
     expectThingSpaceError(answer, 400, 'BAD_REQUEST');
   });
 
   it('keeps serving well-formed requests after those', async () => {
-    const answer = await rawRequest(server.url, getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/${device()}`, 'Connection: close\r\n')).answer;
+    const answer = await rawRequest(
+      server.url,
+      getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/${device()}`, 'Connection: close\r\n'),
+    ).answer;
 
     expect(answer.status, answer.text).toBe(200);
     expect(JSON.parse(answer.body)).toHaveLength(3);
@@ -208,7 +225,9 @@ describe('npm start on SIGTERM', () => {
       await new Promise((done) => setTimeout(done, 100));
 
       // Act: 20 new connections, each sending its request as soon as it connects, then SIGTERM at once
-      const late = devices.slice(1).map((deviceId) => rawRequest(server.url, getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/${deviceId}`)));
+      const late = devices
+        .slice(1)
+        .map((deviceId) => rawRequest(server.url, getRequestBytes(`/reports/${BURST_ACCOUNT}/devices/${deviceId}`)));
       await Promise.all(late.map((request) => request.connected));
       const stopped = server.stop('SIGTERM');
       const answers = await Promise.all([inFlight, ...late].map((request) => request.answer));
@@ -216,8 +235,13 @@ describe('npm start on SIGTERM', () => {
 
       // Assert: every request answered in full, each connection then closed by the server
       for (const [index, answer] of answers.entries()) {
-        expect(answer.status, `request ${index}: ${answer.ending} after ${JSON.stringify(answer.text.slice(0, 200))}`).toBe(200);
-        expect((JSON.parse(answer.body) as Array<{ deviceId: string }>).map((record) => record.deviceId)).toEqual(Array(3).fill(devices[index]));
+        expect(
+          answer.status,
+          `request ${index}: ${answer.ending} after ${JSON.stringify(answer.text.slice(0, 200))}`,
+        ).toBe(200);
+        expect((JSON.parse(answer.body) as Array<{ deviceId: string }>).map((record) => record.deviceId)).toEqual(
+          Array(3).fill(devices[index]),
+        );
         expect(answer.headers.connection).toBe('close');
         expect(answer.ending).toBe('end');
       }

@@ -11,7 +11,9 @@ import { E2E_ACCOUNT, E2E_CREDENTIALS, getHistory, getPath, newDeviceId, upgrade
 import { freePort, makeTempDir, startLocalServer, type LocalServerProcess } from '../support/local-server-process';
 
 /** Forwards every request to `target` and keeps the tokens ThingSpace hands out. */
-async function startRecordingProxy(target: string): Promise<{ url: string; issued: Set<string>; close(): Promise<void> }> {
+async function startRecordingProxy(
+  target: string,
+): Promise<{ url: string; issued: Set<string>; close(): Promise<void> }> {
   const issued = new Set<string>();
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -19,7 +21,8 @@ async function startRecordingProxy(target: string): Promise<{ url: string; issue
     request.on('end', async () => {
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(request.headers)) {
-        if (typeof value === 'string' && !['host', 'content-length', 'connection'].includes(name)) headers[name] = value;
+        if (typeof value === 'string' && !['host', 'content-length', 'connection'].includes(name))
+          headers[name] = value;
       }
       try {
         const upstream = await fetch(`${target}${request.url ?? '/'}`, {
@@ -97,7 +100,8 @@ describe('npm start keeps secrets out of its output', () => {
 
     // Act: a first call, both renewals, a retried 5xx, a refusal passed through, an outage, a bad path
     const statuses: number[] = [];
-    const ask = async (deviceId: string, account = E2E_ACCOUNT) => statuses.push((await getHistory(server!.url, account, deviceId)).status);
+    const ask = async (deviceId: string, account = E2E_ACCOUNT) =>
+      statuses.push((await getHistory(server!.url, account, deviceId)).status);
     await ask(device);
     simulator.expireAccessTokens();
     await ask(device);

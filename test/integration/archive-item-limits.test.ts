@@ -47,7 +47,14 @@ async function newArchive(client = dynamo.client) {
     logger: { warn: (message, attributes) => warnings.push({ message, attributes }) },
   });
   const device: DeviceKey = { account: TEST_ACCOUNT, deviceId: nextDeviceId() };
-  return { tableName, store, warnings, device, record: (id: string, overrides: Partial<UpgradeRecord> = {}) => upgradeRecord({ deviceId: device.deviceId, id, ...overrides }) };
+  return {
+    tableName,
+    store,
+    warnings,
+    device,
+    record: (id: string, overrides: Partial<UpgradeRecord> = {}) =>
+      upgradeRecord({ deviceId: device.deviceId, id, ...overrides }),
+  };
 }
 
 function ids(records: readonly UpgradeRecord[]): string[] {
@@ -56,7 +63,10 @@ function ids(records: readonly UpgradeRecord[]): string[] {
 
 describe('a record DynamoDB refuses for good', () => {
   it.each([
-    ['an upgrade id of 2,000 characters (sort key over 1,024 bytes)', (id: string) => ({ id: `${id}-${'i'.repeat(2_000)}` })],
+    [
+      'an upgrade id of 2,000 characters (sort key over 1,024 bytes)',
+      (id: string) => ({ id: `${id}-${'i'.repeat(2_000)}` }),
+    ],
     ['a reason of 300 KB (the item and its log entry over 400 KB)', () => ({ reason: 'r'.repeat(300 * 1024) })],
   ])('with %s is served but not archived, and never blocks the device', async (_case, poison) => {
     // Prepare
@@ -88,63 +98,77 @@ describe('a record DynamoDB refuses for good', () => {
 });
 
 describe('an upgrade whose status log grows past what one item can hold', () => {
-  it('keeps every one of 60 changes with 8 KB reasons, readable in order, with one write per change until the log overflows', async () => {
-    // Prepare
-    const client = dynamo.createClient();
-    const operations = countOperations(client);
-    const { store, device, record } = await newArchive(client);
-    const reasonOf = (change: number) => `change ${String(change).padStart(2, '0')} `.padEnd(8 * 1024, 'x');
-    const thingspace = thingSpaceAnswering([record('flapping', { status: 'Status-00', reason: reasonOf(0) })]);
-    const dependencies = { thingspace, store, now: steppingClock() };
-    await getDeviceHistory(device, dependencies);
-    const writesPerChange: number[] = [];
+  it(
+    'keeps every one of 60 changes with 8 KB reasons, readable in order, with one write per change until the log overflows',
+    async () => {
+      // Prepare
+      const client = dynamo.createClient();
+      const operations = countOperations(client);
+      const { store, device, record } = await newArchive(client);
+      const reasonOf = (change: number) => `change ${String(change).padStart(2, '0')} `.padEnd(8 * 1024, 'x');
+      const thingspace = thingSpaceAnswering([record('flapping', { status: 'Status-00', reason: reasonOf(0) })]);
+      const dependencies = { thingspace, store, now: steppingClock() };
+      await getDeviceHistory(device, dependencies);
+      const writesPerChange: number[] = [];
 
-    // Act
-    for (let change = 1; change <= 60; change += 1) {
-      thingspace.records = [record('flapping', { status: `Status-${String(change).padStart(2, '0')}`, reason: reasonOf(change) })];
-      operations.reset();
-      const answer = await getDeviceHistory(device, dependencies);
-      expect(answer.archive).toMatchObject({ updated: 1, skipped: 0 });
-      writesPerChange.push(operations.count('PutItem'));
-    }
-    const [log] = await store.listStatusLogs(device);
-    const [onItem] = await store.listUpgrades(device);
+      // Act
+      for (let change = 1; change <= 60; change += 1) {
+        thingspace.records = [
+          record('flapping', { status: `Status-${String(change).padStart(2, '0')}`, reason: reasonOf(change) }),
+        ];
+        operations.reset();
+        const answer = await getDeviceHistory(device, dependencies);
+        expect(answer.archive).toMatchObject({ updated: 1, skipped: 0 });
+        writesPerChange.push(operations.count('PutItem'));
+      }
+      const [log] = await store.listStatusLogs(device);
+      const [onItem] = await store.listUpgrades(device);
 
-    // Assess
-    expect(log!.upgradeId).toBe('flapping');
-    expect(log!.statusLog.map((entry) => entry.reason)).toEqual(Array.from({ length: 61 }, (_, change) => reasonOf(change)));
-    expect(log!.statusLog.map((entry) => entry.status)).toEqual(
-      Array.from({ length: 61 }, (_, change) => `Status-${String(change).padStart(2, '0')}`),
-    );
-    expect(onItem!.record.reason).toBe(reasonOf(60));
-    expect(onItem!.statusLog).toHaveLength(STATUS_LOG_LATEST_ON_ITEM + 1);
-    expect(onItem!.statusLog[0]!.reason).toBe(reasonOf(0));
-    // Until the item holds the first entry and the latest 20, a change costs its one write; after, one more.
-    expect(writesPerChange.slice(0, STATUS_LOG_LATEST_ON_ITEM)).toEqual(Array(STATUS_LOG_LATEST_ON_ITEM).fill(1));
-    expect(writesPerChange.slice(STATUS_LOG_LATEST_ON_ITEM)).toEqual(Array(60 - STATUS_LOG_LATEST_ON_ITEM).fill(2));
-  }, SLOW_TEST_TIMEOUT_MS);
+      // Assess
+      expect(log!.upgradeId).toBe('flapping');
+      expect(log!.statusLog.map((entry) => entry.reason)).toEqual(
+        Array.from({ length: 61 }, (_, change) => reasonOf(change)),
+      );
+      expect(log!.statusLog.map((entry) => entry.status)).toEqual(
+        Array.from({ length: 61 }, (_, change) => `Status-${String(change).padStart(2, '0')}`),
+      );
+      expect(onItem!.record.reason).toBe(reasonOf(60));
+      expect(onItem!.statusLog).toHaveLength(STATUS_LOG_LATEST_ON_ITEM + 1);
+      expect(onItem!.statusLog[0]!.reason).toBe(reasonOf(0));
+      // Until the item holds the first entry and the latest 20, a change costs its one write; after, one more.
+      expect(writesPerChange.slice(0, STATUS_LOG_LATEST_ON_ITEM)).toEqual(Array(STATUS_LOG_LATEST_ON_ITEM).fill(1));
+      expect(writesPerChange.slice(STATUS_LOG_LATEST_ON_ITEM)).toEqual(Array(60 - STATUS_LOG_LATEST_ON_ITEM).fill(2));
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
-  it('moves entries out by size too, so reasons of 60 KB never push the item past 400 KB', async () => {
-    // Prepare
-    const { store, device, record } = await newArchive();
-    const reasonOf = (change: number) => `change ${change} `.padEnd(60 * 1024, 'y');
-    const thingspace = thingSpaceAnswering([record('long', { status: 'S0', reason: reasonOf(0) })]);
-    const dependencies = { thingspace, store, now: steppingClock() };
-    await getDeviceHistory(device, dependencies);
+  it(
+    'moves entries out by size too, so reasons of 60 KB never push the item past 400 KB',
+    async () => {
+      // Prepare
+      const { store, device, record } = await newArchive();
+      const reasonOf = (change: number) => `change ${change} `.padEnd(60 * 1024, 'y');
+      const thingspace = thingSpaceAnswering([record('long', { status: 'S0', reason: reasonOf(0) })]);
+      const dependencies = { thingspace, store, now: steppingClock() };
+      await getDeviceHistory(device, dependencies);
 
-    // Act
-    for (let change = 1; change <= 12; change += 1) {
-      thingspace.records = [record('long', { status: `S${change}`, reason: reasonOf(change) })];
-      const answer = await getDeviceHistory(device, dependencies);
-      expect(answer.archive).toMatchObject({ updated: 1, skipped: 0 });
-    }
-    const [log] = await store.listStatusLogs(device);
-    const [onItem] = await store.listUpgrades(device);
+      // Act
+      for (let change = 1; change <= 12; change += 1) {
+        thingspace.records = [record('long', { status: `S${change}`, reason: reasonOf(change) })];
+        const answer = await getDeviceHistory(device, dependencies);
+        expect(answer.archive).toMatchObject({ updated: 1, skipped: 0 });
+      }
+      const [log] = await store.listStatusLogs(device);
+      const [onItem] = await store.listUpgrades(device);
 
-    // Assess
-    expect(log!.statusLog.map((entry) => entry.status)).toEqual(Array.from({ length: 13 }, (_, change) => `S${change}`));
-    expect(onItem!.statusLog.length).toBeLessThan(6);
-  }, SLOW_TEST_TIMEOUT_MS);
+      // Assess
+      expect(log!.statusLog.map((entry) => entry.status)).toEqual(
+        Array.from({ length: 13 }, (_, change) => `S${change}`),
+      );
+      expect(onItem!.statusLog.length).toBeLessThan(6);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   it('loses nothing when the process dies between moving entries and trimming the item', async () => {
     // Prepare: a full log, then a client that "crashes" on the next upgrade-item write only.
@@ -185,37 +209,41 @@ describe('an upgrade whose status log grows past what one item can hold', () => 
     expect(afterRetry!.statusLog.map((entry) => entry.status)).toEqual(expected);
   });
 
-  it('keeps every entry once when ten writers change a full log at the same time', async () => {
-    // Prepare
-    const { store, device, record } = await newArchive();
-    const thingspace = thingSpaceAnswering([record('raced', { status: 'S00' })]);
-    const clock = steppingClock();
-    const dependencies = { thingspace, store, now: clock };
-    await getDeviceHistory(device, dependencies);
-    for (let change = 1; change <= STATUS_LOG_LATEST_ON_ITEM + 3; change += 1) {
-      thingspace.records = [record('raced', { status: `S${String(change).padStart(2, '0')}` })];
+  it(
+    'keeps every entry once when ten writers change a full log at the same time',
+    async () => {
+      // Prepare
+      const { store, device, record } = await newArchive();
+      const thingspace = thingSpaceAnswering([record('raced', { status: 'S00' })]);
+      const clock = steppingClock();
+      const dependencies = { thingspace, store, now: clock };
       await getDeviceHistory(device, dependencies);
-    }
-    const [before] = await store.listStatusLogs(device);
+      for (let change = 1; change <= STATUS_LOG_LATEST_ON_ITEM + 3; change += 1) {
+        thingspace.records = [record('raced', { status: `S${String(change).padStart(2, '0')}` })];
+        await getDeviceHistory(device, dependencies);
+      }
+      const [before] = await store.listStatusLogs(device);
 
-    // Act: each writer sees the same stored state and its own newer status.
-    const racers = Array.from({ length: 10 }, (_, index) => ({
-      thingspace: thingSpaceAnswering([record('raced', { status: `R${index}` })]),
-      store,
-      now: clock,
-    }));
-    await Promise.all(racers.map((racer) => getDeviceHistory(device, racer)));
-    const [after] = await store.listStatusLogs(device);
+      // Act: each writer sees the same stored state and its own newer status.
+      const racers = Array.from({ length: 10 }, (_, index) => ({
+        thingspace: thingSpaceAnswering([record('raced', { status: `R${index}` })]),
+        store,
+        now: clock,
+      }));
+      await Promise.all(racers.map((racer) => getDeviceHistory(device, racer)));
+      const [after] = await store.listStatusLogs(device);
 
-    // Assess
-    const observed = after!.statusLog.map((entry) => entry.observedAt);
-    expect(new Set(observed).size).toBe(observed.length);
-    expect([...observed].sort()).toEqual(observed);
-    expect(after!.statusLog.slice(0, before!.statusLog.length)).toEqual(before!.statusLog);
-    const [stored] = await store.listUpgrades(device);
-    expect(after!.statusLog.at(-1)!.status).toBe(stored!.record.status);
-    expect(stored!.statusLog.length).toBeLessThanOrEqual(STATUS_LOG_LATEST_ON_ITEM + 1);
-  }, SLOW_TEST_TIMEOUT_MS);
+      // Assess
+      const observed = after!.statusLog.map((entry) => entry.observedAt);
+      expect(new Set(observed).size).toBe(observed.length);
+      expect([...observed].sort()).toEqual(observed);
+      expect(after!.statusLog.slice(0, before!.statusLog.length)).toEqual(before!.statusLog);
+      const [stored] = await store.listUpgrades(device);
+      expect(after!.statusLog.at(-1)!.status).toBe(stored!.record.status);
+      expect(stored!.statusLog.length).toBeLessThanOrEqual(STATUS_LOG_LATEST_ON_ITEM + 1);
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });
 
 describe('items in the archive that the current code would not write', () => {
@@ -235,7 +263,14 @@ describe('items in the archive that the current code would not write', () => {
     await dynamo.client.send(
       new PutCommand({
         TableName: tableName,
-        Item: { ...upgradeKey(device, 'heavy'), ...stored, firstSeenAt: statusLog[0]!.observedAt, observedAt: statusLog[3]!.observedAt, statusLog, type: 'upgrade' },
+        Item: {
+          ...upgradeKey(device, 'heavy'),
+          ...stored,
+          firstSeenAt: statusLog[0]!.observedAt,
+          observedAt: statusLog[3]!.observedAt,
+          statusLog,
+          type: 'upgrade',
+        },
       }),
     );
     const thingspace = thingSpaceAnswering([record('heavy', { status: 'S4', reason: big('S4') })]);
@@ -257,8 +292,18 @@ describe('items in the archive that the current code would not write', () => {
     await getDeviceHistory(device, dependencies);
     const put = (Item: Record<string, unknown>) => dynamo.client.send(new PutCommand({ TableName: tableName, Item }));
     await put({ ...upgradeKey(device, 'no-id'), status: 'UpgradeSuccess', type: 'upgrade' });
-    await put({ ...upgradeKey(device, 'odd-log'), ...record('odd-log'), statusLog: [null, 'text', 7, { observedAt: 5 }], type: 'upgrade' });
-    await put({ ...upgradeKey(device, 'huge'), ...record('huge', { firmwareFrom: 'f'.repeat(300 * 1024) }), statusLog: 'not a list', type: 'upgrade' });
+    await put({
+      ...upgradeKey(device, 'odd-log'),
+      ...record('odd-log'),
+      statusLog: [null, 'text', 7, { observedAt: 5 }],
+      type: 'upgrade',
+    });
+    await put({
+      ...upgradeKey(device, 'huge'),
+      ...record('huge', { firmwareFrom: 'f'.repeat(300 * 1024) }),
+      statusLog: 'not a list',
+      type: 'upgrade',
+    });
     await put({ pk: upgradeKey(device, 'x').pk, sk: 'LOG#kept#broken', type: 'status-log' });
     dependencies.thingspace.records = [];
 
@@ -270,7 +315,9 @@ describe('items in the archive that the current code would not write', () => {
     expect(ids(answer.records)).toEqual(['huge', 'kept', 'odd-log']);
     expect(logs.map((log) => log.upgradeId).sort()).toEqual(['huge', 'kept', 'odd-log']);
     expect(warnings.map((warning) => warning.attributes.count)).toEqual([1, 2]);
-    const { Item } = await dynamo.client.send(new GetCommand({ TableName: tableName, Key: upgradeKey(device, 'no-id') }));
+    const { Item } = await dynamo.client.send(
+      new GetCommand({ TableName: tableName, Key: upgradeKey(device, 'no-id') }),
+    );
     expect(Item).toBeDefined();
   });
 });

@@ -36,7 +36,10 @@ beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ pageSize: PAGE_SIZE });
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
-  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url }, { SYNC_QUEUE_URL, DISCOVERY_QUEUE_URL, DISCOVERY_DLQ_URL });
+  useHandlerEnvironment(
+    { tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url },
+    { SYNC_QUEUE_URL, DISCOVERY_QUEUE_URL, DISCOVERY_DLQ_URL },
+  );
   ({ handler } = await import('../../functions/discover-fleet'));
 });
 
@@ -53,14 +56,22 @@ beforeEach(() => {
 function newFleet(): { account: string; deviceIds: string[] } {
   accountNumber += 1;
   const account = `00000001${String(accountNumber).padStart(2, '0')}-00001`;
-  const fleet = simulator.addSyntheticFleet(account, { size: FLEET_SIZE, recordsPerDevice: 1, firstImeiBody: 35_000_000_000_000 + accountNumber * 1000 });
+  const fleet = simulator.addSyntheticFleet(account, {
+    size: FLEET_SIZE,
+    recordsPerDevice: 1,
+    firstImeiBody: 35_000_000_000_000 + accountNumber * 1000,
+  });
   return { account, deviceIds: Array.from({ length: FLEET_SIZE }, (_, index) => fleet.deviceIdAt(index)) };
 }
 
 /** Accepts every entry, as SQS does when all is well. */
 function acceptAll(input: SendMessageBatchCommandInput): SendMessageBatchCommandOutput {
   return {
-    Successful: (input.Entries ?? []).map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '' })),
+    Successful: (input.Entries ?? []).map((entry) => ({
+      Id: entry.Id,
+      MessageId: `m-${entry.Id}`,
+      MD5OfMessageBody: '',
+    })),
     Failed: [],
     $metadata: {},
   };
@@ -84,7 +95,9 @@ function keyOf(body: unknown): { account: string; deviceId: string } {
 }
 
 function bodiesSentTo(queueUrl: string): unknown[] {
-  return batchesSentTo(queueUrl).flatMap((input) => (input.Entries ?? []).map((entry) => JSON.parse(entry.MessageBody ?? 'null')));
+  return batchesSentTo(queueUrl).flatMap((input) =>
+    (input.Entries ?? []).map((entry) => JSON.parse(entry.MessageBody ?? 'null')),
+  );
 }
 
 describe('discover-fleet handler with the simulator and dynalite', () => {
@@ -106,7 +119,11 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     expect(batchesSentTo(DISCOVERY_QUEUE_URL)).toEqual([]);
     expect(simulator.stats().listCalls).toBe(3);
     // The schedule message's id is the run, so a redelivery of it resumes instead of starting over.
-    expect(await store.getDiscoveryCheckpoint(account)).toMatchObject({ runId: record.messageId, state: 'done', devicesEnqueued: FLEET_SIZE });
+    expect(await store.getDiscoveryCheckpoint(account)).toMatchObject({
+      runId: record.messageId,
+      state: 'done',
+      devicesEnqueued: FLEET_SIZE,
+    });
   });
 
   it('stops at a page boundary when time is short and continues itself through the discovery queue', async () => {
@@ -132,7 +149,11 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
     expect(continued).toEqual({ batchItemFailures: [] });
     expect(simulator.stats().listCalls).toBe(3);
     expect(bodiesSentTo(SYNC_QUEUE_URL).map(keyOf)).toEqual(deviceIds.map((deviceId) => ({ account, deviceId })));
-    expect(await store.getDiscoveryCheckpoint(account)).toMatchObject({ runId: record.messageId, state: 'done', pagesDone: 3 });
+    expect(await store.getDiscoveryCheckpoint(account)).toMatchObject({
+      runId: record.messageId,
+      state: 'done',
+      pagesDone: 3,
+    });
   });
 
   it('sends again the entries SQS did not accept, so no device is lost', async () => {
@@ -147,7 +168,9 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
       accepted.push(...taken.map((entry) => entry.MessageBody ?? ''));
       return {
         Successful: taken.map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '' })),
-        Failed: entries.slice(taken.length).map((entry) => ({ Id: entry.Id, Code: 'InternalError', SenderFault: false })),
+        Failed: entries
+          .slice(taken.length)
+          .map((entry) => ({ Id: entry.Id, Code: 'InternalError', SenderFault: false })),
         $metadata: {},
       };
     });

@@ -95,7 +95,11 @@ describe('discoverFleet against the simulator and dynalite', () => {
         if (checkpoint.pagesDone === 2) simulator.failNext(2, 503);
       },
     };
-    const failure = await discoverFleet(ACCOUNT, { thingspace, store, syncQueue: queue }, { runId: 'run-1', ...failPage3 }).then(
+    const failure = await discoverFleet(
+      ACCOUNT,
+      { thingspace, store, syncQueue: queue },
+      { runId: 'run-1', ...failPage3 },
+    ).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -108,7 +112,12 @@ describe('discoverFleet against the simulator and dynalite', () => {
     // Assess
     expect(isThingSpaceError(failure)).toBe(true);
     expect(listCallsBeforeRetry).toBe(2 + 2);
-    expect(checkpointAfterFailure).toMatchObject({ runId: 'run-1', pagesDone: 2, state: 'running', nextIndex: fleet.deviceIdAt(199) });
+    expect(checkpointAfterFailure).toMatchObject({
+      runId: 'run-1',
+      pagesDone: 2,
+      state: 'running',
+      nextIndex: fleet.deviceIdAt(199),
+    });
     expect(outcome.state).toBe('done');
     expect(outcome.checkpoint).toMatchObject({ pagesDone: PAGES, devicesEnqueued: FLEET_SIZE });
     // Pages 1 and 2 were not fetched again: after the two failed attempts, only pages 3 and 4.
@@ -128,11 +137,15 @@ describe('discoverFleet against the simulator and dynalite', () => {
     // Prepare: run-1 pauses after one page, so it is still running.
     const queue = new RecordingQueue();
     let pages = 0;
-    await discoverFleet(ACCOUNT, { thingspace, store, syncQueue: queue }, {
-      runId: 'run-1',
-      shouldContinue: () => pages < 1,
-      onPage: () => (pages += 1),
-    });
+    await discoverFleet(
+      ACCOUNT,
+      { thingspace, store, syncQueue: queue },
+      {
+        runId: 'run-1',
+        shouldContinue: () => pages < 1,
+        onPage: () => (pages += 1),
+      },
+    );
     const listCallsBefore = simulator.stats().listCalls;
 
     // Act
@@ -142,7 +155,11 @@ describe('discoverFleet against the simulator and dynalite', () => {
     expect(outcome).toMatchObject({ state: 'skipped', reason: 'another-pass-running' });
     expect(simulator.stats().listCalls).toBe(listCallsBefore);
     expect(queue.devices).toHaveLength(PAGE_SIZE);
-    expect(await store.getDiscoveryCheckpoint(ACCOUNT)).toMatchObject({ runId: 'run-1', pagesDone: 1, state: 'running' });
+    expect(await store.getDiscoveryCheckpoint(ACCOUNT)).toMatchObject({
+      runId: 'run-1',
+      pagesDone: 1,
+      state: 'running',
+    });
   });
 
   it('pauses at a page boundary when shouldContinue says no, and the same runId carries on', async () => {
@@ -155,15 +172,29 @@ describe('discoverFleet against the simulator and dynalite', () => {
     };
 
     // Act
-    const first = await discoverFleet(ACCOUNT, { thingspace, store, syncQueue: queue }, { runId: 'run-1', ...twoPagesAtATime });
+    const first = await discoverFleet(
+      ACCOUNT,
+      { thingspace, store, syncQueue: queue },
+      { runId: 'run-1', ...twoPagesAtATime },
+    );
     const listCallsAfterFirst = simulator.stats().listCalls;
     pagesThisInvocation = 0;
-    const second = await discoverFleet(ACCOUNT, { thingspace, store, syncQueue: queue }, { runId: 'run-1', ...twoPagesAtATime });
+    const second = await discoverFleet(
+      ACCOUNT,
+      { thingspace, store, syncQueue: queue },
+      { runId: 'run-1', ...twoPagesAtATime },
+    );
 
     // Assess
-    expect(first).toMatchObject({ state: 'paused', checkpoint: { pagesDone: 2, devicesEnqueued: 200, state: 'running' } });
+    expect(first).toMatchObject({
+      state: 'paused',
+      checkpoint: { pagesDone: 2, devicesEnqueued: 200, state: 'running' },
+    });
     expect(listCallsAfterFirst).toBe(2);
-    expect(second).toMatchObject({ state: 'done', checkpoint: { pagesDone: PAGES, devicesEnqueued: FLEET_SIZE, state: 'done' } });
+    expect(second).toMatchObject({
+      state: 'done',
+      checkpoint: { pagesDone: PAGES, devicesEnqueued: FLEET_SIZE, state: 'done' },
+    });
     expect(simulator.stats().listCalls).toBe(PAGES);
     expect(queue.devices.map((device) => device.deviceId)).toEqual(allDeviceIds());
   });
@@ -182,7 +213,10 @@ describe('discoverFleet against the simulator and dynalite', () => {
     // Assess
     expect(repeated.state).toBe('done');
     expect(listCallsForRepeat).toBe(0);
-    expect(next).toMatchObject({ state: 'done', checkpoint: { runId: 'run-2', pagesDone: PAGES, devicesEnqueued: FLEET_SIZE } });
+    expect(next).toMatchObject({
+      state: 'done',
+      checkpoint: { runId: 'run-2', pagesDone: PAGES, devicesEnqueued: FLEET_SIZE },
+    });
     expect(listedStartIndexes()[0]).toBe('0');
     expect(simulator.stats().listCalls).toBe(PAGES);
     expect(queue.devices).toHaveLength(2 * FLEET_SIZE);
@@ -191,7 +225,11 @@ describe('discoverFleet against the simulator and dynalite', () => {
   it('never starts a pass for a continuation whose pass a newer one has replaced', async () => {
     // Prepare
     const queue = new RecordingQueue();
-    await discoverFleet(ACCOUNT, { thingspace, store, syncQueue: queue }, { runId: 'run-old', shouldContinue: () => false });
+    await discoverFleet(
+      ACCOUNT,
+      { thingspace, store, syncQueue: queue },
+      { runId: 'run-old', shouldContinue: () => false },
+    );
     await discoverFleet(ACCOUNT, { thingspace, store, syncQueue: queue }, { runId: 'run-new', replaceRunning: true });
     simulator.reset();
 
@@ -214,7 +252,9 @@ describe('discoverFleet against the simulator and dynalite', () => {
     simulator.addAccount(emptyAccount);
     const mixedAccount = '0000000044-00001';
     simulator.addDevice(mixedAccount, '12345');
-    simulator.setHistory(mixedAccount, '990000473475989', [upgradeRecord({ deviceId: '990000473475989', id: 'up-1', accountName: mixedAccount })]);
+    simulator.setHistory(mixedAccount, '990000473475989', [
+      upgradeRecord({ deviceId: '990000473475989', id: 'up-1', accountName: mixedAccount }),
+    ]);
     const queue = new RecordingQueue();
 
     // Act

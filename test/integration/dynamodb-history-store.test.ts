@@ -32,7 +32,10 @@ function upgrade(id: string, overrides: Partial<UpgradeRecord> = {}): UpgradeRec
 
 async function newStore(client = dynamo.client) {
   const tableName = await dynamo.createTestTable();
-  return { tableName, store: new DynamoDbHistoryStore({ client, tableName, retry: { baseDelayMs: 1, maxDelayMs: 5 } }) };
+  return {
+    tableName,
+    store: new DynamoDbHistoryStore({ client, tableName, retry: { baseDelayMs: 1, maxDelayMs: 5 } }),
+  };
 }
 
 /** Plans against what is stored now and applies, as a sync of one observation would. */
@@ -78,7 +81,11 @@ describe('DynamoDbHistoryStore against dynalite', () => {
     const otherDevice: DeviceKey = { account: device.account, deviceId: '990013907835574' };
     await observe(store, [upgrade('mine')], '2024-05-02T00:00:00.000Z');
     await store.applyWrites(otherDevice, planArchiveWrites([upgrade('theirs')], [], '2024-05-02T00:00:00.000Z'));
-    await store.recordSyncOutcome(device, { syncedAt: '2024-05-02T00:00:00.000Z', outcome: 'success', upgradesSeen: 1 });
+    await store.recordSyncOutcome(device, {
+      syncedAt: '2024-05-02T00:00:00.000Z',
+      outcome: 'success',
+      upgradesSeen: 1,
+    });
 
     // Act
     const listed = await store.listUpgrades(device);
@@ -143,7 +150,11 @@ describe('DynamoDbHistoryStore against dynalite', () => {
     expect(stored!.firstSeenAt).toBe('2024-05-02T00:00:00.000Z');
     expect(stored!.observedAt).toBe('2024-05-03T00:00:00.000Z');
     expect(stored!.statusLog).toEqual([
-      expect.objectContaining({ observedAt: '2024-05-02T00:00:00.000Z', status: 'UpgradeInProgress', changedFields: [] }),
+      expect.objectContaining({
+        observedAt: '2024-05-02T00:00:00.000Z',
+        status: 'UpgradeInProgress',
+        changedFields: [],
+      }),
       {
         observedAt: '2024-05-03T00:00:00.000Z',
         status: 'UpgradeFailed',
@@ -159,7 +170,11 @@ describe('DynamoDbHistoryStore against dynalite', () => {
     const { store } = await newStore();
     await observe(store, [upgrade('upg-1')], '2024-05-01T00:00:00.000Z');
     const staleArchive = await store.listUpgrades(device);
-    const staleWrites = planArchiveWrites([upgrade('upg-1', { status: 'UpgradeFailed' })], staleArchive, '2024-05-02T00:00:00.000Z');
+    const staleWrites = planArchiveWrites(
+      [upgrade('upg-1', { status: 'UpgradeFailed' })],
+      staleArchive,
+      '2024-05-02T00:00:00.000Z',
+    );
     await observe(store, [upgrade('upg-1', { status: 'UpgradeSuccess' })], '2024-05-03T00:00:00.000Z');
 
     // Act
@@ -199,7 +214,9 @@ describe('DynamoDbHistoryStore against dynalite', () => {
       observedAt: `2024-05-${String(index + 2).padStart(2, '0')}T00:00:00.000Z`,
     }));
     const scrambled = [7, 2, 9, 0, 5, 3, 8, 1, 6, 4].map((index) => observations[index]!);
-    const writes = scrambled.map(({ record, observedAt }) => planUpgradeWrite(record, base, observedAt) as ArchiveWrite);
+    const writes = scrambled.map(
+      ({ record, observedAt }) => planUpgradeWrite(record, base, observedAt) as ArchiveWrite,
+    );
 
     // Act
     await Promise.all(writes.map((write) => store.applyWrites(device, [write])));
@@ -218,17 +235,39 @@ describe('DynamoDbHistoryStore against dynalite', () => {
   it('keeps the newest sync outcome when an older one arrives late', async () => {
     // Prepare
     const { store } = await newStore();
-    await store.recordSyncOutcome(device, { syncedAt: '2024-05-03T00:00:00.000Z', outcome: 'failure', errorCode: 'Timeout' });
+    await store.recordSyncOutcome(device, {
+      syncedAt: '2024-05-03T00:00:00.000Z',
+      outcome: 'failure',
+      errorCode: 'Timeout',
+    });
 
     // Act
-    await store.recordSyncOutcome(device, { syncedAt: '2024-05-02T00:00:00.000Z', outcome: 'success', upgradesSeen: 4 });
+    await store.recordSyncOutcome(device, {
+      syncedAt: '2024-05-02T00:00:00.000Z',
+      outcome: 'success',
+      upgradesSeen: 4,
+    });
     const afterLate = await store.getSyncState(device);
-    await store.recordSyncOutcome(device, { syncedAt: '2024-05-04T00:00:00.000Z', outcome: 'success', upgradesSeen: 5 });
+    await store.recordSyncOutcome(device, {
+      syncedAt: '2024-05-04T00:00:00.000Z',
+      outcome: 'success',
+      upgradesSeen: 5,
+    });
     const afterNewer = await store.getSyncState(device);
 
     // Assess
-    expect(afterLate).toEqual({ ...device, syncedAt: '2024-05-03T00:00:00.000Z', outcome: 'failure', errorCode: 'Timeout' });
-    expect(afterNewer).toEqual({ ...device, syncedAt: '2024-05-04T00:00:00.000Z', outcome: 'success', upgradesSeen: 5 });
+    expect(afterLate).toEqual({
+      ...device,
+      syncedAt: '2024-05-03T00:00:00.000Z',
+      outcome: 'failure',
+      errorCode: 'Timeout',
+    });
+    expect(afterNewer).toEqual({
+      ...device,
+      syncedAt: '2024-05-04T00:00:00.000Z',
+      outcome: 'success',
+      upgradesSeen: 5,
+    });
   });
 
   it('has no sync state or checkpoint for what was never recorded', async () => {
@@ -305,7 +344,9 @@ describe('createHistoryTable', () => {
 
     // Act
     await createHistoryTable(dynamo.client, tableName);
-    const { Item } = await dynamo.client.send(new GetCommand({ TableName: tableName, Key: upgradeKey(device, 'upg-1') }));
+    const { Item } = await dynamo.client.send(
+      new GetCommand({ TableName: tableName, Key: upgradeKey(device, 'upg-1') }),
+    );
 
     // Assess
     expect(Item).toEqual(item);
@@ -328,7 +369,9 @@ describe('startEmbeddedDynamoDb with a dataDir', () => {
       // Act
       const second = await startEmbeddedDynamoDb({ dataDir });
       const secondClient = createDocumentClient({ endpoint: second.endpoint });
-      const listed = await new DynamoDbHistoryStore({ client: secondClient, tableName: 'history' }).listUpgrades(device);
+      const listed = await new DynamoDbHistoryStore({ client: secondClient, tableName: 'history' }).listUpgrades(
+        device,
+      );
       secondClient.destroy();
       await second.close();
 

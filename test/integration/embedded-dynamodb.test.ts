@@ -25,7 +25,10 @@ interface LevelIterator {
 }
 
 const opened: LevelIterator[] = [];
-const originals = { keys: abstractLevel.AbstractLevel.prototype.keys, values: abstractLevel.AbstractLevel.prototype.values };
+const originals = {
+  keys: abstractLevel.AbstractLevel.prototype.keys,
+  values: abstractLevel.AbstractLevel.prototype.values,
+};
 
 beforeAll(() => {
   for (const name of ['keys', 'values'] as const) {
@@ -89,14 +92,21 @@ describe.each([
     const documents = client();
     await createHistoryTable(documents, 'iterators');
     for (let index = 0; index < 5; index += 1) {
-      await documents.send(new PutCommand({ TableName: 'iterators', Item: { pk: 'DEVICE#a#1', sk: `UPGRADE#${index}` } }));
+      await documents.send(
+        new PutCommand({ TableName: 'iterators', Item: { pk: 'DEVICE#a#1', sk: `UPGRADE#${index}` } }),
+      );
     }
     opened.length = 0;
 
     // Act
     const query = (pk: string, limit?: number) =>
       documents.send(
-        new QueryCommand({ TableName: 'iterators', KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, Limit: limit }),
+        new QueryCommand({
+          TableName: 'iterators',
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          Limit: limit,
+        }),
       );
     const answers = await Promise.all([
       ...Array.from({ length: 20 }, () => query('DEVICE#a#1')),
@@ -105,7 +115,11 @@ describe.each([
     ]);
 
     // Assert
-    expect(answers.map((answer) => answer.Count)).toEqual([...Array(20).fill(5), ...Array(20).fill(0), ...Array(10).fill(2)]);
+    expect(answers.map((answer) => answer.Count)).toEqual([
+      ...Array(20).fill(5),
+      ...Array(20).fill(0),
+      ...Array(10).fill(2),
+    ]);
     expect(opened.length).toBeGreaterThanOrEqual(50);
     expect(await openIterators()).toBe(0);
     documents.destroy();

@@ -46,7 +46,11 @@ function acceptAll(input: SendMessageBatchCommandInput): SendMessageBatchCommand
   for (const entry of input.Entries ?? []) bodies.push(JSON.parse(entry.MessageBody ?? 'null'));
   sent.set(input.QueueUrl ?? '', bodies);
   return {
-    Successful: (input.Entries ?? []).map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '' })),
+    Successful: (input.Entries ?? []).map((entry) => ({
+      Id: entry.Id,
+      MessageId: `m-${entry.Id}`,
+      MD5OfMessageBody: '',
+    })),
     Failed: [],
     $metadata: {},
   };
@@ -99,7 +103,10 @@ function newAccount(): string {
  * One discovery pass as the deployed stack runs it: the schedule's `{account}` message, then every
  * continuation the handler sends itself, until none is left. `pagesPerInvocation` pages fit in each.
  */
-async function discoveryPass(body: Record<string, unknown>, pagesPerInvocation = 1000): Promise<{ invocations: number; syncMessages: unknown[] }> {
+async function discoveryPass(
+  body: Record<string, unknown>,
+  pagesPerInvocation = 1000,
+): Promise<{ invocations: number; syncMessages: unknown[] }> {
   let message: unknown = body;
   let invocations = 0;
   const syncMessages: unknown[] = [];
@@ -111,7 +118,10 @@ async function discoveryPass(body: Record<string, unknown>, pagesPerInvocation =
       () => (simulator.stats().listCalls - listCallsBefore >= pagesPerInvocation ? 30_000 : FULL_BUDGET_MS),
       'discover-fleet',
     );
-    const response = await discover(sqsEvent([sqsRecord(JSON.stringify(message), { queueName: DISCOVERY_QUEUE })]), context);
+    const response = await discover(
+      sqsEvent([sqsRecord(JSON.stringify(message), { queueName: DISCOVERY_QUEUE })]),
+      context,
+    );
     expect(response).toEqual({ batchItemFailures: [] });
     syncMessages.push(...take(SYNC_QUEUE_URL));
     const continuations = take(DISCOVERY_QUEUE_URL);
@@ -124,7 +134,9 @@ async function discoveryPass(body: Record<string, unknown>, pagesPerInvocation =
 /** Hands the sync messages to the sync worker in batches of ten, as the event source does. */
 async function syncAll(messages: readonly unknown[]): Promise<void> {
   for (let start = 0; start < messages.length; start += 10) {
-    const records = messages.slice(start, start + 10).map((body) => sqsRecord(JSON.stringify(body), { queueName: SYNC_QUEUE }));
+    const records = messages
+      .slice(start, start + 10)
+      .map((body) => sqsRecord(JSON.stringify(body), { queueName: SYNC_QUEUE }));
     expect(await sync(sqsEvent(records), lambdaContext(60_000, 'sync-devices'))).toEqual({ batchItemFailures: [] });
   }
 }
@@ -137,7 +149,13 @@ function daysAgo(days: number): string {
   return new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10);
 }
 
-function record(account: string, deviceId: string, id: string, startDate: string, changes: Partial<UpgradeRecord> = {}): UpgradeRecord {
+function record(
+  account: string,
+  deviceId: string,
+  id: string,
+  startDate: string,
+  changes: Partial<UpgradeRecord> = {},
+): UpgradeRecord {
   return {
     deviceId,
     id,
@@ -160,7 +178,11 @@ describe('discovery that finishes at any size', () => {
   it('drives one pass through more than 20 continuations to a finished run, enqueueing every device once', async () => {
     // Prepare: 120 devices, 5 a page = 24 pages, one page per invocation.
     const account = newAccount();
-    const fleet = simulator.addSyntheticFleet(account, { size: 120, recordsPerDevice: 1, firstImeiBody: 35_100_000_000_000 });
+    const fleet = simulator.addSyntheticFleet(account, {
+      size: 120,
+      recordsPerDevice: 1,
+      firstImeiBody: 35_100_000_000_000,
+    });
     const deviceIds = Array.from({ length: 120 }, (_, index) => fleet.deviceIdAt(index));
 
     // Act
@@ -197,7 +219,10 @@ describe('change-aware selection through the discovery and sync handlers', () =>
     simulator.setHistory(account, ids.unchanged, [record(account, ids.unchanged, 'u-1', daysAgo(60))]);
     simulator.setHistory(account, ids.listChanged, [record(account, ids.listChanged, 'l-1', daysAgo(90))]);
     simulator.setHistory(account, ids.unfinished, [
-      record(account, ids.unfinished, 'f-1', daysAgo(20), { status: 'UpgradeFailed', reason: 'Device did not respond' }),
+      record(account, ids.unfinished, 'f-1', daysAgo(20), {
+        status: 'UpgradeFailed',
+        reason: 'Device did not respond',
+      }),
     ]);
     simulator.setHistory(account, ids.resyncDue, [record(account, ids.resyncDue, 'd-1', daysAgo(100))]);
     simulator.addDevice(account, ids.neverUpgraded);
@@ -230,7 +255,10 @@ describe('change-aware selection through the discovery and sync handlers', () =>
       asked: { 'never-synced': 6 },
       skipped: { 'never-upgraded': 1 },
     });
-    expect(await store.getSyncState({ account, deviceId: ids.neverUpgraded })).toMatchObject({ outcome: 'success', archivedUpgrades: 0 });
+    expect(await store.getSyncState({ account, deviceId: ids.neverUpgraded })).toMatchObject({
+      outcome: 'success',
+      archivedUpgrades: 0,
+    });
 
     // Prepare 2: a new upgrade for one device (its list entry changes), a reason-only change for another
     // (its list entry does not), and a device whose last full sync is older than fullResyncDays.
@@ -281,11 +309,18 @@ describe('change-aware selection through the discovery and sync handlers', () =>
     simulator.reset();
     const full = await discoveryPass({ account, full: true });
     await syncAll(full.syncMessages);
-    expect(await checkpointOf(account)).toMatchObject({ full: true, devicesEnqueued: 6, asked: { 'full-pass': 6 }, skipped: { 'never-upgraded': 1 } });
+    expect(await checkpointOf(account)).toMatchObject({
+      full: true,
+      devicesEnqueued: 6,
+      asked: { 'full-pass': 6 },
+      skipped: { 'never-upgraded': 1 },
+    });
     expect(simulator.historyCallsFor(ids.neverUpgraded)).toBe(0);
     expect(simulator.stats().historyCalls).toBe(6);
     // The full pass caught the reason-only change.
-    expect((await store.listUpgrades({ account, deviceId: ids.reasonOnly }))[0]?.record.reason).toBe('success (confirmed)');
+    expect((await store.listUpgrades({ account, deviceId: ids.reasonOnly }))[0]?.record.reason).toBe(
+      'success (confirmed)',
+    );
   });
 
   it('asks a device once its unfinished upgrade turns into a success, and then no more', async () => {
@@ -298,7 +333,9 @@ describe('change-aware selection through the discovery and sync handlers', () =>
     await syncAll((await discoveryPass({ account })).syncMessages);
 
     // Act: ThingSpace turns the failure into a success (the list's firmware changes with it).
-    expect(simulator.updateRecord(account, deviceId, 'f-1', { status: 'UpgradeSuccess', reason: 'success' })).toBe(true);
+    expect(simulator.updateRecord(account, deviceId, 'f-1', { status: 'UpgradeSuccess', reason: 'success' })).toBe(
+      true,
+    );
     simulator.reset();
     const second = await discoveryPass({ account });
     await syncAll(second.syncMessages);

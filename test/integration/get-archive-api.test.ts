@@ -12,7 +12,7 @@ import { lambdaContext } from '../support/lambda';
 import { responseErrors } from '../support/openapi';
 import { nextDeviceId, upgradeRecord } from '../support/records';
 
-type Handler = (typeof import('../../functions/get-archive-api'))['handler'];
+type Handler = typeof import('../../functions/get-archive-api')['handler'];
 
 const db = useTestDynamoDb();
 const savedEnv = { ...process.env };
@@ -45,24 +45,39 @@ async function observe(device: DeviceKey, records: UpgradeRecord[], observedAt: 
   await store.applyWrites(device, planArchiveWrites(records, await store.listUpgrades(device), observedAt));
 }
 
-async function call(resource: string, pathParameters: Record<string, string>, query: Record<string, string | string[]> = {}): Promise<{ result: APIGatewayProxyResult; body: any }> {
+async function call(
+  resource: string,
+  pathParameters: Record<string, string>,
+  query: Record<string, string | string[]> = {},
+): Promise<{ result: APIGatewayProxyResult; body: any }> {
   const searchParams = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) for (const one of [value].flat()) searchParams.append(name, one);
   const path = resource.replace(/\{(\w+)\}/g, (_, name: string) => pathParameters[name] ?? '');
-  const result = await handler(apiGatewayProxyEvent({ method: 'GET', resource, path, pathParameters, searchParams }), lambdaContext());
+  const result = await handler(
+    apiGatewayProxyEvent({ method: 'GET', resource, path, pathParameters, searchParams }),
+    lambdaContext(),
+  );
   const body = JSON.parse(result.body);
   // Every answer, success or error, must be what the OpenAPI document says.
   expect(responseErrors(resource, 'GET', result.statusCode, body)).toEqual([]);
   return { result, body };
 }
 
-async function allPages(account: string, filters: Record<string, string>, limits: number[] = [1000]): Promise<{ records: UpgradeRecord[]; pages: number }> {
+async function allPages(
+  account: string,
+  filters: Record<string, string>,
+  limits: number[] = [1000],
+): Promise<{ records: UpgradeRecord[]; pages: number }> {
   const records: UpgradeRecord[] = [];
   let token: string | undefined;
   let pages = 0;
   do {
     const limit = limits[pages % limits.length]!;
-    const { result, body } = await call(UPGRADES_ROUTE, { account }, { ...filters, limit: String(limit), ...(token ? { nextToken: token } : {}) });
+    const { result, body } = await call(
+      UPGRADES_ROUTE,
+      { account },
+      { ...filters, limit: String(limit), ...(token ? { nextToken: token } : {}) },
+    );
     expect(result.statusCode).toBe(200);
     expect(body.upgrades.length).toBeLessThanOrEqual(limit);
     records.push(...body.upgrades);
@@ -122,20 +137,39 @@ describe('the archive API over dynalite', () => {
     ['status', { status: 'UpgradeFailed' }, (r) => r.status === 'UpgradeFailed'],
     ['from', { from: '2025-06-20' }, (r) => r.startDate >= '2025-06-20'],
     ['to', { to: '2025-06-20' }, (r) => r.startDate <= '2025-06-20'],
-    ['from and to', { from: '2025-04-01', to: '2025-12-31' }, (r) => r.startDate >= '2025-04-01' && r.startDate <= '2025-12-31'],
-    ['firmwareTo and status', { firmwareTo: 'FW-3', status: 'UpgradeSuccess' }, (r) => r.firmwareTo === 'FW-3' && r.status === 'UpgradeSuccess'],
-    ['upgradeId, status and from', { upgradeId: 'campaign-c', status: 'InProgress', from: '2026-01-01' }, (r) => r.id === 'campaign-c' && r.status === 'InProgress'],
+    [
+      'from and to',
+      { from: '2025-04-01', to: '2025-12-31' },
+      (r) => r.startDate >= '2025-04-01' && r.startDate <= '2025-12-31',
+    ],
+    [
+      'firmwareTo and status',
+      { firmwareTo: 'FW-3', status: 'UpgradeSuccess' },
+      (r) => r.firmwareTo === 'FW-3' && r.status === 'UpgradeSuccess',
+    ],
+    [
+      'upgradeId, status and from',
+      { upgradeId: 'campaign-c', status: 'InProgress', from: '2026-01-01' },
+      (r) => r.id === 'campaign-c' && r.status === 'InProgress',
+    ],
     ['firmwareFrom and firmwareTo and to', { firmwareFrom: 'FW-1', firmwareTo: 'FW-3', to: '2025-12-31' }, () => false],
-    ['status and a date range', { status: 'UpgradeSuccess', from: '2025-01-01', to: '2025-12-31' }, (r) => r.status === 'UpgradeSuccess' && r.startDate <= '2025-12-31'],
-  ])('answers %s with exactly the matching records of the account, newest first, across pages', async (_name, filters, matches) => {
-    // Act
-    const whole = await allPages(ACCOUNT, filters);
-    const paged = await allPages(ACCOUNT, filters, [2, 5, 1]);
+    [
+      'status and a date range',
+      { status: 'UpgradeSuccess', from: '2025-01-01', to: '2025-12-31' },
+      (r) => r.status === 'UpgradeSuccess' && r.startDate <= '2025-12-31',
+    ],
+  ])(
+    'answers %s with exactly the matching records of the account, newest first, across pages',
+    async (_name, filters, matches) => {
+      // Act
+      const whole = await allPages(ACCOUNT, filters);
+      const paged = await allPages(ACCOUNT, filters, [2, 5, 1]);
 
-    // Assess
-    expect(ids(whole.records)).toEqual(ids(expected(matches)));
-    expect(paged.records).toEqual(whole.records);
-  });
+      // Assess
+      expect(ids(whole.records)).toEqual(ids(expected(matches)));
+      expect(paged.records).toEqual(whole.records);
+    },
+  );
 
   it('answers a deviceId filter from the device alone, combined with the others', async () => {
     // Prepare
@@ -150,7 +184,7 @@ describe('the archive API over dynalite', () => {
     expect(ids(failed.records)).toEqual(ids(expected((r) => r.deviceId === device && r.status === fleet[0]!.status)));
   });
 
-  it('never shows another account\'s records, even for the same campaign', async () => {
+  it("never shows another account's records, even for the same campaign", async () => {
     // Act
     const mine = await allPages(ACCOUNT, { upgradeId: 'campaign-a' });
     const theirs = await allPages(OTHER_ACCOUNT, { upgradeId: 'campaign-a' });
@@ -166,8 +200,11 @@ describe('the archive API over dynalite', () => {
     // Prepare: a campaign of its own, so the writes below change only it
     const campaign = { id: 'campaign-live', firmwareFrom: 'FW-7', firmwareTo: 'FW-8', startDate: '2025-09-09' };
     const devices = Array.from({ length: 12 }, () => nextDeviceId());
-    const initial = devices.map((deviceId) => upgradeRecord({ ...campaign, deviceId, accountName: ACCOUNT, status: 'UpgradeFailed' }));
-    for (const record of initial) await observe({ account: ACCOUNT, deviceId: record.deviceId }, [record], '2026-02-02T00:00:00.000Z');
+    const initial = devices.map((deviceId) =>
+      upgradeRecord({ ...campaign, deviceId, accountName: ACCOUNT, status: 'UpgradeFailed' }),
+    );
+    for (const record of initial)
+      await observe({ account: ACCOUNT, deviceId: record.deviceId }, [record], '2026-02-02T00:00:00.000Z');
 
     // Act: page by status and unfiltered while devices turn from failed to success and new upgrades arrive
     const seenFailed: UpgradeRecord[] = [];
@@ -180,23 +217,46 @@ describe('the archive API over dynalite', () => {
     let allDone = false;
     do {
       if (!failedDone) {
-        const failedPage = await call(UPGRADES_ROUTE, { account: ACCOUNT }, { upgradeId: campaign.id, status: 'UpgradeFailed', limit: '3', ...(failedToken ? { nextToken: failedToken } : {}) });
+        const failedPage = await call(
+          UPGRADES_ROUTE,
+          { account: ACCOUNT },
+          {
+            upgradeId: campaign.id,
+            status: 'UpgradeFailed',
+            limit: '3',
+            ...(failedToken ? { nextToken: failedToken } : {}),
+          },
+        );
         seenFailed.push(...failedPage.body.upgrades);
         failedToken = failedPage.body.nextToken;
         failedDone = !failedToken;
       }
       if (!allDone) {
-        const allPage = await call(UPGRADES_ROUTE, { account: ACCOUNT }, { upgradeId: campaign.id, limit: '3', ...(allToken ? { nextToken: allToken } : {}) });
+        const allPage = await call(
+          UPGRADES_ROUTE,
+          { account: ACCOUNT },
+          { upgradeId: campaign.id, limit: '3', ...(allToken ? { nextToken: allToken } : {}) },
+        );
         seenAll.push(...allPage.body.upgrades);
         allToken = allPage.body.nextToken;
         allDone = !allToken;
       }
       // One device turns to success, one new upgrade of another device appears (at the top, then at the bottom)
       const changed = initial[step % initial.length]!;
-      await observe({ account: ACCOUNT, deviceId: changed.deviceId }, [{ ...changed, status: 'UpgradeSuccess', reason: 'success' }], `2026-02-03T00:00:0${step % 10}.000Z`);
+      await observe(
+        { account: ACCOUNT, deviceId: changed.deviceId },
+        [{ ...changed, status: 'UpgradeSuccess', reason: 'success' }],
+        `2026-02-03T00:00:0${step % 10}.000Z`,
+      );
       if (step < 4) {
         // Scheduled a day later (above every cursor: not required) or a day earlier (below: must come)
-        const newcomer = upgradeRecord({ ...campaign, deviceId: nextDeviceId(), accountName: ACCOUNT, startDate: step % 2 ? '2025-09-10' : '2025-09-08', status: 'UpgradeFailed' });
+        const newcomer = upgradeRecord({
+          ...campaign,
+          deviceId: nextDeviceId(),
+          accountName: ACCOUNT,
+          startDate: step % 2 ? '2025-09-10' : '2025-09-08',
+          status: 'UpgradeFailed',
+        });
         await observe({ account: ACCOUNT, deviceId: newcomer.deviceId }, [newcomer], '2026-02-03T00:00:00.000Z');
         if (newcomer.startDate < campaign.startDate) below.push(newcomer);
       }
@@ -270,7 +330,11 @@ describe('the archive API over dynalite', () => {
         call(UPGRADES_ROUTE, { account: ACCOUNT }, { firmwareTo: 'FW-2', nextToken: token }),
         call(UPGRADES_ROUTE, { account: ACCOUNT }, { nextToken: token }),
       ]);
-      const accepted = await call(UPGRADES_ROUTE, { account: ACCOUNT }, { firmwareTo: 'FW-3', limit: '7', nextToken: token });
+      const accepted = await call(
+        UPGRADES_ROUTE,
+        { account: ACCOUNT },
+        { firmwareTo: 'FW-3', limit: '7', nextToken: token },
+      );
 
       // Assess
       for (const { result, body: error } of answers) {
@@ -297,10 +361,25 @@ describe('the archive API over dynalite', () => {
       const deviceId = nextDeviceId();
       const device = { account: ACCOUNT, deviceId };
       const older = upgradeRecord({ deviceId, id: 'u-old', accountName: ACCOUNT, startDate: '2025-01-01' });
-      const failed = upgradeRecord({ deviceId, id: 'u-new', accountName: ACCOUNT, startDate: '2025-05-12', status: 'UpgradeFailed', reason: 'Device did not respond' });
+      const failed = upgradeRecord({
+        deviceId,
+        id: 'u-new',
+        accountName: ACCOUNT,
+        startDate: '2025-05-12',
+        status: 'UpgradeFailed',
+        reason: 'Device did not respond',
+      });
       await observe(device, [older, failed], '2026-01-01T00:00:00.000Z');
-      await observe(device, [older, { ...failed, status: 'UpgradeSuccess', reason: 'success' }], '2026-01-02T00:00:00.000Z');
-      await store.recordSyncOutcome(device, { syncedAt: '2026-01-02T00:00:01.000Z', outcome: 'success', upgradesSeen: 2 });
+      await observe(
+        device,
+        [older, { ...failed, status: 'UpgradeSuccess', reason: 'success' }],
+        '2026-01-02T00:00:00.000Z',
+      );
+      await store.recordSyncOutcome(device, {
+        syncedAt: '2026-01-02T00:00:01.000Z',
+        outcome: 'success',
+        upgradesSeen: 2,
+      });
 
       // Act
       const { result, body } = await call(DEVICE_ROUTE, { account: ACCOUNT, deviceId });
@@ -314,36 +393,76 @@ describe('the archive API over dynalite', () => {
         firstSeenAt: '2026-01-01T00:00:00.000Z',
         changedAt: '2026-01-02T00:00:00.000Z',
         statusLog: [
-          { observedAt: '2026-01-01T00:00:00.000Z', status: 'UpgradeFailed', reason: 'Device did not respond', upgradeStartTime: failed.upgradeStartTime },
-          { observedAt: '2026-01-02T00:00:00.000Z', status: 'UpgradeSuccess', reason: 'success', upgradeStartTime: failed.upgradeStartTime },
+          {
+            observedAt: '2026-01-01T00:00:00.000Z',
+            status: 'UpgradeFailed',
+            reason: 'Device did not respond',
+            upgradeStartTime: failed.upgradeStartTime,
+          },
+          {
+            observedAt: '2026-01-02T00:00:00.000Z',
+            status: 'UpgradeSuccess',
+            reason: 'success',
+            upgradeStartTime: failed.upgradeStartTime,
+          },
         ],
       });
-      expect(body.upgrades[1]).toMatchObject({ firstSeenAt: '2026-01-01T00:00:00.000Z', changedAt: '2026-01-01T00:00:00.000Z' });
+      expect(body.upgrades[1]).toMatchObject({
+        firstSeenAt: '2026-01-01T00:00:00.000Z',
+        changedAt: '2026-01-01T00:00:00.000Z',
+      });
       expect(body.upgrades[1].statusLog).toHaveLength(1);
     });
 
-    it('merges log entries moved to items of their own with the item\'s, once each, oldest first', async () => {
+    it("merges log entries moved to items of their own with the item's, once each, oldest first", async () => {
       // Prepare: an upgrade whose older log entries were moved out (one of them is still on the item too)
       const deviceId = nextDeviceId();
       const device = { account: ACCOUNT, deviceId };
       const record = upgradeRecord({ deviceId, id: 'u#long', accountName: ACCOUNT, status: 'InProgress' });
       await observe(device, [record], '2026-01-03T00:00:00.000Z');
-      await store.recordSyncOutcome(device, { syncedAt: '2026-01-03T00:00:01.000Z', outcome: 'failure', errorCode: 'UPSTREAM_TIMEOUT' });
+      await store.recordSyncOutcome(device, {
+        syncedAt: '2026-01-03T00:00:01.000Z',
+        outcome: 'failure',
+        errorCode: 'UPSTREAM_TIMEOUT',
+      });
       const pk = `DEVICE#${ACCOUNT}#${deviceId}`;
-      for (const [observedAt, status] of [['2025-12-01T00:00:00.000Z', 'Queued'], ['2025-12-02T00:00:00.000Z', 'RequestPending'], ['2026-01-03T00:00:00.000Z', 'InProgress']] as const) {
-        await db.client.send(new PutCommand({
-          TableName: tableName,
-          Item: { pk, sk: `LOG#u#long#${observedAt}`, type: 'status-log', observedAt, status, reason: '', upgradeStartTime: '' , changedFields: ['status'] },
-        }));
+      for (const [observedAt, status] of [
+        ['2025-12-01T00:00:00.000Z', 'Queued'],
+        ['2025-12-02T00:00:00.000Z', 'RequestPending'],
+        ['2026-01-03T00:00:00.000Z', 'InProgress'],
+      ] as const) {
+        await db.client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              pk,
+              sk: `LOG#u#long#${observedAt}`,
+              type: 'status-log',
+              observedAt,
+              status,
+              reason: '',
+              upgradeStartTime: '',
+              changedFields: ['status'],
+            },
+          }),
+        );
       }
 
       // Act
       const { body } = await call(DEVICE_ROUTE, { account: ACCOUNT, deviceId });
 
       // Assess
-      expect(body.lastSync).toEqual({ syncedAt: '2026-01-03T00:00:01.000Z', outcome: 'failure', errorCode: 'UPSTREAM_TIMEOUT' });
+      expect(body.lastSync).toEqual({
+        syncedAt: '2026-01-03T00:00:01.000Z',
+        outcome: 'failure',
+        errorCode: 'UPSTREAM_TIMEOUT',
+      });
       expect(body.upgrades).toHaveLength(1);
-      expect(body.upgrades[0].statusLog.map((entry: { observedAt: string; status: string }) => `${entry.observedAt} ${entry.status}`)).toEqual([
+      expect(
+        body.upgrades[0].statusLog.map(
+          (entry: { observedAt: string; status: string }) => `${entry.observedAt} ${entry.status}`,
+        ),
+      ).toEqual([
         '2025-12-01T00:00:00.000Z Queued',
         '2025-12-02T00:00:00.000Z RequestPending',
         '2026-01-03T00:00:00.000Z InProgress',
@@ -355,10 +474,20 @@ describe('the archive API over dynalite', () => {
     // Prepare: an item as an earlier version wrote it, without the index attributes
     const deviceId = nextDeviceId();
     const record = upgradeRecord({ deviceId, id: 'campaign-legacy', accountName: ACCOUNT, startDate: '2024-02-02' });
-    await db.client.send(new PutCommand({
-      TableName: tableName,
-      Item: { pk: `DEVICE#${ACCOUNT}#${deviceId}`, sk: 'UPGRADE#campaign-legacy', type: 'upgrade', ...record, firstSeenAt: '2024-02-03T00:00:00.000Z', observedAt: '2024-02-03T00:00:00.000Z', statusLog: [] },
-    }));
+    await db.client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          pk: `DEVICE#${ACCOUNT}#${deviceId}`,
+          sk: 'UPGRADE#campaign-legacy',
+          type: 'upgrade',
+          ...record,
+          firstSeenAt: '2024-02-03T00:00:00.000Z',
+          observedAt: '2024-02-03T00:00:00.000Z',
+          statusLog: [],
+        },
+      }),
+    );
     const before = await allPages(ACCOUNT, { upgradeId: 'campaign-legacy' });
 
     // Act
@@ -378,7 +507,18 @@ describe('the archive API metrics', () => {
   it('counts each query, its latency and the records it returned, per route', async () => {
     // Prepare
     const device = { account: ACCOUNT, deviceId: nextDeviceId() };
-    await observe(device, [upgradeRecord({ deviceId: device.deviceId, id: 'metrics-upgrade-1', accountName: ACCOUNT, firmwareTo: 'FW-METRICS' })], '2026-02-01T00:00:00.000Z');
+    await observe(
+      device,
+      [
+        upgradeRecord({
+          deviceId: device.deviceId,
+          id: 'metrics-upgrade-1',
+          accountName: ACCOUNT,
+          firmwareTo: 'FW-METRICS',
+        }),
+      ],
+      '2026-02-01T00:00:00.000Z',
+    );
     const dimensions = vi.spyOn(Metrics.prototype, 'addDimension');
     const added = vi.spyOn(Metrics.prototype, 'addMetric');
 

@@ -7,7 +7,7 @@ import { useHandlerEnvironment } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
-type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+type Handler = typeof import('../../functions/get-history-api')['handler'];
 
 const db = useTestDynamoDb();
 const savedEnv = { ...process.env };
@@ -18,7 +18,10 @@ let handler: Handler;
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   const tableName = await db.createTestTable();
-  useHandlerEnvironment({ tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url }, { THINGSPACE_MAX_BODY_BYTES: '2000' });
+  useHandlerEnvironment(
+    { tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url },
+    { THINGSPACE_MAX_BODY_BYTES: '2000' },
+  );
   ({ handler } = await import('../../functions/get-history-api'));
   store = new DynamoDbHistoryStore({ client: db.client, tableName });
 });
@@ -41,8 +44,14 @@ it('reads THINGSPACE_MAX_BODY_BYTES: a larger answer is malformed and nothing of
   const large = deviceWith(20);
 
   // Act
-  const served = await handler(historyRequestEvent({ account: TEST_ACCOUNT, deviceId: small.deviceId }), lambdaContext());
-  const refused = await handler(historyRequestEvent({ account: TEST_ACCOUNT, deviceId: large.deviceId }), lambdaContext());
+  const served = await handler(
+    historyRequestEvent({ account: TEST_ACCOUNT, deviceId: small.deviceId }),
+    lambdaContext(),
+  );
+  const refused = await handler(
+    historyRequestEvent({ account: TEST_ACCOUNT, deviceId: large.deviceId }),
+    lambdaContext(),
+  );
 
   // Assess
   expect(served.statusCode).toBe(200);

@@ -5,17 +5,13 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { UPGRADE_RECORD_FIELDS, type UpgradeRecord } from '../../domain/upgrade-record';
-import {
-  DEMO_CREDENTIALS,
-  startThingSpaceSimulator,
-  type ThingSpaceSimulator,
-} from '../../local/thingspace-simulator';
+import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 import { useHandlerEnvironment } from '../support/handler-environment';
 
-type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+type Handler = typeof import('../../functions/get-history-api')['handler'];
 
 const db = useTestDynamoDb();
 let simulator: ThingSpaceSimulator;
@@ -26,7 +22,10 @@ const savedEnv = { ...process.env };
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   const tableName = await db.createTestTable();
-  useHandlerEnvironment({ tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url }, { THINGSPACE_TIMEOUT_MS: '1000', THINGSPACE_MAX_ATTEMPTS: '3' });
+  useHandlerEnvironment(
+    { tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url },
+    { THINGSPACE_TIMEOUT_MS: '1000', THINGSPACE_MAX_ATTEMPTS: '3' },
+  );
   ({ handler } = await import('../../functions/get-history-api'));
   store = new DynamoDbHistoryStore({ client: db.client, tableName });
 });
@@ -61,7 +60,7 @@ function deviceWithHistory(count: number): { deviceId: string; records: UpgradeR
 }
 
 describe('GET /reports/{account}/devices/{deviceId}', () => {
-  it('answers 200 with exactly ThingSpace\'s nine fields, newest first by startDate, upgradeStartTime, id', async () => {
+  it("answers 200 with exactly ThingSpace's nine fields, newest first by startDate, upgradeStartTime, id", async () => {
     // Prepare
     const deviceId = nextDeviceId();
     const base = { deviceId, accountName: TEST_ACCOUNT };
@@ -136,7 +135,9 @@ describe('GET /reports/{account}/devices/{deviceId}', () => {
 
     // Assess
     expect(result.statusCode).toBe(200);
-    const writes = send.mock.calls.filter(([command]) => command instanceof PutCommand || command instanceof UpdateCommand);
+    const writes = send.mock.calls.filter(
+      ([command]) => command instanceof PutCommand || command instanceof UpdateCommand,
+    );
     expect(writes).toHaveLength(0);
     expect(send).toHaveBeenCalled();
     send.mockRestore();
@@ -179,7 +180,10 @@ describe('bad path parameters', () => {
     // Assess
     expect(result.statusCode).toBe(400);
     expect(result.headers?.['Content-Type']).toBe('application/json');
-    expect(body(result)).toEqual({ errorCode: 'INVALID_PARAMETER', errorMessage: expect.stringMatching(/^Invalid (account name|device id) format/) });
+    expect(body(result)).toEqual({
+      errorCode: 'INVALID_PARAMETER',
+      errorMessage: expect.stringMatching(/^Invalid (account name|device id) format/),
+    });
     expect(simulator.stats().requests).toBe(requestsBefore);
   });
 
@@ -297,7 +301,7 @@ describe('ThingSpace failures', () => {
     expect(body(result)).toEqual([...records].reverse());
   });
 
-  it('answers 502 in ThingSpace\'s error shape when ThingSpace is down and nothing is archived', async () => {
+  it("answers 502 in ThingSpace's error shape when ThingSpace is down and nothing is archived", async () => {
     // Prepare
     const { deviceId } = deviceWithHistory(2);
     simulator.failNext(3, 500);
@@ -361,7 +365,7 @@ describe('ThingSpace failures', () => {
 });
 
 describe('a hostile ThingSpace', () => {
-  it('serves and archives only the requested device\'s well-formed records, and counts the others by reason', async () => {
+  it("serves and archives only the requested device's well-formed records, and counts the others by reason", async () => {
     // Prepare
     const deviceId = nextDeviceId();
     const newer = upgradeRecord({ deviceId, id: randomUUID(), startDate: '2026-06-02' });
@@ -395,8 +399,13 @@ describe('a hostile ThingSpace', () => {
     expect(result.headers?.['X-History-Stale']).toBeUndefined();
     expect(body(result)).toEqual([newer, older]);
     const archived = await store.listUpgrades({ account: TEST_ACCOUNT, deviceId });
-    expect(archived.map((upgrade) => upgrade.record).sort((a, b) => a.startDate.localeCompare(b.startDate))).toEqual([older, newer]);
-    const droppedMetrics = added.mock.calls.filter(([name]) => name === 'UpstreamRecordsDropped').map(([, , value]) => value);
+    expect(archived.map((upgrade) => upgrade.record).sort((a, b) => a.startDate.localeCompare(b.startDate))).toEqual([
+      older,
+      newer,
+    ]);
+    const droppedMetrics = added.mock.calls
+      .filter(([name]) => name === 'UpstreamRecordsDropped')
+      .map(([, , value]) => value);
     expect(droppedMetrics).toEqual([2, 1, 2]);
     expect(dimensions.mock.calls).toEqual(
       expect.arrayContaining([
@@ -414,7 +423,11 @@ describe('a hostile ThingSpace', () => {
     // Prepare
     const { deviceId, records } = deviceWithHistory(1);
     if (archivedFirst) await getHistory(TEST_ACCOUNT, deviceId);
-    simulator.injectFault({ kind: 'status', status: 302, headers: { location: `${simulator.url}/elsewhere` } }, 1, deviceId);
+    simulator.injectFault(
+      { kind: 'status', status: 302, headers: { location: `${simulator.url}/elsewhere` } },
+      1,
+      deviceId,
+    );
     const before = simulator.stats().requests;
 
     // Act

@@ -71,23 +71,26 @@ describe('get-history-invoke handler (direct invoke / Step Functions)', () => {
     ['a bad IMEI', { account: DEMO_ACCOUNT, deviceId: '12ab' }],
     ['a missing account', { deviceId: DEMO_DEVICE_WITH_FAILURE }],
     ['no payload at all', null],
-  ])('refuses %s with an INVALID_PARAMETER error without file paths, asking ThingSpace nothing', async (_case, event) => {
-    // Prepare
-    const callsBefore = simulator.stats().requests;
+  ])(
+    'refuses %s with an INVALID_PARAMETER error without file paths, asking ThingSpace nothing',
+    async (_case, event) => {
+      // Prepare
+      const callsBefore = simulator.stats().requests;
 
-    // Act
-    const error = await invocationError(event);
+      // Act
+      const error = await invocationError(event);
 
-    // Assess
-    expect(error.name).toBe(ErrorCode.invalidParameter);
-    expect(error).toMatchObject({ errorCode: ErrorCode.invalidParameter, statusCode: 400 });
-    expect(error.message).toMatch(/Invalid (account name|device id) format/);
-    expect(error.stack ?? '').not.toMatch(/\.ts|\.js|node_modules|\/work\//);
-    expect(error.stack ?? '').not.toMatch(/\n\s+at /);
-    expect(simulator.stats().requests).toBe(callsBefore);
-  });
+      // Assess
+      expect(error.name).toBe(ErrorCode.invalidParameter);
+      expect(error).toMatchObject({ errorCode: ErrorCode.invalidParameter, statusCode: 400 });
+      expect(error.message).toMatch(/Invalid (account name|device id) format/);
+      expect(error.stack ?? '').not.toMatch(/\.ts|\.js|node_modules|\/work\//);
+      expect(error.stack ?? '').not.toMatch(/\n\s+at /);
+      expect(simulator.stats().requests).toBe(callsBefore);
+    },
+  );
 
-  it('passes ThingSpace\'s own refusal through by its errorCode', async () => {
+  it("passes ThingSpace's own refusal through by its errorCode", async () => {
     // Prepare: an account the simulator does not know.
     const unknownAccount = { account: '0000000999-00001', deviceId: DEMO_DEVICE_WITH_FAILURE };
 

@@ -7,7 +7,7 @@ import { useHandlerEnvironment } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
-type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+type Handler = typeof import('../../functions/get-history-api')['handler'];
 
 const db = useTestDynamoDb();
 const savedEnv = { ...process.env };
@@ -18,7 +18,10 @@ let handler: Handler;
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   tableName = await db.createTestTable();
-  useHandlerEnvironment({ tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url }, { THINGSPACE_TIMEOUT_MS: '1000' });
+  useHandlerEnvironment(
+    { tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url },
+    { THINGSPACE_TIMEOUT_MS: '1000' },
+  );
   ({ handler } = await import('../../functions/get-history-api'));
 });
 
@@ -51,7 +54,19 @@ it('records a failed login in the history table, then answers from the archive o
   expect(heldBackStale.headers?.['X-History-Stale']).toBe('true');
   expect(simulator.stats()).toMatchObject({ loginRequests: 2, loginsOk: 1, loginsFailed: 1 });
   const { Items } = await db.client.send(
-    new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': LOGIN_GUARD_PARTITION_KEY }, ConsistentRead: true }),
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': LOGIN_GUARD_PARTITION_KEY },
+      ConsistentRead: true,
+    }),
   );
-  expect(Items).toEqual([expect.objectContaining({ type: 'login-guard', attempts: 1, lastOutcome: 'HTTP 400 UnifiedWebService.AUTH.Failed', pausedUntil: expect.any(Number) })]);
+  expect(Items).toEqual([
+    expect.objectContaining({
+      type: 'login-guard',
+      attempts: 1,
+      lastOutcome: 'HTTP 400 UnifiedWebService.AUTH.Failed',
+      pausedUntil: expect.any(Number),
+    }),
+  ]);
 });

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { startLocalApiServer } from '../../local/api-gateway-server';
 
-describe('npm start\'s HTTP server on stop', () => {
+describe("npm start's HTTP server on stop", () => {
   it('waits for a handler still running after its client hung up, so its archive writes land before the store closes', async () => {
     // Prepare: a handler that takes 800 ms, and a client that gives up after 100 ms
     let handlerDone = false;

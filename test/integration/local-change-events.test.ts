@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
-import { CHANGE_EVENT_SOURCE, UPGRADE_OBSERVED, UPGRADE_STATUS_CHANGED, type ChangeEvent } from '../../domain/change-event';
+import {
+  CHANGE_EVENT_SOURCE,
+  UPGRADE_OBSERVED,
+  UPGRADE_STATUS_CHANGED,
+  type ChangeEvent,
+} from '../../domain/change-event';
 import type { LocalApiServer } from '../../local/api-gateway-server';
 import type { LocalCallbackSyncs } from '../../local/callback-listener';
 import type { LocalChangeFeed } from '../../local/change-feed';
@@ -46,7 +51,10 @@ beforeAll(async () => {
   ({ runSyncPass } = await import('../../local/sync-pass'));
   feed = attachLocalChangeFeed(historyDependencies());
   syncs = localCallbackSyncs(historyDependencies());
-  callbacks.useCallbackDependencies({ credentials: callbacks.callbackCredentialsFromEnvironment(), syncQueue: syncs.pool });
+  callbacks.useCallbackDependencies({
+    credentials: callbacks.callbackCredentialsFromEnvironment(),
+    syncQueue: syncs.pool,
+  });
   const { handler } = await import('../../functions/get-history-api');
   const { handler: callbackHandler } = await import('../../functions/thingspace-callback');
   server = await startLocalApiServer({ handler, callbackHandler, port: 0, host: '127.0.0.1' });
@@ -64,7 +72,10 @@ afterAll(async () => {
 async function events(): Promise<ChangeEvent[]> {
   await feed.flush();
   const text = await readFile(feed.path, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ChangeEvent);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ChangeEvent);
 }
 
 async function eventsFor(deviceId: string): Promise<ChangeEvent[]> {
@@ -73,7 +84,9 @@ async function eventsFor(deviceId: string): Promise<ChangeEvent[]> {
 
 function device(ids: string[]) {
   const deviceId = nextDeviceId();
-  const records = ids.map((id) => upgradeRecord({ deviceId, id, accountName: ACCOUNT, status: 'UpgradeFailed', reason: 'Device did not respond' }));
+  const records = ids.map((id) =>
+    upgradeRecord({ deviceId, id, accountName: ACCOUNT, status: 'UpgradeFailed', reason: 'Device did not respond' }),
+  );
   simulator.setHistory(ACCOUNT, deviceId, records);
   return { deviceId, records };
 }
@@ -88,7 +101,9 @@ function postCallback(body: unknown, headers: Record<string, string> = {}) {
   });
 }
 
-const basic = (username: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` });
+const basic = (username: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
+});
 
 describe('events.jsonl through the API', () => {
   it('has one event per insert and per change, and none for an unchanged re-read', async () => {
@@ -152,7 +167,11 @@ describe('events.jsonl when a sync pass is stopped (Ctrl-C of npm run sync)', ()
     const stop = new AbortController();
 
     // Act
-    const result = await runSyncPass(account, historyDependencies(), { concurrency: 2, signal: stop.signal, onDeviceDone: () => stop.abort() });
+    const result = await runSyncPass(account, historyDependencies(), {
+      concurrency: 2,
+      signal: stop.signal,
+      onDeviceDone: () => stop.abort(),
+    });
 
     // Assess: stopped early, without failures, and every device it synced has its one event
     expect(result.failed).toEqual([]);
@@ -173,20 +192,30 @@ describe('POST /callbacks/thingspace', () => {
     simulator.updateRecord(ACCOUNT, deviceId, 'c-1', { status: 'UpgradeSuccess', reason: 'success' });
 
     // Act
-    const response = await postCallback({ accountName: ACCOUNT, deviceId, status: 'whatever' }, basic(CALLBACK.username, CALLBACK.password));
+    const response = await postCallback(
+      { accountName: ACCOUNT, deviceId, status: 'whatever' },
+      basic(CALLBACK.username, CALLBACK.password),
+    );
     await syncs.drain();
 
     // Assess
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ accepted: 1 });
-    expect((await eventsFor(deviceId)).map((event) => event['detail-type'])).toEqual([UPGRADE_OBSERVED, UPGRADE_STATUS_CHANGED]);
+    expect((await eventsFor(deviceId)).map((event) => event['detail-type'])).toEqual([
+      UPGRADE_OBSERVED,
+      UPGRADE_STATUS_CHANGED,
+    ]);
   });
 
   it('accepts the credentials in the body and a deviceList, and a duplicate costs a sync but no event', async () => {
     // Prepare
     const one = device(['d-1']);
     const two = device(['d-2']);
-    const body = { ...CALLBACK, accountName: ACCOUNT, deviceList: [{ deviceId: one.deviceId }, { deviceId: two.deviceId }, { deviceId: one.deviceId }] };
+    const body = {
+      ...CALLBACK,
+      accountName: ACCOUNT,
+      deviceList: [{ deviceId: one.deviceId }, { deviceId: two.deviceId }, { deviceId: one.deviceId }],
+    };
 
     // Act
     const first = await postCallback(body);
@@ -223,7 +252,10 @@ describe('POST /callbacks/thingspace', () => {
   ])('answers 400 INVALID_PARAMETER for %s', async (_name, body, message) => {
     const response = await postCallback(body, basic(CALLBACK.username, CALLBACK.password));
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ errorCode: 'INVALID_PARAMETER', errorMessage: expect.stringMatching(message) });
+    expect(await response.json()).toEqual({
+      errorCode: 'INVALID_PARAMETER',
+      errorMessage: expect.stringMatching(message),
+    });
   });
 
   it('answers 413 for a body over 256 KB', async () => {
@@ -255,11 +287,19 @@ describe('POST /callbacks/thingspace', () => {
     const url = new URL(`${server.url}/callbacks/thingspace`);
     const answered = new Promise<{ status: number; body: string }>((resolveAnswer, rejectAnswer) => {
       const stalled = httpRequest(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', ...basic(CALLBACK.username, CALLBACK.password) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...basic(CALLBACK.username, CALLBACK.password) },
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolveAnswer({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          response.on('end', () =>
+            resolveAnswer({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
         },
       );
       stalled.on('error', rejectAnswer);
@@ -271,7 +311,10 @@ describe('POST /callbacks/thingspace', () => {
 
     // Assess
     expect(status).toBe(413);
-    expect(JSON.parse(body)).toEqual({ errorCode: 'PAYLOAD_TOO_LARGE', errorMessage: expect.stringContaining('262144 bytes') });
+    expect(JSON.parse(body)).toEqual({
+      errorCode: 'PAYLOAD_TOO_LARGE',
+      errorMessage: expect.stringContaining('262144 bytes'),
+    });
     expect(simulator.historyCallsFor(deviceId)).toBe(0);
   });
 });
@@ -288,7 +331,12 @@ describe('the loop on one machine', () => {
     // Act: a record changes through the simulator's control route
     const patched = await fetch(`${simulator.url}/_simulator/record`, {
       method: 'PATCH',
-      body: JSON.stringify({ account: ACCOUNT, deviceId, id: 'l-1', changes: { status: 'UpgradeSuccess', reason: 'success' } }),
+      body: JSON.stringify({
+        account: ACCOUNT,
+        deviceId,
+        id: 'l-1',
+        changes: { status: 'UpgradeSuccess', reason: 'success' },
+      }),
     });
     await simulator.callbacksSettled();
     await syncs.drain();

@@ -24,7 +24,11 @@ let tableCount = 0;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fota-migration-'));
   store = await startEmbeddedDynamoDb({ dataDir });
-  client = new DynamoDBClient({ endpoint: store.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = new DynamoDBClient({
+    endpoint: store.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 });
 afterAll(async () => {
@@ -39,11 +43,26 @@ function oldArchive(firmwareTo: string): Item[] {
   for (let n = 0; n < 30; n += 1) {
     const device = { account: TEST_ACCOUNT, deviceId: nextDeviceId() };
     const record = upgradeRecord({ deviceId: device.deviceId, id: `upgrade-${n}`, firmwareTo });
-    const entry = { observedAt: '2026-06-01T10:00:00Z', status: record.status, reason: record.reason, upgradeStartTime: record.upgradeStartTime, changedFields: [] };
-    const upgrade = upgradeToItem(device, { record, firstSeenAt: entry.observedAt, observedAt: entry.observedAt, statusLog: [entry] });
+    const entry = {
+      observedAt: '2026-06-01T10:00:00Z',
+      status: record.status,
+      reason: record.reason,
+      upgradeStartTime: record.upgradeStartTime,
+      changedFields: [],
+    };
+    const upgrade = upgradeToItem(device, {
+      record,
+      firstSeenAt: entry.observedAt,
+      observedAt: entry.observedAt,
+      statusLog: [entry],
+    });
     for (const kind of ARCHIVE_INDEX_KINDS) delete upgrade[ARCHIVE_INDEXES[kind].partitionKey];
     delete upgrade.gsiOrder;
-    items.push(upgrade, syncStateToItem(device, { outcome: 'success', syncedAt: '2026-06-01T11:00:00Z', upgradesSeen: 1 }), statusLogEntryToItem(device, record.id, entry));
+    items.push(
+      upgrade,
+      syncStateToItem(device, { outcome: 'success', syncedAt: '2026-06-01T11:00:00Z', upgradesSeen: 1 }),
+      statusLogEntryToItem(device, record.id, entry),
+    );
   }
   return items;
 }
@@ -51,10 +70,20 @@ function oldArchive(firmwareTo: string): Item[] {
 async function createOldTable(items: Item[]): Promise<string> {
   tableCount += 1;
   const tableName = `fota-history-old-${tableCount}`;
-  await client.send(new CreateTableCommand({ TableName: tableName, BillingMode: 'PAY_PER_REQUEST', ...structuredClone(HISTORY_TABLE_KEY_SCHEMA) } as never));
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      ...structuredClone(HISTORY_TABLE_KEY_SCHEMA),
+    } as never),
+  );
   await createHistoryTable(client, tableName); // exists already: only waits until it is ACTIVE
   for (let index = 0; index < items.length; index += 25) {
-    await documents.send(new BatchWriteCommand({ RequestItems: { [tableName]: items.slice(index, index + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+    await documents.send(
+      new BatchWriteCommand({
+        RequestItems: { [tableName]: items.slice(index, index + 25).map((Item) => ({ PutRequest: { Item } })) },
+      }),
+    );
   }
   return tableName;
 }
@@ -79,13 +108,19 @@ async function expectMigrated(tableName: string, before: Item[], firmwareTo: str
   const byKey = new Map(after.map((item) => [keyOf(item), item]));
   for (const item of before) expect(byKey.get(keyOf(item))).toMatchObject(JSON.parse(JSON.stringify(item)) as Item);
   const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-  expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(ARCHIVE_INDEX_KINDS.map((kind) => ARCHIVE_INDEXES[kind].indexName).sort());
-  await expect(client.send(new DescribeTableCommand({ TableName: migratingTableName(tableName) }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(
+    ARCHIVE_INDEX_KINDS.map((kind) => ARCHIVE_INDEXES[kind].indexName).sort(),
+  );
+  await expect(
+    client.send(new DescribeTableCommand({ TableName: migratingTableName(tableName) })),
+  ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   // The old upgrades answer an archive query served by an index.
   const reader = new DynamoDbArchiveReader({ client: documents, tableName });
   const page = await reader.queryPage(TEST_ACCOUNT, planArchiveQuery({ firmwareTo }), undefined, 1000);
   const upgrades = before.filter((item) => item.type === 'upgrade');
-  expect(page.records.map((record) => `${record.deviceId}/${record.id}`).sort()).toEqual(upgrades.map((item) => `${String(item.deviceId)}/${String(item.id)}`).sort());
+  expect(page.records.map((record) => `${record.deviceId}/${record.id}`).sort()).toEqual(
+    upgrades.map((item) => `${String(item.deviceId)}/${String(item.id)}`).sort(),
+  );
 }
 
 describe('ensureHistoryTable on a table from before the archive indexes', () => {
@@ -94,7 +129,9 @@ describe('ensureHistoryTable on a table from before the archive indexes', () => 
     const firmwareTo = 'Firmware-migrate-1';
     const before = oldArchive(firmwareTo);
     const tableName = await createOldTable(before);
-    expect((await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.GlobalSecondaryIndexes).toBeUndefined();
+    expect(
+      (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.GlobalSecondaryIndexes,
+    ).toBeUndefined();
 
     // Act
     const first = await ensureHistoryTable(client, tableName);
@@ -152,11 +189,19 @@ describe('ensureHistoryTable on a table from before the archive indexes', () => 
  */
 async function interruptAfterCopy(tableName: string): Promise<{ killAfterCopy: boolean }> {
   let killAfterCopy = false;
-  const dying = new DynamoDBClient({ endpoint: store.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const dying = new DynamoDBClient({
+    endpoint: store.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
   dying.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
-      if (context.commandName === 'DeleteTableCommand' && (args.input as { TableName?: string }).TableName === tableName) {
+      if (
+        context.commandName === 'DeleteTableCommand' &&
+        (args.input as { TableName?: string }).TableName === tableName
+      ) {
         killAfterCopy = true;
         throw new Error('process died');
       }
@@ -167,7 +212,14 @@ async function interruptAfterCopy(tableName: string): Promise<{ killAfterCopy: b
   await expect(ensureHistoryTable(dying, tableName)).rejects.toThrow('process died');
   dying.destroy();
   // dynalite finishes a deletion asynchronously.
-  await expect.poll(() => client.send(new DescribeTableCommand({ TableName: tableName })).then(() => 'exists', (error: Error) => error.name)).toBe('ResourceNotFoundException');
+  await expect
+    .poll(() =>
+      client.send(new DescribeTableCommand({ TableName: tableName })).then(
+        () => 'exists',
+        (error: Error) => error.name,
+      ),
+    )
+    .toBe('ResourceNotFoundException');
   return { killAfterCopy };
 }
 
@@ -175,6 +227,10 @@ async function copyTableTo(from: string, to: string): Promise<void> {
   const items = await scanAll(from);
   await createHistoryTable(client, to);
   for (let index = 0; index < items.length; index += 25) {
-    await documents.send(new BatchWriteCommand({ RequestItems: { [to]: items.slice(index, index + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+    await documents.send(
+      new BatchWriteCommand({
+        RequestItems: { [to]: items.slice(index, index + 25).map((Item) => ({ PutRequest: { Item } })) },
+      }),
+    );
   }
 }

@@ -5,7 +5,7 @@ import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 import { useHandlerEnvironment } from '../support/handler-environment';
 
-type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+type Handler = typeof import('../../functions/get-history-api')['handler'];
 
 const db = useTestDynamoDb();
 const savedEnv = { ...process.env };
@@ -15,7 +15,10 @@ const output: string[] = [];
 
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
-  useHandlerEnvironment({ tableName: await db.createTestTable(), dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url }, { POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+  useHandlerEnvironment(
+    { tableName: await db.createTestTable(), dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url },
+    { POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+  );
   // Captured, not echoed: the debug logs are for this test to search, not for the CI log.
   for (const stream of [process.stdout, process.stderr]) {
     vi.spyOn(stream, 'write').mockImplementation((chunk: unknown) => {
@@ -59,7 +62,13 @@ it('never writes a token, secret or password to the logs or a response, whatever
   expect(output.join('').length).toBeGreaterThan(0);
   expect(issuedTokens.length).toBeGreaterThanOrEqual(4);
   const basic = Buffer.from(`${DEMO_CREDENTIALS.appKey}:${DEMO_CREDENTIALS.appSecret}`).toString('base64');
-  for (const secret of [DEMO_CREDENTIALS.appSecret, DEMO_CREDENTIALS.password, DEMO_CREDENTIALS.appKey, basic, ...issuedTokens]) {
+  for (const secret of [
+    DEMO_CREDENTIALS.appSecret,
+    DEMO_CREDENTIALS.password,
+    DEMO_CREDENTIALS.appKey,
+    basic,
+    ...issuedTokens,
+  ]) {
     expect(everything).not.toContain(secret);
   }
 });

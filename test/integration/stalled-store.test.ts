@@ -10,10 +10,14 @@ import { useHandlerEnvironment } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
-type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+type Handler = typeof import('../../functions/get-history-api')['handler'];
 
 /** A "DynamoDB" that accepts every connection and reads every request, and never answers. */
-async function startStalledStore(): Promise<{ endpoint: string; connections: () => number; close: () => Promise<void> }> {
+async function startStalledStore(): Promise<{
+  endpoint: string;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   let connections = 0;
   const server: Server = createServer((socket) => {
@@ -38,13 +42,17 @@ async function startStalledStore(): Promise<{ endpoint: string; connections: () 
 let stalled: Awaited<ReturnType<typeof startStalledStore>>;
 let simulator: ThingSpaceSimulator;
 let handler: Handler;
-let archiveHandler: (typeof import('../../functions/get-archive-api'))['handler'];
+let archiveHandler: typeof import('../../functions/get-archive-api')['handler'];
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   stalled = await startStalledStore();
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
-  useHandlerEnvironment({ tableName: 'fota-history-stalled', dynamoDbEndpoint: stalled.endpoint, thingspaceUrl: simulator.url });
+  useHandlerEnvironment({
+    tableName: 'fota-history-stalled',
+    dynamoDbEndpoint: stalled.endpoint,
+    thingspaceUrl: simulator.url,
+  });
   process.env.ARCHIVE_TOKEN_KEY = 'stalled-store-test-key-0123456789abcdef';
   ({ handler } = await import('../../functions/get-history-api'));
   ({ handler: archiveHandler } = await import('../../functions/get-archive-api'));
@@ -97,7 +105,7 @@ describe('a DynamoDB that accepts connections and never answers', () => {
     expect(answeredAfterMs).toBeLessThan(budgetMs);
   });
 
-  it('makes the SDK\'s own request timeout an error instead of a warning', async () => {
+  it("makes the SDK's own request timeout an error instead of a warning", async () => {
     // Prepare: no deadline from a caller, only the client's per-attempt timeout.
     const client = createDocumentClient({ endpoint: stalled.endpoint, maxAttempts: 1, requestTimeoutMs: 300 });
 
@@ -115,19 +123,27 @@ describe('a DynamoDB that accepts connections and never answers', () => {
     client.destroy();
   });
 
-  it('aborts every kind of store call at the caller\'s deadline: writes, log reads, sync outcomes', async () => {
+  it("aborts every kind of store call at the caller's deadline: writes, log reads, sync outcomes", async () => {
     // Prepare: the SDK's own timeout is far away, so only the deadline can end these calls.
     const client = createDocumentClient({ endpoint: stalled.endpoint, requestTimeoutMs: 60_000 });
     const store = new DynamoDbHistoryStore({ client, tableName: 'fota-history-stalled' });
     const device = { account: TEST_ACCOUNT, deviceId: nextDeviceId() };
-    const writes = planArchiveWrites([upgradeRecord({ deviceId: device.deviceId, id: 'u1' })], [], new Date().toISOString());
+    const writes = planArchiveWrites(
+      [upgradeRecord({ deviceId: device.deviceId, id: 'u1' })],
+      [],
+      new Date().toISOString(),
+    );
     const soon = () => ({ deadline: Date.now() + 300 });
 
     // Act
     const calls = await Promise.allSettled([
       store.applyWrites(device, writes, soon()),
       store.listStatusLogs(device, soon()),
-      store.recordSyncOutcome(device, { syncedAt: new Date().toISOString(), outcome: 'success', upgradesSeen: 1 }, soon()),
+      store.recordSyncOutcome(
+        device,
+        { syncedAt: new Date().toISOString(), outcome: 'success', upgradesSeen: 1 },
+        soon(),
+      ),
     ]);
 
     // Assess

@@ -38,7 +38,10 @@ beforeAll(async () => {
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
   // The handler builds its dependencies from the environment at first use.
-  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url }, { SYNC_DLQ_URL: DLQ_URL, SYNC_QUEUE_URL: queueUrlOf(SYNC_QUEUE) });
+  useHandlerEnvironment(
+    { tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url },
+    { SYNC_DLQ_URL: DLQ_URL, SYNC_QUEUE_URL: queueUrlOf(SYNC_QUEUE) },
+  );
   ({ handler } = await import('../../functions/sync-devices'));
 });
 
@@ -67,7 +70,7 @@ function visibilityChanges(): ChangeMessageVisibilityCommandInput[] {
 }
 
 describe('sync-devices handler (SQS worker) with the simulator and dynalite', () => {
-  it('archives every device of the batch with the API\'s archive code and records a successful sync', async () => {
+  it("archives every device of the batch with the API's archive code and records a successful sync", async () => {
     // Prepare
     const deviceIds = [fleet.deviceIdAt(0), fleet.deviceIdAt(1), fleet.deviceIdAt(2)];
     const event = sqsEvent(deviceIds.map((deviceId) => sqsRecord(deviceMessage(deviceId), { queueName: SYNC_QUEUE })));
@@ -122,7 +125,9 @@ describe('sync-devices handler (SQS worker) with the simulator and dynalite', ()
     // Prepare
     const notJson = sqsRecord('{"account": "0000000042-00001", deviceId', { queueName: SYNC_QUEUE });
     const badImei = sqsRecord(JSON.stringify({ account: ACCOUNT, deviceId: '12345' }), { queueName: SYNC_QUEUE });
-    const badAccount = sqsRecord(JSON.stringify({ account: 'ACME', deviceId: fleet.deviceIdAt(5) }), { queueName: SYNC_QUEUE });
+    const badAccount = sqsRecord(JSON.stringify({ account: 'ACME', deviceId: fleet.deviceIdAt(5) }), {
+      queueName: SYNC_QUEUE,
+    });
 
     // Act
     const response = await handler(sqsEvent([notJson, badImei, badAccount]), lambdaContext(60_000, 'sync-devices'));
@@ -130,10 +135,15 @@ describe('sync-devices handler (SQS worker) with the simulator and dynalite', ()
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     const sent = deadLettered();
-    expect(sent.map((message) => message.MessageBody).sort()).toEqual([notJson.body, badImei.body, badAccount.body].sort());
+    expect(sent.map((message) => message.MessageBody).sort()).toEqual(
+      [notJson.body, badImei.body, badAccount.body].sort(),
+    );
     for (const message of sent) {
       expect(message.QueueUrl).toBe(DLQ_URL);
-      expect(message.MessageAttributes?.errorCode).toEqual({ DataType: 'String', StringValue: ErrorCode.invalidParameter });
+      expect(message.MessageAttributes?.errorCode).toEqual({
+        DataType: 'String',
+        StringValue: ErrorCode.invalidParameter,
+      });
       expect(message.MessageAttributes?.errorMessage?.StringValue).toBeTruthy();
     }
     expect(simulator.stats().historyCalls).toBe(0);
@@ -200,7 +210,10 @@ describe('sync-devices handler (SQS worker) with the simulator and dynalite', ()
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     for (const deviceId of [detail.deviceId, handSent]) {
-      expect(await store.getSyncState({ account: ACCOUNT, deviceId })).toMatchObject({ outcome: 'success', upgradesSeen: 3 });
+      expect(await store.getSyncState({ account: ACCOUNT, deviceId })).toMatchObject({
+        outcome: 'success',
+        upgradesSeen: 3,
+      });
       expect(await store.listUpgrades({ account: ACCOUNT, deviceId })).toHaveLength(3);
     }
     expect(deadLettered()).toEqual([]);

@@ -36,6 +36,8 @@ describe('a sync pass where ThingSpace fails every device', () => {
     expect(result.failed).toHaveLength(MAX_FAILURES_KEPT);
     expect(summary).toContain(`${ACCOUNT}: 60 devices listed, 60 asked, 0 skipped, 0 synced, 60 failed in `);
     expect(summary.split('\n').filter((line) => line.startsWith('  failed: '))).toHaveLength(MAX_FAILURES_KEPT);
-    expect(summary).toContain(`  ... and ${60 - MAX_FAILURES_KEPT} more (all failures by errorCode: UPSTREAM_UNAVAILABLE 60)`);
+    expect(summary).toContain(
+      `  ... and ${60 - MAX_FAILURES_KEPT} more (all failures by errorCode: UPSTREAM_UNAVAILABLE 60)`,
+    );
   });
 });

@@ -192,7 +192,12 @@ describe('ThingSpace client against the simulator', () => {
 
     // Assess
     expect(failures.every((failure) => failure.failure === 'auth')).toBe(true);
-    expect(simulator.stats()).toMatchObject({ loginsFailed: 1, consecutiveFailedLogins: 1, userLocked: false, historyCalls: 0 });
+    expect(simulator.stats()).toMatchObject({
+      loginsFailed: 1,
+      consecutiveFailedLogins: 1,
+      userLocked: false,
+      historyCalls: 0,
+    });
   });
 
   it('passes INVALID_PARAMETER on as rejected', async () => {
@@ -204,7 +209,11 @@ describe('ThingSpace client against the simulator', () => {
 
     // Assess
     expect(failure.failure).toBe('rejected');
-    expect(failure.details).toEqual({ status: 400, errorCode: 'INVALID_PARAMETER', errorMessage: 'Invalid device id format' });
+    expect(failure.details).toEqual({
+      status: 400,
+      errorCode: 'INVALID_PARAMETER',
+      errorMessage: 'Invalid device id format',
+    });
   });
 
   it('passes an XML 404 on as rejected with a synthesized code', async () => {

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createThingSpaceClient, type RecordsDropped, type ThingSpaceClientOptions } from '../../adapters/thingspace/client';
+import {
+  createThingSpaceClient,
+  type RecordsDropped,
+  type ThingSpaceClientOptions,
+} from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
@@ -39,7 +43,8 @@ beforeAll(async () => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
-      if (request.url === '/api/ts/v1/oauth2/token') return json(response, 200, { access_token: ACCESS_TOKEN, expires_in: 3600 });
+      if (request.url === '/api/ts/v1/oauth2/token')
+        return json(response, 200, { access_token: ACCESS_TOKEN, expires_in: 3600 });
       if (request.url === '/api/m2m/v1/session/login') return login(body, response);
       if (request.url === HISTORY_PATH) {
         historyClosed = new Promise((resolve) => response.on('close', resolve));
@@ -65,7 +70,9 @@ afterAll(async () => {
 
 function json(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  response
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .end(text);
 }
 
 function record(overrides: Partial<UpgradeRecord> = {}): UpgradeRecord {
@@ -222,7 +229,15 @@ describe('error answers that repeat secrets', () => {
   it('scrubs every token, key, secret, username and password from the error and the logs', async () => {
     // Prepare
     const basic = Buffer.from(`${CREDENTIALS.appKey}:${CREDENTIALS.appSecret}`).toString('base64');
-    const secrets = [ACCESS_TOKEN, SESSION_TOKEN, CREDENTIALS.appKey, CREDENTIALS.appSecret, CREDENTIALS.username, CREDENTIALS.password, basic];
+    const secrets = [
+      ACCESS_TOKEN,
+      SESSION_TOKEN,
+      CREDENTIALS.appKey,
+      CREDENTIALS.appSecret,
+      CREDENTIALS.username,
+      CREDENTIALS.password,
+      basic,
+    ];
     history = (_request, response) =>
       json(response, 400, {
         errorCode: `REQUEST_FAILED.${SESSION_TOKEN}`,
@@ -238,7 +253,9 @@ describe('error answers that repeat secrets', () => {
     expect(failure.failure).toBe('rejected');
     expect(failure.details.errorCode).toBe('REQUEST_FAILED.[REDACTED]');
     expect(failure.details.errorMessage).toMatch(/^x{190} \[REDACT/);
-    const everything = [failure.message, failure.details.errorCode, failure.details.errorMessage, ...logLines].join('\n');
+    const everything = [failure.message, failure.details.errorCode, failure.details.errorMessage, ...logLines].join(
+      '\n',
+    );
     for (const secret of secrets) {
       expect(everything).not.toContain(secret);
       expect(everything).not.toContain(secret.slice(0, 12));
@@ -249,7 +266,10 @@ describe('error answers that repeat secrets', () => {
     // Prepare
     login = (body, response) => {
       const { username, password } = JSON.parse(body) as { username: string; password: string };
-      json(response, 400, { errorCode: `AUTH.Failed.${username}.${password}`, errorMessage: `bad password ${password} for ${username}` });
+      json(response, 400, {
+        errorCode: `AUTH.Failed.${username}.${password}`,
+        errorMessage: `bad password ${password} for ${username}`,
+      });
     };
     const { thingspace, logLines } = client();
 
@@ -260,6 +280,7 @@ describe('error answers that repeat secrets', () => {
     expect(failure.failure).toBe('auth');
     expect(logLines.join('\n')).toContain('AUTH.Failed.[REDACTED].[REDACTED]');
     const everything = [failure.message, JSON.stringify(failure.details), ...logLines].join('\n');
-    for (const secret of [CREDENTIALS.username, CREDENTIALS.password, ACCESS_TOKEN]) expect(everything).not.toContain(secret);
+    for (const secret of [CREDENTIALS.username, CREDENTIALS.password, ACCESS_TOKEN])
+      expect(everything).not.toContain(secret);
   });
 });

@@ -36,7 +36,11 @@ describe('httpExchange', () => {
     });
 
     // Act
-    const result = await httpExchange(`${baseUrl}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":"é"}' }, 2_000);
+    const result = await httpExchange(
+      `${baseUrl}/echo`,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":"é"}' },
+      2_000,
+    );
 
     // Assess
     expect(result).toEqual({ kind: 'answer', status: 429, retryAfter: '7', text: '{"ok":false}' });
@@ -53,7 +57,11 @@ describe('httpExchange', () => {
     });
 
     // Act
-    const result = await httpExchange(`${baseUrl}/moved`, { method: 'GET', headers: { authorization: 'Bearer x' } }, 2_000);
+    const result = await httpExchange(
+      `${baseUrl}/moved`,
+      { method: 'GET', headers: { authorization: 'Bearer x' } },
+      2_000,
+    );
 
     // Assess
     expect(result).toMatchObject({ kind: 'answer', status: 302 });

@@ -34,7 +34,11 @@ import { useTestDynamoDb } from '../support/dynamodb';
 const DEVICE = { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_FROM_DOCS };
 /** What the operator set in the portal; the service still has DEMO_CREDENTIALS until it is rotated. */
 const PORTAL: ThingSpaceCredentials = { ...DEMO_CREDENTIALS, password: 'changed-in-the-portal' };
-const GATEWAY_401 = { kind: 'status', status: 401, body: { fault: { code: '900901', message: 'Invalid Credentials' } } } as const;
+const GATEWAY_401 = {
+  kind: 'status',
+  status: 401,
+  body: { fault: { code: '900901', message: 'Invalid Credentials' } },
+} as const;
 
 const db = useTestDynamoDb();
 let simulator: ThingSpaceSimulator;
@@ -51,7 +55,11 @@ afterEach(async () => {
 });
 
 /** One Lambda instance: its own client, guard and DynamoDB connection; only the table is shared. */
-function instance(credentials: () => ThingSpaceCredentials, options: Partial<ThingSpaceClientOptions> = {}, client: DynamoDBDocumentClient = db.createClient()): ThingSpaceApi {
+function instance(
+  credentials: () => ThingSpaceCredentials,
+  options: Partial<ThingSpaceClientOptions> = {},
+  client: DynamoDBDocumentClient = db.createClient(),
+): ThingSpaceApi {
   return createThingSpaceClient({
     baseUrl: simulator.url,
     credentials: async () => credentials(),
@@ -68,13 +76,19 @@ async function outcomeOf(promise: Promise<unknown>): Promise<'ok' | ThingSpaceEr
     () => 'ok' as const,
     (error: unknown) => error,
   );
-  if (outcome !== 'ok' && !isThingSpaceError(outcome)) throw new Error(`expected a ThingSpaceError, got ${String(outcome)}`);
+  if (outcome !== 'ok' && !isThingSpaceError(outcome))
+    throw new Error(`expected a ThingSpaceError, got ${String(outcome)}`);
   return outcome;
 }
 
 async function guardItems(): Promise<Record<string, unknown>[]> {
   const { Items } = await db.client.send(
-    new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': LOGIN_GUARD_PARTITION_KEY }, ConsistentRead: true }),
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': LOGIN_GUARD_PARTITION_KEY },
+      ConsistentRead: true,
+    }),
   );
   return Items ?? [];
 }
@@ -98,8 +112,17 @@ describe('at most four consecutive login attempts per API user without a success
     await vi.waitFor(() => expect(simulator.stats().loginsFailed).toBe(4), { timeout: 5000 });
     expect(simulator.stats()).toMatchObject({ consecutiveFailedLogins: 4, userLocked: false });
     const failures = outcomes as ThingSpaceError[];
-    expect(failures.slice(0, 4).map((failure) => failure.failure)).toEqual(['timeout', 'timeout', 'timeout', 'timeout']);
-    expect(failures.slice(4).every((failure) => failure.failure === 'auth' && failure.message.includes('logins are stopped'))).toBe(true);
+    expect(failures.slice(0, 4).map((failure) => failure.failure)).toEqual([
+      'timeout',
+      'timeout',
+      'timeout',
+      'timeout',
+    ]);
+    expect(
+      failures
+        .slice(4)
+        .every((failure) => failure.failure === 'auth' && failure.message.includes('logins are stopped')),
+    ).toBe(true);
   });
 
   it('counts a login answered 401: 30 requests, 4 attempts reach ThingSpace and none is retried within its request', async () => {
@@ -123,11 +146,18 @@ describe('at most four consecutive login attempts per API user without a success
     // Prepare
     simulator.setCredentials(PORTAL);
     simulator.injectLoginFault({ kind: 'delay', delayMs: 600 }, 100);
-    const instances = Array.from({ length: 3 }, () => instance(() => DEMO_CREDENTIALS, { ...NO_PAUSE, timeoutMs: 300 }));
+    const instances = Array.from({ length: 3 }, () =>
+      instance(() => DEMO_CREDENTIALS, { ...NO_PAUSE, timeoutMs: 300 }),
+    );
 
     // Act
     for (let round = 0; round < 8; round += 1) {
-      await Promise.all(instances.flatMap((client) => [outcomeOf(client.getDeviceHistory(DEVICE)), outcomeOf(client.getDeviceHistory(DEVICE))]));
+      await Promise.all(
+        instances.flatMap((client) => [
+          outcomeOf(client.getDeviceHistory(DEVICE)),
+          outcomeOf(client.getDeviceHistory(DEVICE)),
+        ]),
+      );
     }
 
     // Assess
@@ -179,7 +209,13 @@ describe('a success anywhere resets the count', () => {
     // Assess
     expect(success).toBe('ok');
     expect(countAfterSuccess).toBe(0);
-    expect(simulator.stats()).toMatchObject({ loginRequests: 8, loginsOk: 1, loginsFailed: 7, consecutiveFailedLogins: 4, userLocked: false });
+    expect(simulator.stats()).toMatchObject({
+      loginRequests: 8,
+      loginsOk: 1,
+      loginsFailed: 7,
+      consecutiveFailedLogins: 4,
+      userLocked: false,
+    });
   });
 });
 
@@ -256,7 +292,14 @@ describe('an item of the earlier guard', () => {
     await db.client.send(
       new PutCommand({
         TableName: tableName,
-        Item: { pk: LOGIN_GUARD_PARTITION_KEY, sk: `GUARD#${userKey(DEMO_CREDENTIALS.username)}`, type: 'login-guard', version: 7, refusals: 4, stopped: true },
+        Item: {
+          pk: LOGIN_GUARD_PARTITION_KEY,
+          sk: `GUARD#${userKey(DEMO_CREDENTIALS.username)}`,
+          type: 'login-guard',
+          version: 7,
+          refusals: 4,
+          stopped: true,
+        },
       }),
     );
 
@@ -289,7 +332,9 @@ describe('npm run login-guard', () => {
 
     // Assess
     expect([statusCode, resetCode, afterReset]).toEqual([0, 0, 0]);
-    expect(lines[0]).toMatch(/^login guard of demo-uws-user \(table .*\): 4 of 4 consecutive attempts without a success; .*STOPPED/);
+    expect(lines[0]).toMatch(
+      /^login guard of demo-uws-user \(table .*\): 4 of 4 consecutive attempts without a success; .*STOPPED/,
+    );
     expect(lines[1]).toContain('reset, was 4 of 4');
     expect(lines[2]).toContain('0 of 4');
     expect(lines.join('\n')).not.toContain(DEMO_CREDENTIALS.password);
@@ -303,7 +348,11 @@ describe('npm run login-guard', () => {
     const embedded = await startEmbeddedDynamoDb({ dataDir });
     const client = createDocumentClient({ endpoint: embedded.endpoint });
     await createHistoryTable(client, 'fota-history');
-    await new DynamoDbLoginGuard({ client, tableName: 'fota-history' }).write(userKey('someone'), { version: 1, attempts: 4 }, undefined);
+    await new DynamoDbLoginGuard({ client, tableName: 'fota-history' }).write(
+      userKey('someone'),
+      { version: 1, attempts: 4 },
+      undefined,
+    );
     client.destroy();
     await embedded.close();
     const lines: string[] = [];
@@ -334,13 +383,19 @@ describe('npm run callbacks', () => {
   /** The CLI as an operator runs it, in its own process, against the table the service uses. */
   function callbacksCommand(env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string; stdout: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'local/callbacks.ts', 'list', '--account', DEMO_ACCOUNT], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'local/callbacks.ts', 'list', '--account', DEMO_ACCOUNT],
+        { env: { ...process.env, ...env }, timeout: 60_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
   }
 
-  it('logs in under the shared count: a stopped user is not tried, and its success resets the count', { timeout: 90_000 }, async () => {
+  it('logs in under the shared count: a stopped user is not tried, and its success resets the count', {
+    timeout: 90_000,
+  }, async () => {
     // Prepare
     // A client per step: a keep-alive socket left idle while the CLI runs may be closed by the store.
     const guard = () => new DynamoDbLoginGuard({ client: db.createClient(), tableName });

@@ -72,7 +72,12 @@ export function ids(body: unknown): string[] {
  * What the DATA_DIR store holds for a device, read the way the service reads it. Only while no
  * server has DATA_DIR open (LevelDB allows one process).
  */
-export async function readArchive(dataDir: string, tableName: string, account: string, deviceIds: string[]): Promise<Map<string, ArchivedUpgrade[]>> {
+export async function readArchive(
+  dataDir: string,
+  tableName: string,
+  account: string,
+  deviceIds: string[],
+): Promise<Map<string, ArchivedUpgrade[]>> {
   const embedded = await startEmbeddedDynamoDb({ dataDir });
   const client = createDocumentClient({ endpoint: embedded.endpoint, maxAttempts: 1 });
   try {

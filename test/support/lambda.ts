@@ -1,10 +1,17 @@
 import type { APIGatewayProxyEvent, Context, SQSRecord } from 'aws-lambda';
-import { apiGatewayProxyEvent, lambdaContext as emulatedContext, sqsRecord as emulatedSqsRecord } from '../../local/lambda-emulation';
+import {
+  apiGatewayProxyEvent,
+  lambdaContext as emulatedContext,
+  sqsRecord as emulatedSqsRecord,
+} from '../../local/lambda-emulation';
 
 export const TEST_AWS_ACCOUNT = '123456789012';
 
 /** A Lambda context (see local/lambda-emulation.ts), by default with the deployed API function's 28 s. */
-export function lambdaContext(remainingMs: number | (() => number) = 28_000, functionName = 'fota-history-test'): Context {
+export function lambdaContext(
+  remainingMs: number | (() => number) = 28_000,
+  functionName = 'fota-history-test',
+): Context {
   return emulatedContext(functionName, remainingMs, TEST_AWS_ACCOUNT);
 }
 
@@ -22,6 +29,9 @@ export function queueUrlOf(queueName: string): string {
 export { sqsEvent } from '../../local/lambda-emulation';
 
 /** One SQS record on a queue of the test account. */
-export function sqsRecord(body: string, options: { queueName: string; receiveCount?: number; messageId?: string }): SQSRecord {
+export function sqsRecord(
+  body: string,
+  options: { queueName: string; receiveCount?: number; messageId?: string },
+): SQSRecord {
   return emulatedSqsRecord(body, { ...options, awsAccountId: TEST_AWS_ACCOUNT });
 }

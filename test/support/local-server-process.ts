@@ -38,7 +38,8 @@ export interface LocalServerProcess {
 }
 
 /** Variables of the developer's shell (or of the test runner) that must not leak into the server. */
-const INHERITED_BUT_NOT_WANTED = /^(POWERTOOLS_|AWS_|THINGSPACE_|DYNAMODB_|npm_|NODE_OPTIONS$|NODE_ENV$|TABLE_NAME$|DATA_DIR$|PORT$|HOST$|VITEST)/i;
+const INHERITED_BUT_NOT_WANTED =
+  /^(POWERTOOLS_|AWS_|THINGSPACE_|DYNAMODB_|npm_|NODE_OPTIONS$|NODE_ENV$|TABLE_NAME$|DATA_DIR$|PORT$|HOST$|VITEST)/i;
 
 /** The environment of a developer who types the command: PATH, HOME, ... plus `env`. */
 export function serverEnvironment(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
@@ -136,7 +137,8 @@ export async function startLocalServer(options: {
     () => {
       const match = LISTENING.exec(stdout());
       if (match) return match[1] as string;
-      if (exit) throw new Error(`the server exited (${JSON.stringify(exit)}) before listening:\n${stdout()}\n${stderr()}`);
+      if (exit)
+        throw new Error(`the server exited (${JSON.stringify(exit)}) before listening:\n${stdout()}\n${stderr()}`);
       return undefined;
     },
     options.startTimeoutMs ?? 25_000,
@@ -169,9 +171,11 @@ export async function startLocalServer(options: {
         exited,
         new Promise<undefined>((done) => setTimeout(() => done(undefined), 10_000).unref()),
       ]);
-      await waitFor(() => (liveProcessesInGroup(pid).length === 0 ? true : undefined), 10_000, 'the process group to end').catch(
-        () => undefined,
-      );
+      await waitFor(
+        () => (liveProcessesInGroup(pid).length === 0 ? true : undefined),
+        10_000,
+        'the process group to end',
+      ).catch(() => undefined);
       const strays = liveProcessesInGroup(pid);
       if (!result || strays.length > 0) {
         try {
@@ -179,7 +183,9 @@ export async function startLocalServer(options: {
         } catch {
           // already gone
         }
-        throw new Error(`the server did not stop after ${signal}; still running:\n${strays.join('\n')}\n${stdout()}\n${stderr()}`);
+        throw new Error(
+          `the server did not stop after ${signal}; still running:\n${strays.join('\n')}\n${stdout()}\n${stderr()}`,
+        );
       }
       return result;
     },

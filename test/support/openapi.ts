@@ -5,7 +5,9 @@ import { OPENAPI_DOCUMENT_URL } from '../../local/openapi-document';
 type Json = Record<string, unknown>;
 
 /** The repository's OpenAPI document (openapi/openapi.json). */
-export const openApiDocument = JSON.parse(readFileSync(OPENAPI_DOCUMENT_URL, 'utf8')) as Json & { paths: Record<string, Record<string, Json>> };
+export const openApiDocument = JSON.parse(readFileSync(OPENAPI_DOCUMENT_URL, 'utf8')) as Json & {
+  paths: Record<string, Record<string, Json>>;
+};
 
 const DOCUMENT_ID = 'https://fota-history.local/openapi.json';
 // OpenAPI 3.1 schemas are JSON Schema 2020-12; formats are documentation here, not checked.
@@ -33,11 +35,13 @@ export function responseErrors(path: string, method: string, statusCode: number,
   const declared = responses[String(statusCode)];
   if (!declared) return [`${method} ${path} does not declare status ${statusCode}`];
   const response = resolve(declared);
-  const schema = ((response.content as Record<string, Json> | undefined)?.['application/json'] as Json | undefined)?.schema as Json | undefined;
+  const schema = ((response.content as Record<string, Json> | undefined)?.['application/json'] as Json | undefined)
+    ?.schema as Json | undefined;
   if (!schema) return [];
-  const at = typeof declared.$ref === 'string'
-    ? String(declared.$ref)
-    : `#/paths/${pointer(path)}/${method.toLowerCase()}/responses/${statusCode}`;
+  const at =
+    typeof declared.$ref === 'string'
+      ? String(declared.$ref)
+      : `#/paths/${pointer(path)}/${method.toLowerCase()}/responses/${statusCode}`;
   const validate = ajv.compile({ $ref: `${DOCUMENT_ID}${at}/content/application~1json/schema` });
   return validate(body) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath} ${error.message}`);
 }

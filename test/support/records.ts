@@ -7,11 +7,16 @@ let sequence = 0;
 /** A unique 15-digit IMEI per call, so tests sharing a store and simulator never share a device. */
 export function nextDeviceId(): string {
   sequence += 1;
-  return `35${String(process.pid % 1000).padStart(3, '0')}${String(Date.now() % 1e6).padStart(6, '0')}${String(sequence).padStart(4, '0')}`.slice(0, 15);
+  return `35${String(process.pid % 1000).padStart(3, '0')}${String(Date.now() % 1e6).padStart(6, '0')}${String(sequence).padStart(4, '0')}`.slice(
+    0,
+    15,
+  );
 }
 
 /** A ThingSpace upgrade record; only the fields a test cares about need to be given. */
-export function upgradeRecord(overrides: Partial<UpgradeRecord> & Pick<UpgradeRecord, 'deviceId' | 'id'>): UpgradeRecord {
+export function upgradeRecord(
+  overrides: Partial<UpgradeRecord> & Pick<UpgradeRecord, 'deviceId' | 'id'>,
+): UpgradeRecord {
   return {
     accountName: TEST_ACCOUNT,
     firmwareFrom: 'VerizonFirmwareVersion-01',

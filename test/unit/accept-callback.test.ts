@@ -35,8 +35,14 @@ describe('acceptCallback', () => {
     const { enqueued, syncQueue } = queue();
     const dependencies = { credentials: async () => CREDENTIALS, syncQueue };
     const device = { accountName: '0242078689-00001', deviceId: '990000473475989' };
-    for (const presented of [{ username: 'listener', password: 's3cre' }, { username: 'listene', password: 's3cret' }, { username: 'listener' }]) {
-      await expect(acceptCallback({ body: JSON.stringify({ ...presented, ...device }) }, dependencies)).rejects.toMatchObject({ statusCode: 401 });
+    for (const presented of [
+      { username: 'listener', password: 's3cre' },
+      { username: 'listene', password: 's3cret' },
+      { username: 'listener' },
+    ]) {
+      await expect(
+        acceptCallback({ body: JSON.stringify({ ...presented, ...device }) }, dependencies),
+      ).rejects.toMatchObject({ statusCode: 401 });
     }
     await expect(acceptCallback({ body: '{not json' }, dependencies)).rejects.toMatchObject({ statusCode: 401 });
     expect(enqueued).toEqual([]);
@@ -44,23 +50,36 @@ describe('acceptCallback', () => {
   it('decides on an Authorization header alone, whatever the body holds', async () => {
     const { enqueued, syncQueue } = queue();
     const dependencies = { credentials: async () => CREDENTIALS, syncQueue };
-    const basic = (password: string) => `Basic ${Buffer.from(`${CREDENTIALS.username}:${password}`).toString('base64')}`;
+    const basic = (password: string) =>
+      `Basic ${Buffer.from(`${CREDENTIALS.username}:${password}`).toString('base64')}`;
     const device = { accountName: '0242078689-00001', deviceId: '990000473475989' };
     // Wrong header, right body credentials: refused, the body's credentials are not a second chance.
     await expect(
-      acceptCallback({ body: JSON.stringify({ ...CREDENTIALS, ...device }), authorization: basic('nope') }, dependencies),
+      acceptCallback(
+        { body: JSON.stringify({ ...CREDENTIALS, ...device }), authorization: basic('nope') },
+        dependencies,
+      ),
     ).rejects.toMatchObject({ statusCode: 401 });
-    await expect(acceptCallback({ body: '{not json', authorization: basic('nope') }, dependencies)).rejects.toMatchObject({ statusCode: 401 });
+    await expect(
+      acceptCallback({ body: '{not json', authorization: basic('nope') }, dependencies),
+    ).rejects.toMatchObject({ statusCode: 401 });
     expect(enqueued).toEqual([]);
     // Right header: the body is parsed only now.
-    await expect(acceptCallback({ body: '{not json', authorization: basic(CREDENTIALS.password) }, dependencies)).rejects.toMatchObject({ statusCode: 400 });
-    await expect(acceptCallback({ body: JSON.stringify(device), authorization: basic(CREDENTIALS.password) }, dependencies)).resolves.toEqual({ accepted: 1 });
+    await expect(
+      acceptCallback({ body: '{not json', authorization: basic(CREDENTIALS.password) }, dependencies),
+    ).rejects.toMatchObject({ statusCode: 400 });
+    await expect(
+      acceptCallback({ body: JSON.stringify(device), authorization: basic(CREDENTIALS.password) }, dependencies),
+    ).resolves.toEqual({ accepted: 1 });
   });
 });
 
 describe('parseCallbackCredentials', () => {
   it('reads both optional secret fields, none, or refuses half a pair without echoing it', () => {
-    expect(parseCallbackCredentials({ appKey: 'k', callbackUsername: 'u', callbackPassword: 'p' })).toEqual({ username: 'u', password: 'p' });
+    expect(parseCallbackCredentials({ appKey: 'k', callbackUsername: 'u', callbackPassword: 'p' })).toEqual({
+      username: 'u',
+      password: 'p',
+    });
     expect(parseCallbackCredentials({ appKey: 'k' })).toBeUndefined();
     expect(() => parseCallbackCredentials({ callbackPassword: 'hunter2' })).toThrow(/must both be non-empty strings/);
     expect(() => parseCallbackCredentials({ callbackPassword: 'hunter2' })).not.toThrow(/hunter2/);
@@ -94,7 +113,10 @@ describe('EventsJsonlSink', () => {
       warn: () => undefined,
     });
     const device = { account: '0242078689-00001', deviceId: '990000473475989' };
-    const event = changeEventForWrite(device, planUpgradeWrite(upgradeRecord({ deviceId: device.deviceId, id: 'w-1' }), undefined, '2026-06-01T00:00:00.000Z')!)!;
+    const event = changeEventForWrite(
+      device,
+      planUpgradeWrite(upgradeRecord({ deviceId: device.deviceId, id: 'w-1' }), undefined, '2026-06-01T00:00:00.000Z')!,
+    )!;
 
     // Act
     sink.emit(event);
@@ -115,11 +137,17 @@ describe('EventsJsonlSink', () => {
     const first = new EventsJsonlSink({ dataDir, warn: () => undefined });
     const second = new EventsJsonlSink({ dataDir, warn: () => undefined });
     const device = { account: '0242078689-00001', deviceId: '990000473475989' };
-    const events = Array.from({ length: 40 }, (_, index) =>
-      changeEventForWrite(
-        device,
-        planUpgradeWrite(upgradeRecord({ deviceId: device.deviceId, id: `s-${index}`, reason: 'é'.repeat(1024) }), undefined, '2026-06-01T00:00:00.000Z')!,
-      )!,
+    const events = Array.from(
+      { length: 40 },
+      (_, index) =>
+        changeEventForWrite(
+          device,
+          planUpgradeWrite(
+            upgradeRecord({ deviceId: device.deviceId, id: `s-${index}`, reason: 'é'.repeat(1024) }),
+            undefined,
+            '2026-06-01T00:00:00.000Z',
+          )!,
+        )!,
     );
 
     // Act: no flush, no close, no await: what a process killed right now would leave
@@ -127,7 +155,12 @@ describe('EventsJsonlSink', () => {
     const text = readFileSync(first.path, 'utf8');
 
     // Assess
-    expect(text.split('\n').filter(Boolean).map((line) => JSON.parse(line))).toEqual(events);
+    expect(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
+    ).toEqual(events);
     await first.close();
     await second.close();
     await rm(dataDir, { recursive: true, force: true });

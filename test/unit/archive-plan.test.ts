@@ -21,7 +21,9 @@ function archivedAt(observedAt: string, status = 'UpgradeFailed'): ArchivedUpgra
     record,
     firstSeenAt: T1,
     observedAt,
-    statusLog: [{ observedAt: T1, status, reason: status, upgradeStartTime: record.upgradeStartTime, changedFields: [] }],
+    statusLog: [
+      { observedAt: T1, status, reason: status, upgradeStartTime: record.upgradeStartTime, changedFields: [] },
+    ],
   };
 }
 
@@ -37,7 +39,15 @@ describe('planUpgradeWrite', () => {
         record: live,
         firstSeenAt: T2,
         observedAt: T2,
-        statusLog: [{ observedAt: T2, status: 'InProgress', reason: 'success', upgradeStartTime: live.upgradeStartTime, changedFields: [] }],
+        statusLog: [
+          {
+            observedAt: T2,
+            status: 'InProgress',
+            reason: 'success',
+            upgradeStartTime: live.upgradeStartTime,
+            changedFields: [],
+          },
+        ],
       },
     });
   });
@@ -50,7 +60,12 @@ describe('planUpgradeWrite', () => {
 
   it('updates a changed upgrade, appending the change to its log and expecting the stored version', () => {
     const stored = archivedAt(T1);
-    const live = { ...stored.record, status: 'UpgradeSuccess', reason: 'success', upgradeStartTime: '2026-06-01T11:00:00Z' };
+    const live = {
+      ...stored.record,
+      status: 'UpgradeSuccess',
+      reason: 'success',
+      upgradeStartTime: '2026-06-01T11:00:00Z',
+    };
 
     const write = planUpgradeWrite(live, stored, T2);
 
@@ -165,7 +180,13 @@ describe('the status log kept on the upgrade item', () => {
 describe('mergeStatusLog', () => {
   it('gives one entry per observedAt, oldest first, whichever part holds it', () => {
     const { statusLog } = archivedWithLog(5);
-    const [e0, e1, e2, e3, e4] = statusLog as [StatusLogEntry, StatusLogEntry, StatusLogEntry, StatusLogEntry, StatusLogEntry];
+    const [e0, e1, e2, e3, e4] = statusLog as [
+      StatusLogEntry,
+      StatusLogEntry,
+      StatusLogEntry,
+      StatusLogEntry,
+      StatusLogEntry,
+    ];
 
     expect(mergeStatusLog([e0, e3, e4], [e2, e1, e3])).toEqual([e0, e1, e2, e3, e4]);
   });

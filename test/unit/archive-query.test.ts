@@ -56,9 +56,28 @@ describe('mergeShardRound', () => {
   it('keeps only what every shard has read down to, highest first, and says where to continue', () => {
     // Act
     const round = mergeShardRound([
-      { items: [{ key: 'f', value: 1 }, { key: 'c', value: 2 }], frontier: 'c' },
-      { items: [{ key: 'e', value: 3 }, { key: 'd', value: 4 }, { key: 'b', value: 5 }], frontier: undefined },
-      { items: [{ key: 'g', value: 6 }, { key: 'a', value: 7 }], frontier: 'a' },
+      {
+        items: [
+          { key: 'f', value: 1 },
+          { key: 'c', value: 2 },
+        ],
+        frontier: 'c',
+      },
+      {
+        items: [
+          { key: 'e', value: 3 },
+          { key: 'd', value: 4 },
+          { key: 'b', value: 5 },
+        ],
+        frontier: undefined,
+      },
+      {
+        items: [
+          { key: 'g', value: 6 },
+          { key: 'a', value: 7 },
+        ],
+        frontier: 'a',
+      },
     ]);
 
     // Assess

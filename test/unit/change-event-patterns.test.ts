@@ -19,7 +19,11 @@ function assertValidPattern(pattern: unknown, path = 'pattern'): asserts pattern
   for (const [field, value] of Object.entries(pattern as Record<string, unknown>)) {
     if (Array.isArray(value)) {
       expect(value.length, `${path}.${field} lists at least one value`).toBeGreaterThan(0);
-      for (const item of value) expect(['string', 'number', 'boolean'].includes(typeof item) || item === null, `${path}.${field} holds exact values`).toBe(true);
+      for (const item of value)
+        expect(
+          ['string', 'number', 'boolean'].includes(typeof item) || item === null,
+          `${path}.${field} holds exact values`,
+        ).toBe(true);
     } else {
       assertValidPattern(value, `${path}.${field}`);
     }
@@ -61,9 +65,18 @@ const failedRecord = upgradeRecord({
   reason: 'Device did not respond',
 });
 const firstFailed = planUpgradeWrite(failedRecord, undefined, '2026-06-01T00:00:00.000Z')!;
-const succeeded = planUpgradeWrite({ ...failedRecord, status: 'UpgradeSuccess', reason: 'success' }, firstFailed.next, '2026-06-02T00:00:00.000Z')!;
+const succeeded = planUpgradeWrite(
+  { ...failedRecord, status: 'UpgradeSuccess', reason: 'success' },
+  firstFailed.next,
+  '2026-06-02T00:00:00.000Z',
+)!;
 const otherFirmware = planUpgradeWrite(
-  upgradeRecord({ deviceId: device.deviceId, id: 'other-campaign', firmwareTo: 'VerizonFirmwareVersion-05', status: 'RequestFailed' }),
+  upgradeRecord({
+    deviceId: device.deviceId,
+    id: 'other-campaign',
+    firmwareTo: 'VerizonFirmwareVersion-05',
+    status: 'RequestFailed',
+  }),
   undefined,
   '2026-06-01T00:00:00.000Z',
 )!;

@@ -5,15 +5,29 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { upgradeToItem, syncStateToItem } from '../../adapters/dynamodb/item-mapping';
 import { changeEventForWrite } from '../../adapters/events/change-event-emitting-store';
-import { EventBridgePublisher, PUT_EVENTS_MAX_BYTES, putEventsEntrySize } from '../../adapters/events/eventbridge-publisher';
+import {
+  EventBridgePublisher,
+  PUT_EVENTS_MAX_BYTES,
+  putEventsEntrySize,
+} from '../../adapters/events/eventbridge-publisher';
 import { planUpgradeWrite, type ArchiveWrite } from '../../domain/archive-plan';
-import { CHANGE_EVENT_SOURCE, UPGRADE_OBSERVED, UPGRADE_STATUS_CHANGED, type ChangeEvent } from '../../domain/change-event';
+import {
+  CHANGE_EVENT_SOURCE,
+  UPGRADE_OBSERVED,
+  UPGRADE_STATUS_CHANGED,
+  type ChangeEvent,
+} from '../../domain/change-event';
 import { RECORD_LIMITS, screenUpgradeRecord } from '../../domain/upstream-record';
 import { lambdaContext } from '../support/lambda';
 import { TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
 const device = { account: TEST_ACCOUNT, deviceId: '990000473475989' };
-const failed = upgradeRecord({ deviceId: device.deviceId, id: 'u-1', status: 'UpgradeFailed', reason: 'Device did not respond' });
+const failed = upgradeRecord({
+  deviceId: device.deviceId,
+  id: 'u-1',
+  status: 'UpgradeFailed',
+  reason: 'Device did not respond',
+});
 const succeeded = { ...failed, status: 'UpgradeSuccess', reason: 'success', upgradeStartTime: '2026-06-02T08:00:00Z' };
 const T1 = '2026-06-01T11:00:00.000Z';
 const T2 = '2026-06-02T09:00:00.000Z';
@@ -23,7 +37,11 @@ const update = planUpgradeWrite(succeeded, insert.next, T2)!;
 
 let sequence = 100;
 /** A stream record as Lambda delivers it from a NEW_AND_OLD_IMAGES stream: marshalled images. */
-function streamRecord(eventName: 'INSERT' | 'MODIFY' | 'REMOVE', oldItem?: Record<string, unknown>, newItem?: Record<string, unknown>): DynamoDBRecord {
+function streamRecord(
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
+  oldItem?: Record<string, unknown>,
+  newItem?: Record<string, unknown>,
+): DynamoDBRecord {
   sequence += 1;
   const options = { removeUndefinedValues: true, convertClassInstanceToMap: true };
   return {
@@ -39,7 +57,8 @@ function streamRecord(eventName: 'INSERT' | 'MODIFY' | 'REMOVE', oldItem?: Recor
 }
 
 const insertRecord = () => streamRecord('INSERT', undefined, upgradeToItem(device, insert.next));
-const updateRecord = () => streamRecord('MODIFY', upgradeToItem(device, insert.next), upgradeToItem(device, update.next));
+const updateRecord = () =>
+  streamRecord('MODIFY', upgradeToItem(device, insert.next), upgradeToItem(device, update.next));
 
 let changeEventOfRecord: typeof import('../../functions/publish-change-events').changeEventOfRecord;
 
@@ -75,7 +94,11 @@ describe('stream record -> change event', () => {
       deviceId: device.deviceId,
       observedAt: T2,
       upgrade: succeeded,
-      previous: { status: 'UpgradeFailed', reason: 'Device did not respond', upgradeStartTime: failed.upgradeStartTime },
+      previous: {
+        status: 'UpgradeFailed',
+        reason: 'Device did not respond',
+        upgradeStartTime: failed.upgradeStartTime,
+      },
       changedFields: ['upgradeStartTime', 'status', 'reason'],
     });
   });
@@ -91,7 +114,9 @@ describe('stream record -> change event', () => {
     expect(changeEventOfRecord(streamRecord('INSERT', undefined, sync))).toBeUndefined();
     expect(changeEventOfRecord(streamRecord('MODIFY', sync, { ...sync, syncedAt: T2 }))).toBeUndefined();
     expect(changeEventOfRecord(streamRecord('INSERT', undefined, logItem))).toBeUndefined();
-    expect(changeEventOfRecord(streamRecord('INSERT', undefined, { pk: 'LOGIN#x', sk: 'GUARD', type: 'login-guard' }))).toBeUndefined();
+    expect(
+      changeEventOfRecord(streamRecord('INSERT', undefined, { pk: 'LOGIN#x', sk: 'GUARD', type: 'login-guard' })),
+    ).toBeUndefined();
   });
 
   it('gives the same event as the one-machine feed for the same write, so the two cannot drift', () => {
@@ -105,7 +130,10 @@ describe('stream record -> change event', () => {
 
 describe('publish-change-events handler', () => {
   const eventBridge = mockClient(EventBridgeClient);
-  let handler: (event: DynamoDBStreamEvent, context: ReturnType<typeof lambdaContext>) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
+  let handler: (
+    event: DynamoDBStreamEvent,
+    context: ReturnType<typeof lambdaContext>,
+  ) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
 
   beforeAll(async () => {
     process.env.EVENT_BUS_NAME = 'arn:aws:events:us-east-1:123456789012:event-bus/default';
@@ -124,7 +152,10 @@ describe('publish-change-events handler', () => {
     const sync = syncStateToItem(device, { syncedAt: T1, outcome: 'success' });
 
     // Act
-    const result = await handler({ Records: [insertRecord(), streamRecord('INSERT', undefined, sync), updateRecord()] }, lambdaContext());
+    const result = await handler(
+      { Records: [insertRecord(), streamRecord('INSERT', undefined, sync), updateRecord()] },
+      lambdaContext(),
+    );
 
     // Assess
     expect(result.batchItemFailures).toEqual([]);
@@ -141,7 +172,9 @@ describe('publish-change-events handler', () => {
     eventBridge.on(PutEventsCommand).callsFake((input: { Entries: Array<{ DetailType: string }> }) => ({
       FailedEntryCount: input.Entries.filter((entry) => entry.DetailType === UPGRADE_STATUS_CHANGED).length,
       Entries: input.Entries.map((entry, index) =>
-        entry.DetailType === UPGRADE_STATUS_CHANGED ? { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' } : { EventId: `e-${index}` },
+        entry.DetailType === UPGRADE_STATUS_CHANGED
+          ? { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }
+          : { EventId: `e-${index}` },
       ),
     }));
     const records = [insertRecord(), updateRecord(), insertRecord()];
@@ -169,10 +202,16 @@ describe('EventBridgePublisher', () => {
       calls += 1;
       return {
         FailedEntryCount: calls === 1 ? 1 : 0,
-        Entries: input.Entries.map((_, index) => (calls === 1 && index === 0 ? { ErrorCode: 'InternalFailure' } : { EventId: `e-${index}` })),
+        Entries: input.Entries.map((_, index) =>
+          calls === 1 && index === 0 ? { ErrorCode: 'InternalFailure' } : { EventId: `e-${index}` },
+        ),
       };
     });
-    const publisher = new EventBridgePublisher({ client: new EventBridgeClient({ region: 'us-east-1' }), eventBusName: 'default', sleep: async () => undefined });
+    const publisher = new EventBridgePublisher({
+      client: new EventBridgeClient({ region: 'us-east-1' }),
+      eventBusName: 'default',
+      sleep: async () => undefined,
+    });
     const event = changeEventForWrite(device, insert)!;
 
     // Act
@@ -186,7 +225,12 @@ describe('EventBridgePublisher', () => {
 
   it('returns the events that never got through, whether refused or the call itself failed', async () => {
     eventBridge.on(PutEventsCommand).rejects(new Error('network down'));
-    const publisher = new EventBridgePublisher({ client: new EventBridgeClient({ region: 'us-east-1' }), eventBusName: 'default', sleep: async () => undefined, maxRounds: 2 });
+    const publisher = new EventBridgePublisher({
+      client: new EventBridgeClient({ region: 'us-east-1' }),
+      eventBusName: 'default',
+      sleep: async () => undefined,
+      maxRounds: 2,
+    });
     const event = changeEventForWrite(device, insert)!;
 
     expect(await publisher.publish([event, event])).toEqual([0, 1]);
@@ -211,11 +255,18 @@ describe('EventBridgePublisher', () => {
     const key = { account: '02420786890242078689-0000100001', deviceId: '9900004734759891' };
     const before = screenUpgradeRecord(longest('\u0001'), key);
     const after = screenUpgradeRecord(longest('\u0002'), key);
-    if (before.reason !== undefined || after.reason !== undefined) throw new Error(`the record rules refuse it: ${before.reason ?? after.reason}`);
+    if (before.reason !== undefined || after.reason !== undefined)
+      throw new Error(`the record rules refuse it: ${before.reason ?? after.reason}`);
     const first = planUpgradeWrite(before.record, undefined, T1)!;
     const event = changeEventForWrite(key, planUpgradeWrite(after.record, first.next, T2)!)!;
-    eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({ Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
-    const publisher = new EventBridgePublisher({ client: new EventBridgeClient({ region: 'us-east-1' }), eventBusName: 'default', sleep: async () => undefined });
+    eventBridge
+      .on(PutEventsCommand)
+      .callsFake((input: { Entries: unknown[] }) => ({ Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
+    const publisher = new EventBridgePublisher({
+      client: new EventBridgeClient({ region: 'us-east-1' }),
+      eventBusName: 'default',
+      sleep: async () => undefined,
+    });
 
     // Act
     expect(await publisher.publish(Array.from({ length: 10 }, () => event))).toEqual([]);
@@ -229,10 +280,19 @@ describe('EventBridgePublisher', () => {
 
   it('splits calls at 256 KB, and reports an event too large for any call as failed, never as sent', async () => {
     // Prepare: events larger than the record rules allow (the publisher does not rely on those rules)
-    eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({ Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
-    const publisher = new EventBridgePublisher({ client: new EventBridgeClient({ region: 'us-east-1' }), eventBusName: 'default', sleep: async () => undefined });
+    eventBridge
+      .on(PutEventsCommand)
+      .callsFake((input: { Entries: unknown[] }) => ({ Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
+    const publisher = new EventBridgePublisher({
+      client: new EventBridgeClient({ region: 'us-east-1' }),
+      eventBusName: 'default',
+      sleep: async () => undefined,
+    });
     const base = changeEventForWrite(device, insert)!;
-    const withReason = (bytes: number): ChangeEvent => ({ ...base, detail: { ...base.detail, upgrade: { ...base.detail.upgrade, reason: 'r'.repeat(bytes) } } });
+    const withReason = (bytes: number): ChangeEvent => ({
+      ...base,
+      detail: { ...base.detail, upgrade: { ...base.detail.upgrade, reason: 'r'.repeat(bytes) } },
+    });
     const events = [withReason(100_000), withReason(100_000), withReason(100_000), withReason(300_000), withReason(10)];
 
     // Act
@@ -243,7 +303,9 @@ describe('EventBridgePublisher', () => {
     const calls = eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries ?? []);
     expect(calls.map((entries) => entries.length)).toEqual([2, 1, 1]);
     for (const entries of calls) {
-      expect(entries.reduce((total, entry) => total + putEventsEntrySize(entry), 0)).toBeLessThanOrEqual(PUT_EVENTS_MAX_BYTES);
+      expect(entries.reduce((total, entry) => total + putEventsEntrySize(entry), 0)).toBeLessThanOrEqual(
+        PUT_EVENTS_MAX_BYTES,
+      );
     }
   });
 });

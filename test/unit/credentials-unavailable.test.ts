@@ -7,8 +7,8 @@ import { useTestDynamoDb } from '../support/dynamodb';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
-type Handler = (typeof import('../../functions/get-history-api'))['handler'];
-type InvokeHandler = (typeof import('../../functions/get-history-invoke'))['handler'];
+type Handler = typeof import('../../functions/get-history-api')['handler'];
+type InvokeHandler = typeof import('../../functions/get-history-invoke')['handler'];
 
 const SECRET_ID = 'thingspace-fota-history/credentials';
 const db = useTestDynamoDb();
@@ -55,31 +55,48 @@ async function getHistory(deviceId: string): Promise<APIGatewayProxyResult> {
 
 const CREDENTIALS_UNAVAILABLE = {
   errorCode: 'CREDENTIALS_UNAVAILABLE',
-  errorMessage: 'This service could not read its ThingSpace credentials (the secret); ThingSpace was not called and nothing is archived for this device',
+  errorMessage:
+    'This service could not read its ThingSpace credentials (the secret); ThingSpace was not called and nothing is archived for this device',
 };
 
 describe('a ThingSpace secret that cannot be read (handler, Secrets Manager)', () => {
   it.each([
-    ['missing', () => secretsManager.on(GetSecretValueCommand).rejects(sdkError('ResourceNotFoundException', "Secrets Manager can't find the specified secret."))],
-    ['access denied', () => secretsManager.on(GetSecretValueCommand).rejects(sdkError('AccessDeniedException', 'User is not authorized'))],
+    [
+      'missing',
+      () =>
+        secretsManager
+          .on(GetSecretValueCommand)
+          .rejects(sdkError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.")),
+    ],
+    [
+      'access denied',
+      () =>
+        secretsManager.on(GetSecretValueCommand).rejects(sdkError('AccessDeniedException', 'User is not authorized')),
+    ],
     ['not JSON', () => secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'appKey=not-json-content' })],
-    ['the wrong shape', () => secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '["not-an-object-content"]' })],
-  ])('answers 502 CREDENTIALS_UNAVAILABLE when it is %s, without calling ThingSpace or echoing it', async (_, arrange) => {
-    // Prepare
-    arrange();
-    const output = vi.spyOn(process.stdout, 'write');
+    [
+      'the wrong shape',
+      () => secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '["not-an-object-content"]' }),
+    ],
+  ])(
+    'answers 502 CREDENTIALS_UNAVAILABLE when it is %s, without calling ThingSpace or echoing it',
+    async (_, arrange) => {
+      // Prepare
+      arrange();
+      const output = vi.spyOn(process.stdout, 'write');
 
-    // Act
-    const result = await getHistory(nextDeviceId());
+      // Act
+      const result = await getHistory(nextDeviceId());
 
-    // Assess
-    expect(result.statusCode).toBe(502);
-    expect(JSON.parse(result.body)).toEqual(CREDENTIALS_UNAVAILABLE);
-    expect(simulator.stats().requests).toBe(0);
-    const logged = output.mock.calls.map(([chunk]) => String(chunk)).join('');
-    output.mockRestore();
-    expect(result.body + logged).not.toContain('content');
-  });
+      // Assess
+      expect(result.statusCode).toBe(502);
+      expect(JSON.parse(result.body)).toEqual(CREDENTIALS_UNAVAILABLE);
+      expect(simulator.stats().requests).toBe(0);
+      const logged = output.mock.calls.map(([chunk]) => String(chunk)).join('');
+      output.mockRestore();
+      expect(result.body + logged).not.toContain('content');
+    },
+  );
 
   it('answers from the archive, marked stale, when the device has archived records', async () => {
     // Prepare: archive a record while the secret is readable (past the cache of the bad secrets above)

@@ -32,6 +32,9 @@ describe('parseDeviceKey', () => {
     }
     expect(thrown).toBeInstanceOf(ApiError);
     expect((thrown as ApiError).statusCode).toBe(400);
-    expect((thrown as ApiError).body).toEqual({ errorCode: 'INVALID_PARAMETER', errorMessage: expect.stringMatching(message) });
+    expect((thrown as ApiError).body).toEqual({
+      errorCode: 'INVALID_PARAMETER',
+      errorMessage: expect.stringMatching(message),
+    });
   });
 });

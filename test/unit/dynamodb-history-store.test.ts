@@ -1,14 +1,16 @@
-import {
-  ConditionalCheckFailedException,
-  ProvisionedThroughputExceededException,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { upgradeKey } from '../../adapters/dynamodb/table-schema';
-import { planArchiveWrites, planUpgradeWrite, type ArchiveWrite, type ArchivedUpgrade } from '../../domain/archive-plan';
+import {
+  planArchiveWrites,
+  planUpgradeWrite,
+  type ArchiveWrite,
+  type ArchivedUpgrade,
+} from '../../domain/archive-plan';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
 
 const device: DeviceKey = { account: '0242078689-00001', deviceId: '990013907835573' };
@@ -128,7 +130,9 @@ describe('DynamoDbHistoryStore.applyWrites throttling', () => {
     // Prepare
     const clock = fakeClock();
     const warnings: Array<{ message: string; attributes: Record<string, unknown> }> = [];
-    const invalid = Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+    const invalid = Object.assign(new Error('Item size has exceeded the maximum allowed size'), {
+      name: 'ValidationException',
+    });
     dynamo.on(PutCommand).rejectsOnce(invalid).resolves({});
     const store = new DynamoDbHistoryStore({
       client: createDocumentClient({ region: 'us-east-1' }),
@@ -139,7 +143,10 @@ describe('DynamoDbHistoryStore.applyWrites throttling', () => {
     });
 
     // Act
-    const result = await store.applyWrites(device, [firstSighting(upgrade('poison', { reason: 'secret-ish content' })), firstSighting(upgrade('fine'))]);
+    const result = await store.applyWrites(device, [
+      firstSighting(upgrade('poison', { reason: 'secret-ish content' })),
+      firstSighting(upgrade('fine')),
+    ]);
 
     // Assess
     expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0, skipped: 1 });
@@ -153,7 +160,9 @@ describe('DynamoDbHistoryStore.applyWrites throttling', () => {
   it('fails the whole call on an error that is neither throttling nor a refusal of the item', async () => {
     // Prepare
     const clock = fakeClock();
-    const timedOut = Object.assign(new Error('a request has exceeded the configured requestTimeout'), { name: 'TimeoutError' });
+    const timedOut = Object.assign(new Error('a request has exceeded the configured requestTimeout'), {
+      name: 'TimeoutError',
+    });
     dynamo.on(PutCommand).rejects(timedOut);
 
     // Act
@@ -170,7 +179,11 @@ describe('DynamoDbHistoryStore.applyWrites conditional writes', () => {
     // Prepare
     dynamo.on(PutCommand).resolves({});
     const stored = firstSighting(upgrade('upg-1')).next;
-    const update = planUpgradeWrite(upgrade('upg-1', { status: 'UpgradeSuccess' }), stored, '2024-05-03T00:00:00.000Z')!;
+    const update = planUpgradeWrite(
+      upgrade('upg-1', { status: 'UpgradeSuccess' }),
+      stored,
+      '2024-05-03T00:00:00.000Z',
+    )!;
 
     // Act
     const result = await newStore().applyWrites(device, [firstSighting(upgrade('upg-2')), update]);
@@ -244,7 +257,11 @@ describe('DynamoDbHistoryStore.applyWrites conditional writes', () => {
   it('re-plans into an insert when the item it meant to update is gone', async () => {
     // Prepare
     const stored = firstSighting(upgrade('upg-1')).next;
-    const update = planUpgradeWrite(upgrade('upg-1', { status: 'UpgradeSuccess' }), stored, '2024-05-03T00:00:00.000Z')!;
+    const update = planUpgradeWrite(
+      upgrade('upg-1', { status: 'UpgradeSuccess' }),
+      stored,
+      '2024-05-03T00:00:00.000Z',
+    )!;
     dynamo.on(PutCommand).rejectsOnce(conditionFailed()).resolves({});
     dynamo.on(GetCommand).resolves({});
 
@@ -301,7 +318,10 @@ describe('DynamoDbHistoryStore.listUpgrades', () => {
     expect(queries).toHaveLength(3);
     expect(queries[0]!.ExclusiveStartKey).toBeUndefined();
     expect(queries[2]!.ExclusiveStartKey).toEqual(pageBoundary);
-    expect(queries[0]!.ExpressionAttributeValues).toEqual({ ':pk': `DEVICE#${device.account}#${device.deviceId}`, ':prefix': 'UPGRADE#' });
+    expect(queries[0]!.ExpressionAttributeValues).toEqual({
+      ':pk': `DEVICE#${device.account}#${device.deviceId}`,
+      ':prefix': 'UPGRADE#',
+    });
   });
 });
 
@@ -311,7 +331,10 @@ describe('DynamoDbHistoryStore sync state and checkpoints', () => {
     dynamo.on(PutCommand).rejects(conditionFailed());
 
     // Act
-    const recording = newStore().recordSyncOutcome(device, { syncedAt: '2024-05-02T00:00:00.000Z', outcome: 'success' });
+    const recording = newStore().recordSyncOutcome(device, {
+      syncedAt: '2024-05-02T00:00:00.000Z',
+      outcome: 'success',
+    });
 
     // Assess
     await expect(recording).resolves.toBeUndefined();

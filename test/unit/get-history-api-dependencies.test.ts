@@ -8,7 +8,7 @@ import { useTestDynamoDb } from '../support/dynamodb';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
-type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+type Handler = typeof import('../../functions/get-history-api')['handler'];
 
 const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:thingspace-fota-history/credentials-AbCdEf';
 const db = useTestDynamoDb();
@@ -122,7 +122,9 @@ describe('DynamoDB failures', () => {
     // Prepare
     secretsManager.on(GetSecretValueCommand).resolves(secretString(DEMO_CREDENTIALS));
     const dynamodb = mockClient(DynamoDBDocumentClient);
-    dynamodb.on(QueryCommand).rejects(Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' }));
+    dynamodb
+      .on(QueryCommand)
+      .rejects(Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' }));
 
     // Act
     const result = await getHistory(knownDevice().deviceId);
@@ -138,9 +140,13 @@ describe('DynamoDB failures', () => {
     await openThingSpaceSession();
     const dynamodb = mockClient(DynamoDBDocumentClient);
     dynamodb.on(QueryCommand).resolves({ Items: [] });
-    dynamodb.on(PutCommand).rejects(
-      Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' }),
-    );
+    dynamodb
+      .on(PutCommand)
+      .rejects(
+        Object.assign(new Error('Throughput exceeds the current capacity'), {
+          name: 'ProvisionedThroughputExceededException',
+        }),
+      );
 
     // Act: a Lambda with little time left, so the store's throttling retries run into the deadline
     const result = await handler(
@@ -180,7 +186,12 @@ describe('a ThingSpace secret that is not valid JSON', () => {
     // Prepare
     vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2027-01-01T10:00:00Z') });
     // Distinctive values: the secret is malformed, so ThingSpace is never asked and need not know them.
-    const [appKey, appSecret, username, password] = ['Kx4q9TzAppKey7h', 'Wy3p8RmSec5qv', 'Ju8v2NxUsr4kd', 'Zq7mirrorlake'];
+    const [appKey, appSecret, username, password] = [
+      'Kx4q9TzAppKey7h',
+      'Wy3p8RmSec5qv',
+      'Ju8v2NxUsr4kd',
+      'Zq7mirrorlake',
+    ];
     // The password unquoted: Node's JSON.parse message quotes the text around the unexpected token.
     const text = `{"appKey":"${appKey}","appSecret":"${appSecret}","username":"${username}","password":${password}}`;
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: text });

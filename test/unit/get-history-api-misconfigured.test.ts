@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 
-type Handler = (typeof import('../../functions/get-history-api'))['handler'];
+type Handler = typeof import('../../functions/get-history-api')['handler'];
 
 const savedEnv = { ...process.env };
 let handler: Handler;
@@ -17,13 +17,19 @@ afterAll(() => {
   process.env = savedEnv;
 });
 
-it('answers a failure nobody foresaw with 500 in ThingSpace\'s error shape and no stack trace', async () => {
+it("answers a failure nobody foresaw with 500 in ThingSpace's error shape and no stack trace", async () => {
   // Act
-  const result = await handler(historyRequestEvent({ account: '0242078689-00001', deviceId: '990000473475989' }), lambdaContext());
+  const result = await handler(
+    historyRequestEvent({ account: '0242078689-00001', deviceId: '990000473475989' }),
+    lambdaContext(),
+  );
 
   // Assess
   expect(result.statusCode).toBe(500);
   expect(result.headers?.['Content-Type']).toBe('application/json');
-  expect(JSON.parse(result.body)).toEqual({ errorCode: 'INTERNAL_ERROR', errorMessage: 'The service failed to answer; retry later' });
+  expect(JSON.parse(result.body)).toEqual({
+    errorCode: 'INTERNAL_ERROR',
+    errorMessage: 'The service failed to answer; retry later',
+  });
   expect(result.body).not.toContain('TABLE_NAME');
 });

@@ -6,7 +6,10 @@ const deviceId = '990000473475989';
 
 describe('mergeHistory', () => {
   it('keeps one record per id, the live version winning over the archived one', () => {
-    const archived = [upgradeRecord({ deviceId, id: 'x', status: 'UpgradeFailed' }), upgradeRecord({ deviceId, id: 'old', startDate: '2020-01-01' })];
+    const archived = [
+      upgradeRecord({ deviceId, id: 'x', status: 'UpgradeFailed' }),
+      upgradeRecord({ deviceId, id: 'old', startDate: '2020-01-01' }),
+    ];
     const live = [upgradeRecord({ deviceId, id: 'x', status: 'UpgradeSuccess' })];
 
     const merged = mergeHistory(live, archived);

@@ -5,7 +5,10 @@ import { InProcessSyncPool } from '../../local/in-process-sync-pool';
 const ACCOUNT = '0000000042-00001';
 
 function devices(count: number, offset = 0): DeviceKey[] {
-  return Array.from({ length: count }, (_, index) => ({ account: ACCOUNT, deviceId: String(350000000000000 + offset + index) }));
+  return Array.from({ length: count }, (_, index) => ({
+    account: ACCOUNT,
+    deviceId: String(350000000000000 + offset + index),
+  }));
 }
 
 /** A sync whose devices finish only when the test says so. */
@@ -111,4 +114,3 @@ describe('InProcessSyncPool (the one-machine sync queue)', () => {
     expect(controlled.maxInFlight()).toBe(2);
   });
 });
-

@@ -29,7 +29,7 @@ async function listed(deviceId: string) {
   return page.devices?.find((device) => device.deviceId === deviceId);
 }
 
-describe('the simulator\'s device list', () => {
+describe("the simulator's device list", () => {
   it('shows firmware and upgradeTime as the history implies, and follows changes made through the control routes', async () => {
     // Prepare
     const record = {
@@ -49,7 +49,12 @@ describe('the simulator\'s device list', () => {
     // Act
     const failed = await listed(DEVICE);
     const never = await listed(NEVER);
-    await control('PATCH', 'record', { account: ACCOUNT, deviceId: DEVICE, id: 'sim-1', changes: { status: 'UpgradeSuccess', upgradeStartTime: '2026-11-03T08:00:00Z' } });
+    await control('PATCH', 'record', {
+      account: ACCOUNT,
+      deviceId: DEVICE,
+      id: 'sim-1',
+      changes: { status: 'UpgradeSuccess', upgradeStartTime: '2026-11-03T08:00:00Z' },
+    });
     const succeeded = await listed(DEVICE);
 
     // Assess

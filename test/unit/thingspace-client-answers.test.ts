@@ -6,7 +6,10 @@ describe('ThingSpace client request paths', () => {
   it('percent-encodes every path segment', async () => {
     // Prepare
     const { client, thingspace } = clientAgainstFake();
-    thingspace.fotaReplies.push({ status: 200, body: [] }, { status: 200, body: { hasMoreData: false, deviceList: [] } });
+    thingspace.fotaReplies.push(
+      { status: 200, body: [] },
+      { status: 200, body: { hasMoreData: false, deviceList: [] } },
+    );
 
     // Act
     await client.getDeviceHistory({ account: '02/42?x#y', deviceId: '9900.0' });
@@ -53,8 +56,8 @@ describe('ThingSpace client history validation', () => {
   });
 
   it.each([
-    ['another device\'s record', { ...RECORD, deviceId: '990000473475990' }, 'other-device'],
-    ['another account\'s record', { ...RECORD, accountName: '0242078689-00002' }, 'other-device'],
+    ["another device's record", { ...RECORD, deviceId: '990000473475990' }, 'other-device'],
+    ["another account's record", { ...RECORD, accountName: '0242078689-00002' }, 'other-device'],
     ['a record without id', { ...RECORD, id: undefined }, 'missing-field'],
     ['a record without reason', { ...RECORD, reason: undefined }, 'missing-field'],
     ['a record with a null status', { ...RECORD, status: null }, 'missing-field'],
@@ -170,7 +173,8 @@ describe('ThingSpace client error answers', () => {
   it('synthesizes a short error code for an XML 404 and keeps the body out of the error', async () => {
     // Prepare
     const { client, thingspace } = clientAgainstFake();
-    const xml = '<am:fault><am:code>404</am:code><am:message>Not Found</am:message><am:description>secret-ish detail</am:description></am:fault>';
+    const xml =
+      '<am:fault><am:code>404</am:code><am:message>Not Found</am:message><am:description>secret-ish detail</am:description></am:fault>';
     thingspace.fotaDefault = { status: 404, body: xml, headers: { 'content-type': 'application/xml' } };
 
     // Act
@@ -208,7 +212,14 @@ describe('ThingSpace client device list', () => {
         hasMoreData: true,
         lastSeenDeviceId: '990000473475990',
         deviceList: [
-          { deviceId: '990000473475989', mdn: '5555550101', model: 'X', make: 'Y', firmware: 'Z', upgradeTime: '05/12/2025 8:15:42' },
+          {
+            deviceId: '990000473475989',
+            mdn: '5555550101',
+            model: 'X',
+            make: 'Y',
+            firmware: 'Z',
+            upgradeTime: '05/12/2025 8:15:42',
+          },
           { deviceId: '990000473475990' },
         ],
       },
@@ -254,7 +265,12 @@ describe('ThingSpace client device list', () => {
       body: {
         hasMoreData: false,
         lastSeenDeviceId: '',
-        deviceList: [{ mdn: '5555550101' }, { deviceId: '../../etc' }, { deviceId: '1'.repeat(300) }, { deviceId: '990000473475989' }],
+        deviceList: [
+          { mdn: '5555550101' },
+          { deviceId: '../../etc' },
+          { deviceId: '1'.repeat(300) },
+          { deviceId: '990000473475989' },
+        ],
       },
     };
 
@@ -271,7 +287,11 @@ describe('ThingSpace client device list', () => {
     const { client, thingspace } = clientAgainstFake();
     const listed = (firmware: string) => ({
       status: 200,
-      body: { hasMoreData: false, lastSeenDeviceId: '', deviceList: [{ deviceId: '990000473475989', firmware, upgradeTime: 'u'.repeat(300_000) }] },
+      body: {
+        hasMoreData: false,
+        lastSeenDeviceId: '',
+        deviceList: [{ deviceId: '990000473475989', firmware, upgradeTime: 'u'.repeat(300_000) }],
+      },
     });
 
     // Act

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import { clientAgainstFake, CREDENTIALS, DEVICE, failureOf, FakeThingSpace, fakeClock, RECORD } from './thingspace-fake';
+import {
+  clientAgainstFake,
+  CREDENTIALS,
+  DEVICE,
+  failureOf,
+  FakeThingSpace,
+  fakeClock,
+  RECORD,
+} from './thingspace-fake';
 
 const SESSION_EXPIRED = {
   status: 400,
@@ -10,7 +18,10 @@ const SESSION_EXPIRED = {
     errorMessage: 'The Session has expired.',
   },
 };
-const LOGIN_REFUSED = { status: 400, body: { errorCode: 'UnifiedWebService.AUTH.Failed', errorMessage: 'Invalid credentials' } };
+const LOGIN_REFUSED = {
+  status: 400,
+  body: { errorCode: 'UnifiedWebService.AUTH.Failed', errorMessage: 'Invalid credentials' },
+};
 const MINUTE = 60_000;
 
 describe('ThingSpace client tokens and sessions', () => {
@@ -39,7 +50,9 @@ describe('ThingSpace client tokens and sessions', () => {
 
     // Assess
     const [token] = thingspace.requests('token');
-    expect(token?.headers.authorization).toBe(`Basic ${Buffer.from('unit-app-key:unit-app-secret-VALUE').toString('base64')}`);
+    expect(token?.headers.authorization).toBe(
+      `Basic ${Buffer.from('unit-app-key:unit-app-secret-VALUE').toString('base64')}`,
+    );
     expect(token?.body).toBe('grant_type=client_credentials');
     const [login] = thingspace.requests('login');
     expect(login?.headers.authorization).toBe('Bearer token-1');
@@ -144,7 +157,10 @@ describe('ThingSpace client tokens and sessions', () => {
   it('recognises an expired session by its message when the code differs', async () => {
     // Prepare
     const { client, thingspace } = clientAgainstFake();
-    thingspace.fotaReplies.push({ status: 400, body: { errorCode: 'SOMETHING.ELSE', errorMessage: 'The Session has expired.' } });
+    thingspace.fotaReplies.push({
+      status: 400,
+      body: { errorCode: 'SOMETHING.ELSE', errorMessage: 'The Session has expired.' },
+    });
 
     // Act
     await client.getDeviceHistory(DEVICE);
@@ -308,7 +324,10 @@ describe('ThingSpace client lockout guard', () => {
   it('fails as auth on a refused app key pair without a login attempt, and asks again on the next call', async () => {
     // Prepare
     const { client, thingspace } = clientAgainstFake();
-    thingspace.tokenReplies.push({ status: 401, body: { error: 'invalid_client', error_description: 'Client Authentication failed.' } });
+    thingspace.tokenReplies.push({
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'Client Authentication failed.' },
+    });
 
     // Act
     const refused = await failureOf(client.getDeviceHistory(DEVICE));
@@ -380,7 +399,11 @@ describe('ThingSpace client lockout guard', () => {
     // Prepare
     const thingspace = new FakeThingSpace();
     let current: ThingSpaceCredentials = CREDENTIALS;
-    const client = createThingSpaceClient({ baseUrl: 'https://thingspace.test', credentials: async () => current, fetch: thingspace.fetch });
+    const client = createThingSpaceClient({
+      baseUrl: 'https://thingspace.test',
+      credentials: async () => current,
+      fetch: thingspace.fetch,
+    });
     await client.getDeviceHistory(DEVICE);
 
     // Act
@@ -433,7 +456,9 @@ describe('ThingSpace client secrecy', () => {
 
     // Assess
     const secrets = [CREDENTIALS.appSecret, CREDENTIALS.password, 'token-', 'session-A', 'session-B'];
-    const text = [...logLines, ...errors.map((error) => `${error.message} ${JSON.stringify(error.details)}`)].join('\n');
+    const text = [...logLines, ...errors.map((error) => `${error.message} ${JSON.stringify(error.details)}`)].join(
+      '\n',
+    );
     expect(errors.map((error) => error.failure)).toEqual(['unavailable', 'auth']);
     expect(thingspace.count('login')).toBe(3);
     expect(logLines.length).toBeGreaterThan(0);

@@ -69,7 +69,12 @@ export class FakeThingSpace {
     if (request.path === '/api/ts/v1/oauth2/token') {
       await this.tokenGate;
       this.issued += 1;
-      return this.tokenReplies.shift() ?? { status: 200, body: { access_token: `token-${this.issued}`, token_type: 'Bearer', expires_in: 3600 } };
+      return (
+        this.tokenReplies.shift() ?? {
+          status: 200,
+          body: { access_token: `token-${this.issued}`, token_type: 'Bearer', expires_in: 3600 },
+        }
+      );
     }
     if (request.path === '/api/m2m/v1/session/login') {
       this.issued += 1;
@@ -108,9 +113,11 @@ export function fakeClock(start = 1_700_000_000_000) {
 /** Records every log line, to check that nothing secret is ever logged. */
 export function capturingLogger() {
   const lines: string[] = [];
-  const log = (level: string) => (message: string, ...extra: Record<string, unknown>[]) => {
-    lines.push(`${level} ${message} ${JSON.stringify(extra)}`);
-  };
+  const log =
+    (level: string) =>
+    (message: string, ...extra: Record<string, unknown>[]) => {
+      lines.push(`${level} ${message} ${JSON.stringify(extra)}`);
+    };
   return { lines, logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') } };
 }
 

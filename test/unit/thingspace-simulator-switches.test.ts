@@ -30,8 +30,15 @@ describe('the simulator switches over HTTP', () => {
     // Assess
     expect(listing.status).toBe(200);
     expect(withSlash).toEqual(listing);
-    const switches = listing.body.switches as Array<{ method: string; path: string; body: { type?: string } | null; example?: unknown }>;
-    expect(switches.map((entry) => `${entry.method} ${entry.path}`)).toEqual(SWITCHES.map((entry) => `${entry.method} /_simulator/${entry.name}`));
+    const switches = listing.body.switches as Array<{
+      method: string;
+      path: string;
+      body: { type?: string } | null;
+      example?: unknown;
+    }>;
+    expect(switches.map((entry) => `${entry.method} ${entry.path}`)).toEqual(
+      SWITCHES.map((entry) => `${entry.method} /_simulator/${entry.name}`),
+    );
     expect(switches.find((entry) => entry.path === '/_simulator/fail')).toMatchObject({
       method: 'POST',
       body: { type: 'object', required: ['status'] },
@@ -43,12 +50,26 @@ describe('the simulator switches over HTTP', () => {
   it('accepts every listed example as it is', async () => {
     // Prepare
     const sim = await start();
-    const switches = (await call(sim, 'GET', '/_simulator')).body.switches as Array<{ method: string; path: string; example?: unknown }>;
+    const switches = (await call(sim, 'GET', '/_simulator')).body.switches as Array<{
+      method: string;
+      path: string;
+      example?: unknown;
+    }>;
 
     // Act
     const answers = [];
     for (const entry of switches) {
-      answers.push([entry.path, (await call(sim, entry.method, entry.path, entry.example === undefined ? undefined : JSON.stringify(entry.example))).status]);
+      answers.push([
+        entry.path,
+        (
+          await call(
+            sim,
+            entry.method,
+            entry.path,
+            entry.example === undefined ? undefined : JSON.stringify(entry.example),
+          )
+        ).status,
+      ]);
     }
 
     // Assess
@@ -67,7 +88,10 @@ describe('the simulator switches over HTTP', () => {
     // Assess
     expect(slow).toEqual({
       status: 400,
-      body: { errorCode: 'INVALID_PARAMETER', errorMessage: 'POST /_simulator/slow needs a JSON body, e.g. {"count":1,"delayMs":3000}' },
+      body: {
+        errorCode: 'INVALID_PARAMETER',
+        errorMessage: 'POST /_simulator/slow needs a JSON body, e.g. {"count":1,"delayMs":3000}',
+      },
     });
     expect(malformed.status).toBe(400);
     expect(emptyObject.body.errorMessage).toBe('POST /_simulator/slow: body: give delayMs or "hang": true');
@@ -88,9 +112,13 @@ describe('the simulator switches over HTTP', () => {
     expect(wrongTypes.status).toBe(400);
     expect(wrongTypes.body).toEqual({
       errorCode: 'INVALID_PARAMETER',
-      errorMessage: 'POST /_simulator/fail: count: Invalid input: expected number, received string; status: Invalid input: expected number, received undefined',
+      errorMessage:
+        'POST /_simulator/fail: count: Invalid input: expected number, received string; status: Invalid input: expected number, received undefined',
     });
-    expect(notJson.body).toEqual({ errorCode: 'INVALID_PARAMETER', errorMessage: 'the body is not JSON; e.g. {"count":8,"status":503}' });
+    expect(notJson.body).toEqual({
+      errorCode: 'INVALID_PARAMETER',
+      errorMessage: 'the body is not JSON; e.g. {"count":8,"status":503}',
+    });
     expect(String(unknownField.body.errorMessage)).not.toContain('\n');
     expect(unknownField.body.errorMessage).toMatch(/^PUT \/_simulator\/latency: /);
   });
@@ -105,7 +133,10 @@ describe('the simulator switches over HTTP', () => {
     // Assess
     expect(unknown).toEqual({
       status: 404,
-      body: { errorCode: 'NOT_FOUND', errorMessage: 'no simulator switch POST /_simulator/explode; GET /_simulator lists them' },
+      body: {
+        errorCode: 'NOT_FOUND',
+        errorMessage: 'no simulator switch POST /_simulator/explode; GET /_simulator lists them',
+      },
     });
   });
 });

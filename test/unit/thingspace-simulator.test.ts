@@ -31,7 +31,10 @@ function basic(appKey: string, appSecret: string) {
 async function requestToken(sim: ThingSpaceSimulator, appSecret = DEMO_CREDENTIALS.appSecret) {
   const response = await fetch(`${sim.url}/api/ts/v1/oauth2/token`, {
     method: 'POST',
-    headers: { authorization: basic(DEMO_CREDENTIALS.appKey, appSecret), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: basic(DEMO_CREDENTIALS.appKey, appSecret),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials',
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -200,7 +203,10 @@ describe('ThingSpace simulator FOTA answers', () => {
 
     // Assess
     expect(badDevice.status).toBe(400);
-    expect(JSON.parse(badDevice.text)).toEqual({ errorCode: 'INVALID_PARAMETER', errorMessage: 'Invalid device id format' });
+    expect(JSON.parse(badDevice.text)).toEqual({
+      errorCode: 'INVALID_PARAMETER',
+      errorMessage: 'Invalid device id format',
+    });
     expect(JSON.parse(badAccount.text).errorCode).toBe('INVALID_PARAMETER');
   });
 
@@ -211,7 +217,10 @@ describe('ThingSpace simulator FOTA answers', () => {
     const [newest] = JSON.parse((await get(sim, historyPath(DEMO_DEVICE_WITH_FAILURE), auth)).text);
 
     // Act
-    sim.updateRecord(DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE, newest.id, { status: 'UpgradeSuccess', reason: 'success' });
+    sim.updateRecord(DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE, newest.id, {
+      status: 'UpgradeSuccess',
+      reason: 'success',
+    });
     sim.setLiveSince(DEMO_ACCOUNT, '2025-03-01');
     const live = JSON.parse((await get(sim, historyPath(DEMO_DEVICE_WITH_FAILURE), auth)).text);
 
@@ -246,7 +255,10 @@ describe('ThingSpace simulator FOTA answers', () => {
     sim.setDeviceFault(DEMO_DEVICE_WITH_FAILURE, { kind: 'status', status: 500 });
 
     // Act
-    const failing = [await get(sim, historyPath(DEMO_DEVICE_WITH_FAILURE), auth), await get(sim, historyPath(DEMO_DEVICE_WITH_FAILURE), auth)];
+    const failing = [
+      await get(sim, historyPath(DEMO_DEVICE_WITH_FAILURE), auth),
+      await get(sim, historyPath(DEMO_DEVICE_WITH_FAILURE), auth),
+    ];
     const other = await get(sim, historyPath(DEMO_DEVICE_FROM_DOCS), auth);
 
     // Assess
@@ -276,7 +288,10 @@ describe('ThingSpace simulator FOTA answers', () => {
     const auth = await signedIn(sim);
 
     // Act
-    const switched = await fetch(`${sim.url}/_simulator/fail`, { method: 'POST', body: JSON.stringify({ count: 1, status: 429 }) });
+    const switched = await fetch(`${sim.url}/_simulator/fail`, {
+      method: 'POST',
+      body: JSON.stringify({ count: 1, status: 429 }),
+    });
     const answer = await get(sim, historyPath(DEMO_DEVICE_FROM_DOCS), auth);
     const stats = await (await fetch(`${sim.url}/_simulator/stats`)).json();
 
@@ -305,7 +320,9 @@ describe('ThingSpace simulator synthetic fleets', () => {
     }
 
     // Assess
-    const ids: string[] = pages.flatMap((page) => page.deviceList.map((device: { deviceId: string }) => device.deviceId));
+    const ids: string[] = pages.flatMap((page) =>
+      page.deviceList.map((device: { deviceId: string }) => device.deviceId),
+    );
     expect(pages.map((page) => page.deviceList.length)).toEqual([1000, 1000, 500]);
     expect(new Set(ids).size).toBe(2500);
     expect([...ids].sort()).toEqual(ids);
@@ -327,7 +344,11 @@ describe('ThingSpace simulator synthetic fleets', () => {
     // Assess
     const records = JSON.parse(first.text);
     expect(records).toHaveLength(3);
-    expect(records.every((record: { deviceId: string; id: string }) => record.deviceId === deviceId && record.id.length === 36)).toBe(true);
+    expect(
+      records.every(
+        (record: { deviceId: string; id: string }) => record.deviceId === deviceId && record.id.length === 36,
+      ),
+    ).toBe(true);
     expect(second.text).toBe(first.text);
   });
 });

@@ -27,7 +27,14 @@ describe('the rules a ThingSpace record must meet', () => {
     ['a timestamp with milliseconds and an offset', { upgradeStartTime: '2018-03-05T19:07:21.123+01:00' }],
     ['a timestamp with a space', { upgradeStartTime: '2018-03-05 19:07:21' }],
     ['empty firmware names and reason', { firmwareFrom: '', firmwareTo: '', reason: '' }],
-    ['fields at their length bounds', { status: 's'.repeat(RECORD_LIMITS.statusLength), firmwareTo: 'f'.repeat(RECORD_LIMITS.firmwareLength), reason: 'r'.repeat(RECORD_LIMITS.reasonLength) }],
+    [
+      'fields at their length bounds',
+      {
+        status: 's'.repeat(RECORD_LIMITS.statusLength),
+        firmwareTo: 'f'.repeat(RECORD_LIMITS.firmwareLength),
+        reason: 'r'.repeat(RECORD_LIMITS.reasonLength),
+      },
+    ],
     ['non-ASCII text', { reason: 'Gerät antwortete nicht 📵' }],
     ['a real U+FFFD in a valid body', { reason: 'odd \uFFFD' }],
   ])('keeps %s', (_, changes) => {
@@ -41,7 +48,11 @@ describe('the rules a ThingSpace record must meet', () => {
     ['a firmware name over the bound', { firmwareFrom: 'f'.repeat(RECORD_LIMITS.firmwareLength + 1) }, 'invalid-field'],
     ['a reason over the bound', { reason: 'r'.repeat(RECORD_LIMITS.reasonLength + 1) }, 'invalid-field'],
     ['a startDate with a time', { startDate: '2018-03-05T00:00:00Z' }, 'invalid-field'],
-    ['an upgradeStartTime over 40 characters', { upgradeStartTime: `2018-03-05T19:07:21.${'1'.repeat(25)}Z` }, 'invalid-field'],
+    [
+      'an upgradeStartTime over 40 characters',
+      { upgradeStartTime: `2018-03-05T19:07:21.${'1'.repeat(25)}Z` },
+      'invalid-field',
+    ],
     ['a U+FFFD of a body that was not valid UTF-8', { reason: 'odd \uFFFD' }, 'invalid-text', { invalidUtf8: true }],
     ['an unpaired low surrogate', { firmwareTo: 'v\uDC00' }, 'invalid-text'],
     ['a deviceId of another device', { deviceId: '990000473475990' }, 'other-device'],
