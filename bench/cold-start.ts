@@ -11,7 +11,7 @@ import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 import { apiGatewayProxyEvent, sqsEvent, sqsRecord } from '../local/lambda-emulation';
 import { DEMO_ACCOUNT, DEMO_CREDENTIALS, DEMO_DEVICE_WITH_FAILURE } from '../local/thingspace-simulator';
 import { track } from './lib/children';
-import { startSimulatorProcess, PROJECT_ROOT } from './lib/environment';
+import { PROJECT_ROOT, startSimulatorProcess } from './lib/environment';
 import { median, percentile, round } from './lib/stats';
 
 export interface ColdStartRow {

@@ -11,9 +11,9 @@ import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../adapters/dynamodb/dynamodb-history-store';
 import { createHistoryTable } from '../adapters/dynamodb/table-schema';
 import { createThingSpaceClient } from '../adapters/thingspace/client';
-import { discoverFleet, type DeviceSyncQueue, type DeviceSyncRequest } from '../services/discover-fleet';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator } from '../local/thingspace-simulator';
+import { type DeviceSyncQueue, type DeviceSyncRequest, discoverFleet } from '../services/discover-fleet';
 
 const ACCOUNT = '0000001000-00001';
 const devices = Number(process.env.DISCOVERY_DEVICES ?? 1_000_000);

@@ -5,13 +5,13 @@
  * instead of latest.json.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { measureColdStart, type ColdStartResults } from './cold-start';
-import { measureArchiveReads, type ArchiveReadResults } from './archive-reads';
-import { measureDynamoDbCost, type DynamoDbCostResults } from './dynamodb-cost';
-import { measureHttpService, type HttpServiceResults } from './http-service';
+import { type ArchiveReadResults, measureArchiveReads } from './archive-reads';
+import { type ColdStartResults, measureColdStart } from './cold-start';
+import { type DynamoDbCostResults, measureDynamoDbCost } from './dynamodb-cost';
+import { type HttpServiceResults, measureHttpService } from './http-service';
 import { killAllStartedChildren, stopAllStartedChildren } from './lib/children';
 import { PROJECT_ROOT, TSX_NODE_ARGS } from './lib/environment';
 import { measureSyncThroughput, type SyncThroughputResult } from './sync';

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { DEMO_CREDENTIALS } from '../local/thingspace-simulator';
 import { SyntheticFleet } from '../local/thingspace-simulator/synthetic-fleet';
 import { killAllStartedChildren, stopAllStartedChildren } from './lib/children';
-import { startServiceProcess, startSimulatorProcess, SYNTHETIC_ACCOUNT } from './lib/environment';
+import { SYNTHETIC_ACCOUNT, startServiceProcess, startSimulatorProcess } from './lib/environment';
 import { runLoad } from './lib/load';
 import { percentile, round } from './lib/stats';
 

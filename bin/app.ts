@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FotaHistoryConfigError, readFotaHistoryConfig, type FotaHistoryConfig } from '../lib/fota-history-config';
+import { type FotaHistoryConfig, FotaHistoryConfigError, readFotaHistoryConfig } from '../lib/fota-history-config';
 import { FotaHistoryStack } from '../lib/fota-history-stack';
 
 const app = new App();

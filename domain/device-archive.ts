@@ -1,7 +1,7 @@
-import { mergeStatusLog, type ArchivedUpgrade, type StatusLogEntry } from './archive-plan';
+import { type ArchivedUpgrade, mergeStatusLog, type StatusLogEntry } from './archive-plan';
 import { compareNewestFirst } from './history-merge';
 import type { DeviceSyncState } from './ports';
-import { toUpgradeRecord, type DeviceKey, type UpgradeRecord } from './upgrade-record';
+import { type DeviceKey, toUpgradeRecord, type UpgradeRecord } from './upgrade-record';
 
 /** One state of an upgrade as the archive observed it. */
 export interface StatusLogView {

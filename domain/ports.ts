@@ -1,4 +1,4 @@
-import type { ArchiveWrite, ArchivedUpgrade, UpgradeStatusLog } from './archive-plan';
+import type { ArchivedUpgrade, ArchiveWrite, UpgradeStatusLog } from './archive-plan';
 import type { AskReason, ListedDevice, SkipReason } from './fleet-selection';
 import type { DeviceKey, UpgradeRecord } from './upgrade-record';
 

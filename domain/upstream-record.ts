@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ACCOUNT_PATTERN, DEVICE_ID_PATTERN } from './device-key';
-import { toUpgradeRecord, UPGRADE_RECORD_FIELDS, type DeviceKey, type UpgradeRecord } from './upgrade-record';
+import { type DeviceKey, toUpgradeRecord, UPGRADE_RECORD_FIELDS, type UpgradeRecord } from './upgrade-record';
 
 /**
  * What a record from ThingSpace must be before it is served or archived. A record that fails is

@@ -2,11 +2,11 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { parseArchiveQuery, refuseQueryParameters } from '../domain/archive-query';
 import { parseAccount, parseDeviceKey } from '../domain/device-key';
 import { getDeviceArchive, listArchivedUpgrades } from '../services/archive-queries';
+import { apiGatewayHandler } from './commons/api-handler';
 import { archiveDependencies } from './commons/archive-dependencies';
 import { recordArchiveMetrics } from './commons/archive-metrics';
 import { deadlineFor } from './commons/deadline';
 import { logger } from './commons/powertools';
-import { apiGatewayHandler } from './commons/api-handler';
 
 /** Time kept back from DynamoDB retries for the answer itself. */
 const ANSWER_RESERVE_MS = 2_000;

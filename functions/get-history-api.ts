@@ -1,12 +1,12 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { parseDeviceKey } from '../domain/device-key';
 import { getDeviceHistory } from '../services/get-device-history';
+import { apiGatewayHandler } from './commons/api-handler';
 import { historyResponse } from './commons/api-responses';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
 import { logger } from './commons/powertools';
-import { apiGatewayHandler } from './commons/api-handler';
 
 /** Time kept back from upstream retries for the archive writes and the answer itself. */
 const ANSWER_RESERVE_MS = 3_000;

@@ -1,15 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type {
-  AttributeValue as StreamAttributeValue,
   DynamoDBBatchResponse,
   DynamoDBRecord,
   DynamoDBStreamEvent,
+  AttributeValue as StreamAttributeValue,
 } from 'aws-lambda';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher';
-import { changeEventFor, type ChangeEvent } from '../domain/change-event';
+import { type ChangeEvent, changeEventFor } from '../domain/change-event';
 import { logger, metrics, tracer } from './commons/powertools';
 import { withPowertools } from './commons/powertools-handler';
 

@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { acceptCallback } from '../services/accept-callback';
+import { apiGatewayHandler } from './commons/api-handler';
 import { callbackDependencies } from './commons/callback-dependencies';
 import { metrics } from './commons/powertools';
-import { apiGatewayHandler } from './commons/api-handler';
 
 function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   const entry = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name);

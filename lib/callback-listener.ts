@@ -1,10 +1,10 @@
 import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
-import { AuthorizationType, CfnStage, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { AuthorizationType, type CfnStage, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { grantThingSpaceSecretRead } from './history-access';
-import type { ThingSpaceConnection } from './thingspace-secret';
 import { ServiceFunction } from './service-function';
+import type { ThingSpaceConnection } from './thingspace-secret';
 
 export interface CallbackListenerProps {
   readonly api: RestApi;

@@ -5,11 +5,11 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type IAlarmAction,
+  type IMetric,
   MathExpression,
   Metric,
   TreatMissingData,
-  type IAlarmAction,
-  type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';

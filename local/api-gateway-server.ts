@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { CALLBACK_BODY_LIMIT_BYTES } from '../domain/callback-payload';
 import { drainConnections } from './connection-drain';
 import { apiGatewayProxyEvent, HISTORY_RESOURCE, lambdaContext } from './lambda-emulation';
 import { answerParserRejection } from './parser-rejections';
-import { CALLBACK_BODY_LIMIT_BYTES } from '../domain/callback-payload';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -123,7 +123,7 @@ async function proxyGet(
   const pathParameters: Record<string, string> = {};
   try {
     // API Gateway hands the handler decoded path parameters.
-    parameterNames.forEach((name, index) => (pathParameters[name] = decodeURIComponent(match[index + 1]!)));
+    for (const [index, name] of parameterNames.entries()) pathParameters[name] = decodeURIComponent(match[index + 1]!);
   } catch {
     return errorResult(400, 'INVALID_PARAMETER', 'Path parameters are not valid percent-encoding');
   }

@@ -5,7 +5,7 @@
  * Safe to run twice or beside a sync: each update is conditional on the item still lacking the
  * attributes and still being the version that was read. Same store selection as `npm run export`.
  */
-import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ARCHIVE_ORDER_ATTRIBUTE } from '../adapters/dynamodb/archive-indexes';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { missingArchiveIndexAttributes } from '../adapters/dynamodb/item-mapping';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const env = process.env;
   let client: DynamoDBDocumentClient;
   let tableName: string;
-  let close = async () => undefined as void;
+  let close = async (): Promise<void> => {};
   try {
     if (env.TABLE_NAME && !env.DYNAMODB_ENDPOINT && !env.DATA_DIR) {
       client = createDocumentClient();

@@ -1,6 +1,6 @@
 import { ChangeEventEmittingStore } from '../adapters/events/change-event-emitting-store';
 import type { HistoryDependencies } from '../services/observe-device';
-import { eventsDataDir, EventsJsonlSink } from './events-jsonl-sink';
+import { EventsJsonlSink, eventsDataDir } from './events-jsonl-sink';
 
 export interface LocalChangeFeed {
   /** DATA_DIR/events.jsonl */

@@ -8,8 +8,9 @@
  * TABLE_NAME; with TABLE_NAME alone (no DATA_DIR, no DYNAMODB_ENDPOINT) a real AWS table, with the
  * usual AWS credentials and region.
  */
-import { createWriteStream } from 'node:fs';
+
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';

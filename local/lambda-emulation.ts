@@ -59,7 +59,7 @@ export function apiGatewayProxyEvent(request: ProxyRequest): APIGatewayProxyEven
   const multiQuery: Record<string, string[]> = {};
   for (const [name, value] of request.searchParams ?? []) {
     query[name] = value;
-    (multiQuery[name] ??= []).push(value);
+    multiQuery[name] = [...(multiQuery[name] ?? []), value];
   }
   const hasQuery = Object.keys(query).length > 0;
   return {

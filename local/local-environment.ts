@@ -1,7 +1,7 @@
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureHistoryTable } from '../adapters/dynamodb/table-migration';
 import { parseCredentialsJson } from '../adapters/thingspace/credentials';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb';

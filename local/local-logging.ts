@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Console } from 'node:console';
-import { LogFormatter, LogItem, type Logger } from '@aws-lambda-powertools/logger';
+import { LogFormatter, type Logger, LogItem } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { useLogFormatter } from '../functions/commons/log-formatter';
 

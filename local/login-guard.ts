@@ -4,12 +4,13 @@
  * TABLE_NAME alone (a real AWS table, usual AWS credentials and region), or else the embedded store in
  * DATA_DIR (default ./.data): the running npm start's, or opened here (local/shared-store.ts).
  */
-import { pathToFileURL } from 'node:url';
+
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoDbLoginGuard } from '../adapters/dynamodb/dynamodb-login-guard';
-import { MAX_LOGIN_ATTEMPTS, userKey, type LoginGuardRecord } from '../adapters/thingspace/login-guard';
+import { type LoginGuardRecord, MAX_LOGIN_ATTEMPTS, userKey } from '../adapters/thingspace/login-guard';
 import { LocalConfigurationError } from './local-environment';
 import { openLocalStore } from './shared-store';
 

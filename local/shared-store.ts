@@ -1,14 +1,14 @@
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { createHistoryTable } from '../adapters/dynamodb/table-schema';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb';
 import {
   DEFAULT_TABLE_NAME,
+  LOCK_FILE,
   LocalConfigurationError,
   lockDataDir,
-  LOCK_FILE,
   STORE_ENDPOINT_FILE,
 } from './local-environment';
 

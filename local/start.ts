@@ -5,13 +5,13 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import { accessLogger } from './access-log';
-import { startLocalApiServer, type LocalApiServer, type ProxyHandler } from './api-gateway-server';
-import { localCallbackSyncs, useDemoCallbackCredentials, type LocalCallbackSyncs } from './callback-listener';
+import { type LocalApiServer, type ProxyHandler, startLocalApiServer } from './api-gateway-server';
+import { type LocalCallbackSyncs, localCallbackSyncs, useDemoCallbackCredentials } from './callback-listener';
 import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
 import { healthCheck } from './health';
-import { readOpenApiDocument } from './openapi-document';
-import { LocalConfigurationError, prepareLocalEnvironment, type LocalEnvironment } from './local-environment';
+import { LocalConfigurationError, type LocalEnvironment, prepareLocalEnvironment } from './local-environment';
 import { logFormatFrom, useLocalLogFormat } from './local-logging';
+import { readOpenApiDocument } from './openapi-document';
 import { DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE } from './thingspace-simulator';
 
 /** How often the process checks that whatever launched it (npm) is still there. */

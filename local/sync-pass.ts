@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { parseFullResyncDays, type AskReason, type SkipReason } from '../domain/fleet-selection';
+import { type AskReason, parseFullResyncDays, type SkipReason } from '../domain/fleet-selection';
 import type { DeviceKey } from '../domain/upgrade-record';
-import { discoverFleet, type DeviceSyncRequest } from '../services/discover-fleet';
+import { type DeviceSyncRequest, discoverFleet } from '../services/discover-fleet';
 import type { HistoryDependencies } from '../services/observe-device';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
 import { InProcessSyncPool } from './in-process-sync-pool';

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { parseAccount } from '../domain/device-key';
 import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
-import { LocalConfigurationError, prepareLocalEnvironment, type LocalEnvironment } from './local-environment';
+import { LocalConfigurationError, type LocalEnvironment, prepareLocalEnvironment } from './local-environment';
 import { routeLoggerTo, useLocalLogFormat } from './local-logging';
 import { DEFAULT_SYNC_CONCURRENCY, runSyncPass, type SyncPassOptions } from './sync-pass';
 import { formatSummary } from './sync-summary';

@@ -3,9 +3,9 @@ import { ApiError } from '../domain/api-error';
 import {
   bodyCredentials,
   CALLBACK_BODY_LIMIT_BYTES,
+  type CallbackCredentials,
   devicesNamedBy,
   parseCallbackBody,
-  type CallbackCredentials,
 } from '../domain/callback-payload';
 import type { DeviceSyncQueue } from './discover-fleet';
 

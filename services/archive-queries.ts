@@ -1,8 +1,8 @@
 import { ApiError, ErrorCode } from '../domain/api-error';
 import type { ArchiveReader } from '../domain/archive-ports';
-import { planArchiveQuery, type ArchiveQuery, type IndexKind } from '../domain/archive-query';
+import { type ArchiveQuery, type IndexKind, planArchiveQuery } from '../domain/archive-query';
 import type { ArchiveTokenSigner } from '../domain/archive-token';
-import { deviceArchiveView, type DeviceArchiveView } from '../domain/device-archive';
+import { type DeviceArchiveView, deviceArchiveView } from '../domain/device-archive';
 import type { CallOptions } from '../domain/ports';
 import type { DeviceKey, UpgradeRecord } from '../domain/upgrade-record';
 

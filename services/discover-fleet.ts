@@ -1,9 +1,9 @@
 import { parseDeviceId } from '../domain/device-key';
 import {
   DEFAULT_FULL_RESYNC_DAYS,
+  type ListedDevice,
   needsArchiveCheck,
   selectForSync,
-  type ListedDevice,
 } from '../domain/fleet-selection';
 import type {
   CallOptions,

@@ -3,7 +3,7 @@ import { mergeHistory } from '../domain/history-merge';
 import type { ArchiveResult, CallOptions } from '../domain/ports';
 import type { ThingSpaceError } from '../domain/thingspace-error';
 import type { DeviceKey, UpgradeRecord } from '../domain/upgrade-record';
-import { ArchiveUnavailableError, observeDevice, type HistoryDependencies } from './observe-device';
+import { ArchiveUnavailableError, type HistoryDependencies, observeDevice } from './observe-device';
 
 export interface DeviceHistory {
   /** ThingSpace-shaped records, live and archived, one per upgrade id, newest first. */

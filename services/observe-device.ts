@@ -1,4 +1,4 @@
-import { planArchiveWrites, type ArchivedUpgrade } from '../domain/archive-plan';
+import { type ArchivedUpgrade, planArchiveWrites } from '../domain/archive-plan';
 import type { ArchiveResult, CallOptions, HistoryStore, ThingSpaceApi } from '../domain/ports';
 import { isThingSpaceError, type ThingSpaceError } from '../domain/thingspace-error';
 import type { DeviceKey, UpgradeRecord } from '../domain/upgrade-record';

@@ -2,7 +2,7 @@ import { ErrorCode } from '../domain/api-error';
 import { summariseUpgrades } from '../domain/fleet-selection';
 import type { ArchiveResult, CallOptions, ListedState, SyncOutcome } from '../domain/ports';
 import type { DeviceKey } from '../domain/upgrade-record';
-import { ArchiveUnavailableError, archiveCallOptions, observeDevice, type HistoryDependencies } from './observe-device';
+import { ArchiveUnavailableError, archiveCallOptions, type HistoryDependencies, observeDevice } from './observe-device';
 
 export interface SyncResult {
   upgradesSeen: number;

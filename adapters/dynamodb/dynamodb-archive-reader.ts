@@ -1,19 +1,19 @@
-import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { StatusLogEntry } from '../../domain/archive-plan';
 import type { ArchivePage, ArchiveReader, DevicePartition } from '../../domain/archive-ports';
 import { INDEX_SHARDS, indexPartitionKey, matchesResidual, orderKey, type QueryPlan } from '../../domain/archive-query';
 import type { CallOptions } from '../../domain/ports';
 import { mergeShardRound, type ShardRead } from '../../domain/shard-merge';
 import {
+  type DeviceKey,
   toUpgradeRecord,
   UPGRADE_RECORD_FIELDS,
-  type DeviceKey,
   type UpgradeRecord,
   type UpgradeRecordField,
 } from '../../domain/upgrade-record';
 import { ARCHIVE_INDEXES, ARCHIVE_ORDER_ATTRIBUTE } from './archive-indexes';
 import { itemToSyncState, itemToUpgrade } from './item-mapping';
-import { retryThrottled, type RetryPolicy } from './retry';
+import { type RetryPolicy, retryThrottled } from './retry';
 import {
   devicePartitionKey,
   PARTITION_KEY,

@@ -1,17 +1,17 @@
 import {
   BatchGetCommand,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
-  type DynamoDBDocumentClient,
   type PutCommandInput,
+  QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  type ArchivedUpgrade,
+  type ArchiveWrite,
   mergeStatusLog,
   planUpgradeWrite,
-  type ArchiveWrite,
-  type ArchivedUpgrade,
   type StatusLogEntry,
   type UpgradeStatusLog,
 } from '../../domain/archive-plan';
@@ -39,8 +39,8 @@ import {
   isConditionalCheckFailed,
   isPermanentRequestError,
   mapWithConcurrency,
-  retryThrottled,
   type RetryPolicy,
+  retryThrottled,
 } from './retry';
 import {
   devicePartitionKey,
@@ -49,9 +49,9 @@ import {
   SORT_KEY,
   STATUS_LOG_SORT_KEY_PREFIX,
   syncStateKey,
-  upgradeKey,
   type TableKey,
   UPGRADE_SORT_KEY_PREFIX,
+  upgradeKey,
 } from './table-schema';
 
 /** Where the store reports what it leaves out of the archive: ids and counts only, never content. */

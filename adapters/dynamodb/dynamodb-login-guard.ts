@@ -1,5 +1,5 @@
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { MAX_LOGIN_ATTEMPTS, type LoginGuardRecord, type LoginGuardStore } from '../thingspace/login-guard';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type LoginGuardRecord, type LoginGuardStore, MAX_LOGIN_ATTEMPTS } from '../thingspace/login-guard';
 import { isConditionalCheckFailed } from './retry';
 import { ITEM_TYPES, loginGuardKey } from './table-schema';
 

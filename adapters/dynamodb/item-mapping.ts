@@ -1,9 +1,9 @@
 import type { ArchivedUpgrade, StatusLogEntry } from '../../domain/archive-plan';
 import type { DeviceSyncState, DiscoveryCheckpoint, SyncOutcome } from '../../domain/ports';
 import {
+  type DeviceKey,
   toUpgradeRecord,
   UPGRADE_RECORD_FIELDS,
-  type DeviceKey,
   type UpgradeRecordField,
 } from '../../domain/upgrade-record';
 import { archiveIndexAttributes } from './archive-index-attributes';

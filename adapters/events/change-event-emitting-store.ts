@@ -1,5 +1,5 @@
 import type { ArchiveWrite } from '../../domain/archive-plan';
-import { changeEventFor, type ChangeEvent } from '../../domain/change-event';
+import { type ChangeEvent, changeEventFor } from '../../domain/change-event';
 import type { ApplyWritesOptions, ArchiveResult, HistoryStore } from '../../domain/ports';
 import type { DeviceKey } from '../../domain/upgrade-record';
 import { upgradeToItem } from '../dynamodb/item-mapping';

@@ -3,7 +3,7 @@ import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { Budget } from './budget';
 import type { ThingSpaceCredentials } from './credentials';
 import { readErrorAnswer } from './error-answers';
-import { isTransientStatus, type Exchange } from './exchange';
+import { type Exchange, isTransientStatus } from './exchange';
 import type { LoginGuard, LoginPermit } from './login-guard';
 import { joinUrl, LOGIN_PATH, TOKEN_PATH } from './paths';
 import { loginAnswerSchema, parseAnswer, tokenAnswerSchema } from './schemas';

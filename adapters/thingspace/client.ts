@@ -1,11 +1,11 @@
 import type { CallOptions, DeviceListPage, ThingSpaceApi } from '../../domain/ports';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
-import { droppedTotal, type DropCounts } from '../../domain/upstream-record';
-import { SessionCache, type AuthHeaders } from './auth-session';
+import { type DropCounts, droppedTotal } from '../../domain/upstream-record';
+import { type AuthHeaders, SessionCache } from './auth-session';
 import { fullJitterDelayMs, parseRetryAfterMs } from './backoff';
 import { Budget } from './budget';
-import { CredentialsUnavailableError, type CredentialsProvider, type ThingSpaceCredentials } from './credentials';
+import { type CredentialsProvider, CredentialsUnavailableError, type ThingSpaceCredentials } from './credentials';
 import {
   readErrorAnswer,
   saysSessionExpired,
@@ -15,16 +15,16 @@ import {
 } from './error-answers';
 import {
   DEFAULT_MAX_BODY_BYTES,
+  type FetchFunction,
   fetchExchange,
   isTransientStatus,
-  type FetchFunction,
   type SendRequest,
 } from './exchange';
 import { httpExchange } from './http-exchange';
 import { InMemoryLoginGuardStore, LoginGuard, type LoginGuardStore } from './login-guard';
 import { callbacksPath, deviceListPath, historyPath, joinUrl } from './paths';
 import { parseDeviceListPage, parseHistory } from './schemas';
-import { silentLogger, TransientFailure, type ThingSpaceLogger, type Transport } from './transport';
+import { silentLogger, type ThingSpaceLogger, TransientFailure, type Transport } from './transport';
 
 export interface ThingSpaceClientOptions {
   baseUrl: string;

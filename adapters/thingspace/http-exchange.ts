@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { decodeBody, DEFAULT_MAX_BODY_BYTES, type Exchange, type RequestInit } from './exchange';
+import { DEFAULT_MAX_BODY_BYTES, decodeBody, type Exchange, type RequestInit } from './exchange';
 
 /**
  * Connections to ThingSpace are kept alive across requests and invocations. node:http rather than

@@ -1,16 +1,16 @@
 export { createThingSpaceClient, type ThingSpaceClientOptions } from './client';
-export type { ThingSpaceLogger } from './transport';
 export {
+  type CredentialsProvider,
   parseCredentials,
   parseCredentialsJson,
-  type CredentialsProvider,
   type ThingSpaceCredentials,
 } from './credentials';
 export {
   InMemoryLoginGuardStore,
   LoginGuard,
-  MAX_LOGIN_ATTEMPTS,
-  userKey,
   type LoginGuardRecord,
   type LoginGuardStore,
+  MAX_LOGIN_ATTEMPTS,
+  userKey,
 } from './login-guard';
+export type { ThingSpaceLogger } from './transport';

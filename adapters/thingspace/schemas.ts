@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import type { DeviceListPage } from '../../domain/ports';
 import { MAX_LISTED_FIELD_LENGTH } from '../../domain/fleet-selection';
+import type { DeviceListPage } from '../../domain/ports';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { DeviceKey } from '../../domain/upgrade-record';
 import {
-  screenDeviceIds,
-  screenUpgradeRecords,
   type DropCounts,
   type ScreenedRecords,
   type ScreenOptions,
+  screenDeviceIds,
+  screenUpgradeRecords,
 } from '../../domain/upstream-record';
 
 /** A documented string field that ThingSpace may leave out or null: it becomes ''. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startChild, type StartedChild } from './children';
+import { type StartedChild, startChild } from './children';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const HOST = '127.0.0.1';

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { ErrorCode, isApiError, type ErrorBody } from '../../domain/api-error';
+import { type ErrorBody, ErrorCode, isApiError } from '../../domain/api-error';
 import { logger, metrics } from './powertools';
 import { sqsClient } from './sqs-client';
 

@@ -5,10 +5,10 @@ import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-s
 import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import {
-  CredentialsUnavailableError,
-  parseCredentialsJson,
   type CredentialsProvider,
+  CredentialsUnavailableError,
   type CredentialsUnavailableReason,
+  parseCredentialsJson,
 } from '../../adapters/thingspace/credentials';
 import type { HistoryDependencies } from '../../services/observe-device';
 import { recordDroppedUpstreamRecords } from './history-metrics';
@@ -98,7 +98,12 @@ let credentials: CredentialsProvider | undefined;
  * `npm start` can stop at start-up on a secret it cannot read instead of failing every request.
  */
 export async function readCredentialsNow(): Promise<void> {
-  await (credentials ??= credentialsFromEnvironment())();
+  await sharedCredentials()();
+}
+
+function sharedCredentials(): CredentialsProvider {
+  credentials ??= credentialsFromEnvironment();
+  return credentials;
 }
 
 /** A positive whole number from the environment, or undefined to keep the client's default. */
@@ -127,7 +132,7 @@ export function historyDependencies(): HistoryDependencies {
   dependencies = {
     thingspace: createThingSpaceClient({
       baseUrl: process.env.THINGSPACE_BASE_URL ?? DEFAULT_THINGSPACE_BASE_URL,
-      credentials: (credentials ??= credentialsFromEnvironment()),
+      credentials: sharedCredentials(),
       timeoutMs: optionalPositiveInteger('THINGSPACE_TIMEOUT_MS'),
       maxAttempts: optionalPositiveInteger('THINGSPACE_MAX_ATTEMPTS'),
       baseDelayMs: optionalPositiveInteger('THINGSPACE_RETRY_BASE_MS'),

@@ -138,7 +138,7 @@ export async function handleCallbacks(
   }
   const body = parseJsonObject(text);
   const url = typeof body?.url === 'string' ? safeUrl(body.url) : undefined;
-  if (!body || body.name !== 'Fota' || !url) {
+  if (body?.name !== 'Fota' || !url) {
     sendJson(
       response,
       400,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { ThingSpaceSimulator } from './simulator';
 import { errorBody, readBody, sendJson } from './http-util';
+import type { ThingSpaceSimulator } from './simulator';
 import type { FaultAction } from './types';
 
 /**

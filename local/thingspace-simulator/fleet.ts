@@ -1,6 +1,6 @@
 import type { UpgradeRecord } from '../../domain/upgrade-record';
-import { SyntheticFleet, type SyntheticFleetOptions } from './synthetic-fleet';
 import { NEVER_UPGRADED_TIME, withListedFields } from './device-list';
+import { SyntheticFleet, type SyntheticFleetOptions } from './synthetic-fleet';
 import type { SimulatedDevice } from './types';
 
 interface ExplicitDevice {

@@ -2,8 +2,8 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { ARCHIVE_ROUTES, CALLBACK_ROUTE, HEALTH_PATH, OPENAPI_PATH } from '../../local/api-gateway-server';
 import { HISTORY_RESOURCE } from '../../local/lambda-emulation';
-import { buildStack, resourcesOfType } from './stack-template';
 import { openApiDocument } from '../support/openapi';
+import { buildStack, resourcesOfType } from './stack-template';
 
 // Prepare (once per file)
 const { template } = buildStack();

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { PROJECT_ROOT, serverEnvironment } from '../support/local-server-process';
@@ -72,10 +73,11 @@ function screenLines(output: string): string[] {
   return output.split('\n').map((line) => {
     const last =
       line
-        .split(/\r|\u001b\[1G/)
-        .filter((part) => part.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '') !== '')
+        .replaceAll('\u001b[1G', '\r')
+        .split('\r')
+        .filter((part) => stripVTControlCharacters(part) !== '')
         .at(-1) ?? '';
-    return last.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '').trimEnd();
+    return stripVTControlCharacters(last).trimEnd();
   });
 }
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
-import type { DeviceSyncState } from '../../domain/ports';
 import { ErrorCode } from '../../domain/api-error';
+import type { DeviceSyncState } from '../../domain/ports';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 import { DEFAULT_TABLE_NAME } from '../../local/local-environment';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
@@ -156,7 +156,8 @@ describe('npm run sync -- --account (one machine, change-aware passes)', { timeo
       expect(Number(done)).toBeLessThanOrEqual(Number(listed));
     }
     // No progress bar and no terminal control sequences when the output is not a TTY.
-    expect(first.stdout + first.stderr).not.toMatch(/\r|\u001b\[/);
+    expect(first.stdout + first.stderr).not.toContain('\r');
+    expect(first.stdout + first.stderr).not.toContain('\u001b[');
     expect(afterFirst.upgrades.size).toBe((FLEET_SIZE - 1) * RECORDS_PER_DEVICE);
     for (const deviceId of deviceIds) {
       const state = afterFirst.syncStates.get(deviceId);

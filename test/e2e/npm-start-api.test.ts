@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UPGRADE_RECORD_FIELDS } from '../../domain/upgrade-record';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { E2E_ACCOUNT, E2E_CREDENTIALS, getHistory, getPath, ids, newDeviceId, upgrade } from '../support/e2e-fixtures';
-import { freePort, makeTempDir, startLocalServer, type LocalServerProcess } from '../support/local-server-process';
+import { freePort, type LocalServerProcess, makeTempDir, startLocalServer } from '../support/local-server-process';
 
 let simulator: ThingSpaceSimulator;
 let server: LocalServerProcess;

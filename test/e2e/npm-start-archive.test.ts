@@ -13,11 +13,11 @@ import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/
 import { E2E_ACCOUNT, E2E_CREDENTIALS, getHistory, getPath, newDeviceId, upgrade } from '../support/e2e-fixtures';
 import {
   freePort,
+  type LocalServerProcess,
   makeTempDir,
   PROJECT_ROOT,
   serverEnvironment,
   startLocalServer,
-  type LocalServerProcess,
 } from '../support/local-server-process';
 import { openApiDocument, responseErrors } from '../support/openapi';
 

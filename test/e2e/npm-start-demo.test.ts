@@ -10,7 +10,7 @@ import {
   DEMO_DEVICE_WITHOUT_HISTORY,
 } from '../../local/thingspace-simulator';
 import { getHistory, ids } from '../support/e2e-fixtures';
-import { freePort, makeTempDir, startLocalServer, type LocalServerProcess } from '../support/local-server-process';
+import { freePort, type LocalServerProcess, makeTempDir, startLocalServer } from '../support/local-server-process';
 
 let server: LocalServerProcess;
 let dataDir: { path: string; remove(): Promise<void> };

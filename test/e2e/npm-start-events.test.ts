@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '../../domain/change-event';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { E2E_ACCOUNT, E2E_CREDENTIALS, getHistory, newDeviceId, upgrade } from '../support/e2e-fixtures';
-import { freePort, makeTempDir, startLocalServer, type LocalServerProcess } from '../support/local-server-process';
+import { freePort, type LocalServerProcess, makeTempDir, startLocalServer } from '../support/local-server-process';
 
 const CALLBACK = { username: 'e2e-callback', password: 'e2e-callback-password' };
 

@@ -9,13 +9,13 @@ import { DEFAULT_TABLE_NAME } from '../../local/local-environment';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { E2E_ACCOUNT, E2E_CREDENTIALS, getHistory, newDeviceId, readArchive, upgrade } from '../support/e2e-fixtures';
 import {
+  type ExitResult,
   freePort,
+  type LocalServerProcess,
   makeTempDir,
   meaningfulLines,
   runUntilExit,
   startLocalServer,
-  type ExitResult,
-  type LocalServerProcess,
 } from '../support/local-server-process';
 
 const STOPPED_LINE = 'thingspace-fota-history stopped';

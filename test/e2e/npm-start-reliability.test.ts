@@ -3,12 +3,12 @@
  * HTTP or raw sockets. A burst of first requests on a just-started server all succeed; requests Node's
  * HTTP parser rejects still get ThingSpace's error shape; SIGTERM answers every request already sent.
  */
-import { request as httpRequest, Agent } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { E2E_CREDENTIALS } from '../support/e2e-fixtures';
-import { freePort, makeTempDir, startLocalServer, type LocalServerProcess } from '../support/local-server-process';
+import { freePort, type LocalServerProcess, makeTempDir, startLocalServer } from '../support/local-server-process';
 
 /** A synthetic account of the simulator: each device has three upgrades, none archived yet. */
 const BURST_ACCOUNT = '0555000222-00001';

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { E2E_ACCOUNT, E2E_CREDENTIALS, getHistory, getPath, newDeviceId, upgrade } from '../support/e2e-fixtures';
-import { freePort, makeTempDir, startLocalServer, type LocalServerProcess } from '../support/local-server-process';
+import { freePort, type LocalServerProcess, makeTempDir, startLocalServer } from '../support/local-server-process';
 
 /** Forwards every request to `target` and keeps the tokens ThingSpace hands out. */
 async function startRecordingProxy(

@@ -29,7 +29,10 @@ function thingSpaceAnswering(records: UpgradeRecord[]): ThingSpaceApi & { record
 /** One second later on every observation, so each change has its own observedAt. */
 function steppingClock(start = Date.parse('2026-01-01T00:00:00.000Z')) {
   let now = start;
-  return () => new Date((now += 1_000));
+  return () => {
+    now += 1_000;
+    return new Date(now);
+  };
 }
 
 interface Warning {

@@ -1,9 +1,9 @@
 import {
   SendMessageBatchCommand,
-  SendMessageCommand,
-  SQSClient,
   type SendMessageBatchCommandInput,
   type SendMessageBatchCommandOutput,
+  SendMessageCommand,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -11,8 +11,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
 import { useHandlerEnvironment } from '../support/handler-environment';
+import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
 
 const SYNC_QUEUE_URL = queueUrlOf('fota-sync-queue');
 const DISCOVERY_QUEUE = 'fota-discovery-queue';

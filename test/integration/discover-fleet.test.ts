@@ -4,8 +4,8 @@ import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import type { ThingSpaceApi } from '../../domain/ports';
 import { isThingSpaceError } from '../../domain/thingspace-error';
 import type { DeviceKey } from '../../domain/upgrade-record';
-import { discoverFleet, type DeviceSyncQueue } from '../../services/discover-fleet';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { type DeviceSyncQueue, discoverFleet } from '../../services/discover-fleet';
 import { useTestDynamoDb } from '../support/dynamodb';
 import { upgradeRecord } from '../support/records';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { createHistoryTable, upgradeKey } from '../../adapters/dynamodb/table-schema';
-import { planArchiveWrites, planUpgradeWrite, type ArchiveWrite } from '../../domain/archive-plan';
+import { type ArchiveWrite, planArchiveWrites, planUpgradeWrite } from '../../domain/archive-plan';
 import type { DiscoveryCheckpoint } from '../../domain/ports';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';

@@ -4,8 +4,9 @@
  * LevelDB memtables and files until the database closes (npm start grew ~4 MB/s). patches/ fixes that;
  * this checks, through the DynamoDB API, that every iterator a Query or a table deletion opens is closed.
  */
-import { createRequire } from 'node:module';
+
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
@@ -13,7 +14,7 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { createHistoryTable } from '../../adapters/dynamodb/table-schema';
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../local/embedded-dynamodb';
+import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 
 /** The abstract-level dynalite itself loads (through level / memory-level), so its iterators are seen. */
 const abstractLevel = createRequire(createRequire(import.meta.url).resolve('dynalite'))('abstract-level') as {

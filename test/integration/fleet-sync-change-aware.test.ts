@@ -1,10 +1,10 @@
 import {
   ChangeMessageVisibilityCommand,
   SendMessageBatchCommand,
-  SendMessageCommand,
-  SQSClient,
   type SendMessageBatchCommandInput,
   type SendMessageBatchCommandOutput,
+  SendMessageCommand,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';

@@ -1,11 +1,11 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
-import { backfillArchiveIndexes } from '../../local/backfill';
 import { planArchiveWrites } from '../../domain/archive-plan';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
+import { backfillArchiveIndexes } from '../../local/backfill';
 import { apiGatewayProxyEvent } from '../../local/lambda-emulation';
 import { useTestDynamoDb } from '../support/dynamodb';
 import { lambdaContext } from '../support/lambda';

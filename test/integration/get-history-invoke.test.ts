@@ -11,8 +11,8 @@ import {
   type ThingSpaceSimulator,
 } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { lambdaContext } from '../support/lambda';
 import { useHandlerEnvironment } from '../support/handler-environment';
+import { lambdaContext } from '../support/lambda';
 
 const dynamo = useTestDynamoDb();
 const device = { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE };

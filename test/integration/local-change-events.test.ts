@@ -1,14 +1,14 @@
-import { request as httpRequest } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import {
   CHANGE_EVENT_SOURCE,
+  type ChangeEvent,
   UPGRADE_OBSERVED,
   UPGRADE_STATUS_CHANGED,
-  type ChangeEvent,
 } from '../../domain/change-event';
 import type { LocalApiServer } from '../../local/api-gateway-server';
 import type { LocalCallbackSyncs } from '../../local/callback-listener';

@@ -1,16 +1,16 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbArchiveReader } from '../../adapters/dynamodb/dynamodb-archive-reader';
 import { ARCHIVE_INDEX_KINDS, ARCHIVE_INDEXES } from '../../adapters/dynamodb/archive-indexes';
-import { upgradeToItem, statusLogEntryToItem, syncStateToItem } from '../../adapters/dynamodb/item-mapping';
+import { DynamoDbArchiveReader } from '../../adapters/dynamodb/dynamodb-archive-reader';
+import { statusLogEntryToItem, syncStateToItem, upgradeToItem } from '../../adapters/dynamodb/item-mapping';
 import { ensureHistoryTable, migratingTableName } from '../../adapters/dynamodb/table-migration';
 import { createHistoryTable, HISTORY_TABLE_KEY_SCHEMA } from '../../adapters/dynamodb/table-schema';
 import { planArchiveQuery } from '../../domain/archive-query';
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../local/embedded-dynamodb';
+import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
 type Item = Record<string, unknown>;

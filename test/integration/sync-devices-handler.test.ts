@@ -1,9 +1,9 @@
 import {
   ChangeMessageVisibilityCommand,
-  SendMessageCommand,
-  SQSClient,
   type ChangeMessageVisibilityCommandInput,
+  SendMessageCommand,
   type SendMessageCommandInput,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,13 +12,13 @@ import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-s
 import { ErrorCode } from '../../domain/api-error';
 import {
   DEVICE_SYNC_REQUESTED_DETAIL_TYPE,
-  FLEET_SYNC_EVENT_SOURCE,
   type DeviceSyncRequestedDetail,
+  FLEET_SYNC_EVENT_SOURCE,
 } from '../../lib/fleet-sync-events';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
 import { useHandlerEnvironment } from '../support/handler-environment';
+import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
 
 const ACCOUNT = '0000000042-00001';
 const SYNC_QUEUE = 'fota-sync-queue';

@@ -5,12 +5,14 @@
  * as a Lambda instance does: all they share is the table. Attempts are counted where they land, at the
  * simulator.
  */
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard';
 import { createHistoryTable, LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema';
 import { createThingSpaceClient, type ThingSpaceClientOptions } from '../../adapters/thingspace/client';
@@ -18,7 +20,6 @@ import type { ThingSpaceCredentials } from '../../adapters/thingspace/credential
 import { userKey } from '../../adapters/thingspace/login-guard';
 import type { ThingSpaceApi } from '../../domain/ports';
 import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
-import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 import { main as loginGuardCommand } from '../../local/login-guard';
 import {

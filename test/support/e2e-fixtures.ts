@@ -1,9 +1,9 @@
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 import type { ArchivedUpgrade } from '../../domain/archive-plan';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
-import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 
 export const E2E_ACCOUNT = '0555000111-00001';
 

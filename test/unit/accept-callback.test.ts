@@ -1,12 +1,12 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCallbackCredentials } from '../../adapters/thingspace/credentials';
 import { changeEventForWrite } from '../../adapters/events/change-event-emitting-store';
+import { parseCallbackCredentials } from '../../adapters/thingspace/credentials';
 import { planUpgradeWrite } from '../../domain/archive-plan';
 import type { DeviceKey } from '../../domain/upgrade-record';
 import { EventsJsonlSink } from '../../local/events-jsonl-sink';
@@ -151,7 +151,7 @@ describe('EventsJsonlSink', () => {
     );
 
     // Act: no flush, no close, no await: what a process killed right now would leave
-    events.forEach((event, index) => (index % 2 === 0 ? first : second).emit(event));
+    for (const [index, event] of events.entries()) (index % 2 === 0 ? first : second).emit(event);
     const text = readFileSync(first.path, 'utf8');
 
     // Assess

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type ArchivedUpgrade,
   mergeStatusLog,
   planArchiveWrites,
   planUpgradeWrite,
   STATUS_LOG_LATEST_ON_ITEM,
-  UPGRADE_ITEM_BUDGET_BYTES,
-  type ArchivedUpgrade,
   type StatusLogEntry,
+  UPGRADE_ITEM_BUDGET_BYTES,
 } from '../../domain/archive-plan';
 import { upgradeRecord } from '../support/records';
 

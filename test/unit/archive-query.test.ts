@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ArchiveTokenSigner } from '../../domain/archive-token';
 import { planArchiveQuery } from '../../domain/archive-query';
+import { ArchiveTokenSigner } from '../../domain/archive-token';
 import { mergeShardRound } from '../../domain/shard-merge';
 
 describe('planArchiveQuery', () => {

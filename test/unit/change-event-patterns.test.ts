@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { changeEventForWrite } from '../../adapters/events/change-event-emitting-store';
 import { planUpgradeWrite } from '../../domain/archive-plan';
-import { UPGRADE_STATUS_CHANGED, type ChangeEvent } from '../../domain/change-event';
+import { type ChangeEvent, UPGRADE_STATUS_CHANGED } from '../../domain/change-event';
 import { upgradeRecord } from '../support/records';
 
 /**

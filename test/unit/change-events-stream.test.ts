@@ -3,19 +3,19 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { upgradeToItem, syncStateToItem } from '../../adapters/dynamodb/item-mapping';
+import { syncStateToItem, upgradeToItem } from '../../adapters/dynamodb/item-mapping';
 import { changeEventForWrite } from '../../adapters/events/change-event-emitting-store';
 import {
   EventBridgePublisher,
   PUT_EVENTS_MAX_BYTES,
   putEventsEntrySize,
 } from '../../adapters/events/eventbridge-publisher';
-import { planUpgradeWrite, type ArchiveWrite } from '../../domain/archive-plan';
+import { type ArchiveWrite, planUpgradeWrite } from '../../domain/archive-plan';
 import {
   CHANGE_EVENT_SOURCE,
+  type ChangeEvent,
   UPGRADE_OBSERVED,
   UPGRADE_STATUS_CHANGED,
-  type ChangeEvent,
 } from '../../domain/change-event';
 import { RECORD_LIMITS, screenUpgradeRecord } from '../../domain/upstream-record';
 import { lambdaContext } from '../support/lambda';

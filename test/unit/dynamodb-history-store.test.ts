@@ -6,10 +6,10 @@ import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { upgradeKey } from '../../adapters/dynamodb/table-schema';
 import {
+  type ArchivedUpgrade,
+  type ArchiveWrite,
   planArchiveWrites,
   planUpgradeWrite,
-  type ArchiveWrite,
-  type ArchivedUpgrade,
 } from '../../domain/archive-plan';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type ListedDevice,
   NEVER_UPGRADED_TIME,
   needsArchiveCheck,
   parseFullResyncDays,
   selectForSync,
   sixMonthsBefore,
   summariseUpgrades,
-  type ListedDevice,
 } from '../../domain/fleet-selection';
 import type { DeviceSyncState } from '../../domain/ports';
 

@@ -140,13 +140,11 @@ describe('DynamoDB failures', () => {
     await openThingSpaceSession();
     const dynamodb = mockClient(DynamoDBDocumentClient);
     dynamodb.on(QueryCommand).resolves({ Items: [] });
-    dynamodb
-      .on(PutCommand)
-      .rejects(
-        Object.assign(new Error('Throughput exceeds the current capacity'), {
-          name: 'ProvisionedThroughputExceededException',
-        }),
-      );
+    dynamodb.on(PutCommand).rejects(
+      Object.assign(new Error('Throughput exceeds the current capacity'), {
+        name: 'ProvisionedThroughputExceededException',
+      }),
+    );
 
     // Act: a Lambda with little time left, so the store's throttling retries run into the deadline
     const result = await handler(

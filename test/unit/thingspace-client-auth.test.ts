@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 import {
-  clientAgainstFake,
   CREDENTIALS,
+  clientAgainstFake,
   DEVICE,
-  failureOf,
   FakeThingSpace,
+  failureOf,
   fakeClock,
   RECORD,
 } from './thingspace-fake';

@@ -5,9 +5,9 @@ import {
   DEMO_DEVICE_FROM_DOCS,
   DEMO_DEVICE_WITH_FAILURE,
   DEMO_DEVICE_WITHOUT_HISTORY,
+  type SimulatorOptions,
   seedDemoData,
   startThingSpaceSimulator,
-  type SimulatorOptions,
   type ThingSpaceSimulator,
 } from '../../local/thingspace-simulator';
 
