@@ -1,8 +1,8 @@
-import { ApiError, ErrorCode } from '../domain/api-error';
 import type { ArchiveReader } from '../domain/archive-ports';
 import { type ArchiveQuery, type IndexKind, planArchiveQuery } from '../domain/archive-query';
 import type { ArchiveTokenSigner } from '../domain/archive-token';
 import { type DeviceArchiveView, deviceArchiveView } from '../domain/device-archive';
+import { FailureError } from '../domain/failure';
 import type { CallOptions } from '../domain/ports';
 import type { DeviceKey, UpgradeRecord } from '../domain/upgrade-record';
 
@@ -54,6 +54,6 @@ async function readArchive<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (cause) {
-    throw new ApiError(503, ErrorCode.archiveUnavailable, 'The history archive is unavailable; retry later', { cause });
+    throw new FailureError({ kind: 'archive-unavailable' }, 'the history archive could not be read', { cause });
   }
 }
