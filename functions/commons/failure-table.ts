@@ -4,7 +4,7 @@ import { ErrorCode, type Failure, type FailureKind, failureCode } from '../../do
 type SyncAction = 'retry' | 'dead-letter';
 
 /** One failure kind at every edge; its errorCode is the failure's own (domain/failure.ts). */
-export interface FailureRow<F extends Failure = Failure> {
+interface FailureRow<F extends Failure = Failure> {
   /** The HTTP status, or how it is chosen when it depends on the failure. */
   status: number | ((failure: F) => number);
   /** The errorMessage callers see (the HTTP body, the direct-invoke error's message). */
