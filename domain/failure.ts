@@ -13,15 +13,23 @@ export type Failure =
   | { kind: 'archive-unavailable' }
   /** ThingSpace refused the request itself: its own status, code and message pass through. */
   | { kind: 'upstream-rejected'; status?: number; errorCode?: string; errorMessage?: string }
-  | { kind: 'upstream-unavailable' }
-  | { kind: 'upstream-malformed' }
-  | { kind: 'upstream-timeout' }
-  | { kind: 'upstream-auth-refused' }
-  /** This service could not read its own ThingSpace credentials; ThingSpace was not asked. */
-  | { kind: 'credentials-unavailable' }
+  | { [K in UpstreamFailureKind]: { kind: K } }[UpstreamFailureKind]
+  /** The callback listener's refusals: none configured, wrong credentials, a body over the limit. */
   | { kind: 'callback-not-configured' }
   | { kind: 'callback-unauthorized' }
   | { kind: 'callback-too-large'; limitBytes: number };
+
+/**
+ * ThingSpace could not be asked, or its answer not used: down (5xx, network, after the retries), not
+ * the documented JSON, too slow, or refusing this service's credentials; or this service could not
+ * read its own ThingSpace credentials (ThingSpace was not asked).
+ */
+type UpstreamFailureKind =
+  | 'upstream-unavailable'
+  | 'upstream-malformed'
+  | 'upstream-timeout'
+  | 'upstream-auth-refused'
+  | 'credentials-unavailable';
 
 export type FailureKind = Failure['kind'];
 
@@ -67,8 +75,7 @@ export function failureCode(failure: Failure): string {
   return FAILURE_CODES[failure.kind];
 }
 
-const UPSTREAM_FAILURES: { [K in ThingSpaceFailure]: FailureKind } = {
-  rejected: 'upstream-rejected',
+const UPSTREAM_FAILURES: { [K in Exclude<ThingSpaceFailure, 'rejected'>]: UpstreamFailureKind } = {
   unavailable: 'upstream-unavailable',
   malformed: 'upstream-malformed',
   timeout: 'upstream-timeout',
@@ -78,9 +85,9 @@ const UPSTREAM_FAILURES: { [K in ThingSpaceFailure]: FailureKind } = {
 
 /** A failed ThingSpace call in the service's terms. */
 export function upstreamFailure(error: ThingSpaceError): Failure {
-  const kind = UPSTREAM_FAILURES[error.failure];
-  if (kind === 'upstream-rejected') return { kind, ...error.details };
-  return { kind } as Failure;
+  if (error.failure !== 'rejected') return { kind: UPSTREAM_FAILURES[error.failure] };
+  const { status, errorCode, errorMessage } = error.details;
+  return { kind: 'upstream-rejected', status, errorCode, errorMessage };
 }
 
 /** A failure thrown through the layers; the edge that catches it decides what its caller sees. */

@@ -1,5 +1,5 @@
 import { type ErrorBody, failureCode, isFailureError } from '../../domain/failure';
-import { FAILURE_TABLE } from './failure-table';
+import { FAILURE_TABLE, UNFORESEEN } from './failure-table';
 
 /** What an SQS worker does with a failed message, by the failure table's sync column. */
 export type SyncDisposition =
@@ -8,11 +8,11 @@ export type SyncDisposition =
   /** Back to the queue, to be tried again later; `errorCode` names the failure in the log line. */
   | { action: 'retry'; errorCode: string };
 
-/** Nobody foresaw it, so nothing says it would fail again: retried, and logged under this code. */
+/** The log line's code for an error nobody foresaw (nothing says it would fail again, so it is retried). */
 const UNEXPECTED = 'UNEXPECTED';
 
 export function syncDisposition(error: unknown): SyncDisposition {
-  if (!isFailureError(error)) return { action: 'retry', errorCode: UNEXPECTED };
+  if (!isFailureError(error)) return { action: UNFORESEEN.sync, errorCode: UNEXPECTED };
   const errorCode = failureCode(error.failure);
   if (FAILURE_TABLE[error.failure.kind].sync === 'dead-letter') {
     return { action: 'dead-letter', reason: { errorCode, errorMessage: error.message } };
