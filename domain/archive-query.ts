@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ApiError } from './api-error';
 import { parseDeviceId } from './device-key';
+import { invalidParameter } from './failure';
 import type { DeviceKey, UpgradeRecord } from './upgrade-record';
 
 /**
@@ -49,30 +49,30 @@ export function parseArchiveQuery(
     const value = params[name];
     if (value === undefined) continue;
     if (value.length === 0 || value.length > MAX_FILTER_LENGTH) {
-      throw ApiError.invalidParameter(`${name} must be 1 to ${MAX_FILTER_LENGTH} characters`);
+      throw invalidParameter(`${name} must be 1 to ${MAX_FILTER_LENGTH} characters`);
     }
     filters[name] = name === 'deviceId' ? parseDeviceId(value) : value;
   }
   for (const name of ['from', 'to'] as const) {
     const value = params[name];
     if (value === undefined) continue;
-    if (!isCalendarDate(value)) throw ApiError.invalidParameter(`${name} must be a date YYYY-MM-DD`);
+    if (!isCalendarDate(value)) throw invalidParameter(`${name} must be a date YYYY-MM-DD`);
     filters[name] = value;
   }
   if (filters.from && filters.to && filters.from > filters.to) {
-    throw ApiError.invalidParameter('from must not be after to');
+    throw invalidParameter('from must not be after to');
   }
   let limit = DEFAULT_PAGE_LIMIT;
   if (params.limit !== undefined) {
     if (!/^\d{1,4}$/.test(params.limit) || Number(params.limit) < 1 || Number(params.limit) > MAX_PAGE_LIMIT) {
-      throw ApiError.invalidParameter(`limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}`);
+      throw invalidParameter(`limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}`);
     }
     limit = Number(params.limit);
   }
   const query: ArchiveQuery = { account, filters, limit };
   if (params.nextToken !== undefined) {
     if (params.nextToken.length === 0 || params.nextToken.length > MAX_TOKEN_LENGTH) {
-      throw ApiError.invalidParameter('nextToken is not a token this service issued');
+      throw invalidParameter('nextToken is not a token this service issued');
     }
     query.nextToken = params.nextToken;
   }
@@ -96,14 +96,14 @@ function singleValued(
   const names = new Set([...Object.keys(single ?? {}), ...Object.keys(multi ?? {})]);
   for (const name of names) {
     if (!allowed.has(name)) {
-      throw ApiError.invalidParameter(
+      throw invalidParameter(
         allowed.size === 0
           ? `Unknown query parameter ${JSON.stringify(name.slice(0, 64))}: this route takes none`
           : `Unknown query parameter ${JSON.stringify(name.slice(0, 64))}; allowed: ${[...allowed].join(', ')}`,
       );
     }
     const values = multi?.[name] ?? (single?.[name] === undefined ? [] : [single[name] as string]);
-    if (values.length > 1) throw ApiError.invalidParameter(`${name} may be given once`);
+    if (values.length > 1) throw invalidParameter(`${name} may be given once`);
     params[name] = values[0] ?? single?.[name];
   }
   return params;

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ApiError } from './api-error';
 import type { ArchiveFilters } from './archive-query';
+import { invalidParameter } from './failure';
 
 /**
  * The opaque `nextToken` of the upgrades route: where the last page ended (an order key), bound to the
@@ -32,9 +32,9 @@ export class ArchiveTokenSigner {
     return `${body}.${this.mac(body).toString('base64url')}`;
   }
 
-  /** The position to continue after; an ApiError (400 INVALID_PARAMETER) for any token that does not fit. */
+  /** The position to continue after; an invalid-parameter failure for any token that does not fit. */
   verify(token: string, account: string, filters: ArchiveFilters): string {
-    const refused = (why: string) => ApiError.invalidParameter(`nextToken ${why}; start again without it`);
+    const refused = (why: string) => invalidParameter(`nextToken ${why}; start again without it`);
     const [body, mac, extra] = token.split('.');
     if (!body || !mac || extra !== undefined) throw refused('is not a token this service issued');
     const expected = this.mac(body);

@@ -1,5 +1,5 @@
-import { ApiError } from './api-error';
 import { parseDeviceKey } from './device-key';
+import { invalidParameter } from './failure';
 import type { DeviceKey } from './upgrade-record';
 
 /** The largest callback body accepted (API Gateway would pass up to 10 MB). */
@@ -48,16 +48,15 @@ export function devicesNamedBy(body: Record<string, unknown>): DeviceKey[] {
   const named: Array<{ account?: unknown; deviceId?: unknown }> = [];
   if (body.deviceId !== undefined) named.push({ account: body.accountName, deviceId: body.deviceId });
   if (body.deviceList !== undefined) {
-    if (!Array.isArray(body.deviceList)) throw ApiError.invalidParameter('deviceList must be an array');
+    if (!Array.isArray(body.deviceList)) throw invalidParameter('deviceList must be an array');
     for (const entry of body.deviceList) {
-      if (typeof entry !== 'object' || entry === null)
-        throw ApiError.invalidParameter('deviceList entries must be objects');
+      if (typeof entry !== 'object' || entry === null) throw invalidParameter('deviceList entries must be objects');
       const item = entry as Record<string, unknown>;
       named.push({ account: item.accountName ?? body.accountName, deviceId: item.deviceId });
     }
   }
   if (named.length === 0) {
-    throw ApiError.invalidParameter(
+    throw invalidParameter(
       'The callback names no device: expected accountName with deviceId, or deviceList[].deviceId',
     );
   }

@@ -1,4 +1,4 @@
-import { ApiError } from './api-error';
+import { invalidParameter } from './failure';
 import type { DeviceKey } from './upgrade-record';
 
 /**
@@ -11,10 +11,10 @@ export const DEVICE_ID_PATTERN = /^[0-9]{14,16}$/;
 
 export function parseAccount(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw ApiError.invalidParameter('Invalid account name format: account is required');
+    throw invalidParameter('Invalid account name format: account is required');
   }
   if (!ACCOUNT_PATTERN.test(value)) {
-    throw ApiError.invalidParameter(
+    throw invalidParameter(
       'Invalid account name format: expected digits with an optional numeric suffix, e.g. 0242078689-00001',
     );
   }
@@ -23,10 +23,10 @@ export function parseAccount(value: unknown): string {
 
 export function parseDeviceId(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw ApiError.invalidParameter('Invalid device id format: deviceId is required');
+    throw invalidParameter('Invalid device id format: deviceId is required');
   }
   if (!DEVICE_ID_PATTERN.test(value)) {
-    throw ApiError.invalidParameter('Invalid device id format: expected an IMEI of 14 to 16 digits');
+    throw invalidParameter('Invalid device id format: expected an IMEI of 14 to 16 digits');
   }
   return value;
 }

@@ -1,11 +1,11 @@
 import type { Context } from 'aws-lambda';
-import { ErrorCode, isApiError } from '../domain/api-error';
 import { parseDeviceKey } from '../domain/device-key';
 import type { UpgradeRecord } from '../domain/upgrade-record';
 import { getDeviceHistory } from '../services/get-device-history';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
+import { invokeFailure } from './commons/invoke-failures';
 import { logger } from './commons/powertools';
 import { withPowertools } from './commons/powertools-handler';
 
@@ -15,22 +15,6 @@ const STORE_RESERVE_MS = 1_000;
 export interface HistoryRequest {
   account?: unknown;
   deviceId?: unknown;
-}
-
-/**
- * A failure of a direct invocation. Its name is the errorCode, so a Step Functions Catch or Retry can
- * match on it (`"ErrorEquals": ["INVALID_PARAMETER"]`), and it carries no stack trace.
- */
-export class HistoryInvokeError extends Error {
-  constructor(
-    readonly errorCode: string,
-    readonly errorMessage: string,
-    readonly statusCode: number,
-  ) {
-    super(errorMessage);
-    this.name = errorCode;
-    this.stack = `${errorCode}: ${errorMessage}`;
-  }
 }
 
 /** Direct invoke / Step Functions: `{account, deviceId}` in, the merged history (ThingSpace's shape) out. */
@@ -45,12 +29,9 @@ const lambdaHandler = async (event: HistoryRequest, context: Context): Promise<U
     recordHistoryMetrics(history);
     return history.records;
   } catch (error) {
-    if (isApiError(error)) {
-      if (error.statusCode >= 500) logger.error('invocation failed', error);
-      throw new HistoryInvokeError(error.errorCode, error.errorMessage, error.statusCode);
-    }
-    logger.error('invocation failed', error as Error);
-    throw new HistoryInvokeError(ErrorCode.internalError, 'The service failed to answer; retry later', 500);
+    const failure = invokeFailure(error);
+    if (failure.logged) logger.error('invocation failed', failure.logged);
+    throw failure.thrown;
   }
 };
 

@@ -13,6 +13,7 @@ import { recordUpstreamFailure } from './commons/history-metrics';
 import { logger, metrics } from './commons/powertools';
 import { sqsRecordHandler } from './commons/powertools-handler';
 import { sqsClient } from './commons/sqs-client';
+import { syncDisposition } from './commons/sync-failures';
 
 const RETRY_BASE_SECONDS = 30;
 const RETRY_MAX_SECONDS = 15 * 60;
@@ -61,8 +62,9 @@ async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
     metrics.addMetric('UpgradesNotArchived', MetricUnit.Count, result.archive.skipped);
   } catch (error) {
     if (error instanceof DeviceSyncError && isThingSpaceError(error.cause)) recordUpstreamFailure(error.cause.failure);
-    if (error instanceof DeviceSyncError && !error.retryable) {
-      await deadLetter(record, 'SYNC_DLQ_URL', { errorCode: error.errorCode, errorMessage: error.message });
+    const disposition = syncDisposition(error);
+    if (disposition.action === 'dead-letter') {
+      await deadLetter(record, 'SYNC_DLQ_URL', disposition.reason);
       return;
     }
     metrics.addMetric('DeviceSyncFailures', MetricUnit.Count, 1);
@@ -70,7 +72,7 @@ async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
     const delay = retryDelaySeconds(receiveCount, RETRY_BASE_SECONDS, RETRY_MAX_SECONDS);
     logger.warn('device sync failed; retrying later', {
       ...device,
-      errorCode: error instanceof DeviceSyncError ? error.errorCode : 'UNEXPECTED',
+      errorCode: disposition.errorCode,
       receiveCount,
       retryInSeconds: delay,
     });

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { CALLBACK_BODY_LIMIT_BYTES } from '../domain/callback-payload';
+import { failureAnswer, UNFORESEEN } from '../functions/commons/failure-table';
 import { drainConnections } from './connection-drain';
 import { apiGatewayProxyEvent, HISTORY_RESOURCE, lambdaContext } from './lambda-emulation';
 import { answerParserRejection } from './parser-rejections';
@@ -52,6 +53,17 @@ function errorResult(statusCode: number, errorCode: string, errorMessage: string
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ errorCode, errorMessage }),
   };
+}
+
+/** A request refused by the service's own rules before it reaches a handler, answered as the handlers would. */
+function invalidRequest(message: string): APIGatewayProxyResult {
+  const answer = failureAnswer({ kind: 'invalid-parameter', message });
+  return errorResult(answer.statusCode, answer.errorCode, answer.errorMessage);
+}
+
+/** What API Gateway answers when the integration itself fails: the unforeseen failure's body, as a 502. */
+function integrationFailed(): APIGatewayProxyResult {
+  return errorResult(502, UNFORESEEN.errorCode, UNFORESEEN.message);
 }
 
 /** Routes beside the history route, each optional so the server can be started with the history route alone. */
@@ -125,7 +137,7 @@ async function proxyGet(
     // API Gateway hands the handler decoded path parameters.
     for (const [index, name] of parameterNames.entries()) pathParameters[name] = decodeURIComponent(match[index + 1]!);
   } catch {
-    return errorResult(400, 'INVALID_PARAMETER', 'Path parameters are not valid percent-encoding');
+    return invalidRequest('Path parameters are not valid percent-encoding');
   }
   try {
     const event = apiGatewayProxyEvent({
@@ -140,8 +152,7 @@ async function proxyGet(
     });
     return await (await handler)(event, lambdaContext(functionName, TIMEOUT_MS));
   } catch {
-    // What API Gateway answers when the integration itself fails.
-    return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
+    return integrationFailed();
   }
 }
 
@@ -159,7 +170,7 @@ async function answerCallback(
     return errorResult(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed; use POST`);
   // A client that goes away mid-body must not take the server down with an unhandled rejection.
   const read = await readCallbackBody(request).catch(() => undefined);
-  if (read === undefined) return errorResult(400, 'INVALID_PARAMETER', 'The request body could not be read');
+  if (read === undefined) return invalidRequest('The request body could not be read');
   let result: APIGatewayProxyResult;
   try {
     const event = apiGatewayProxyEvent({
@@ -175,7 +186,7 @@ async function answerCallback(
     });
     result = await (await handler)(event, lambdaContext('fota-history-callback', TIMEOUT_MS));
   } catch {
-    return errorResult(502, 'INTERNAL_ERROR', 'The service failed to answer; retry later');
+    return integrationFailed();
   }
   // The rest of an oversized body is not read: the connection closes after the answer.
   return read.truncated ? { ...result, headers: { ...result.headers, Connection: 'close' } } : result;

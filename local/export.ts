@@ -16,9 +16,9 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoDbArchiveReader } from '../adapters/dynamodb/dynamodb-archive-reader';
-import { isApiError } from '../domain/api-error';
 import { parseArchiveQuery, planArchiveQuery } from '../domain/archive-query';
 import { parseAccount } from '../domain/device-key';
+import { isFailureError } from '../domain/failure';
 import { UPGRADE_RECORD_FIELDS, type UpgradeRecord } from '../domain/upgrade-record';
 import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
 
@@ -74,8 +74,8 @@ function options() {
     query = parseArchiveQuery(account, params, undefined);
   } catch (error) {
     fail(
-      isApiError(error)
-        ? error.errorMessage.replace(
+      isFailureError(error)
+        ? error.message.replace(
             /\b(firmwareTo|firmwareFrom|upgradeId|deviceId)\b/g,
             (name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
           )

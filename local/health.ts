@@ -3,7 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { PARTITION_KEY, SORT_KEY } from '../adapters/dynamodb/table-schema';
-import { ErrorCode } from '../domain/api-error';
+import { ErrorCode } from '../domain/failure';
 import type { LocalEnvironment } from './local-environment';
 
 /** Short enough that a health probe with a timeout of a few seconds always gets an answer. */

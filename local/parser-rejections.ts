@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { failureAnswer } from '../functions/commons/failure-table';
 
 /**
  * What a caller gets for a request Node's HTTP parser refuses before any handler sees it (control
@@ -26,11 +27,10 @@ export function parserRejection(error: NodeJS.ErrnoException): ParserRejection {
         headers: { Allow: 'GET' },
       };
     case 'HPE_INVALID_URL':
-      return {
-        statusCode: 400,
-        errorCode: 'INVALID_PARAMETER',
-        errorMessage: 'The request path contains characters a URL cannot hold',
-      };
+      return failureAnswer({
+        kind: 'invalid-parameter',
+        message: 'The request path contains characters a URL cannot hold',
+      });
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return { statusCode: 408, errorCode: 'REQUEST_TIMEOUT', errorMessage: 'The request was not received in time' };

@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ApiError } from '../domain/api-error';
 import {
   bodyCredentials,
   CALLBACK_BODY_LIMIT_BYTES,
@@ -7,6 +6,7 @@ import {
   devicesNamedBy,
   parseCallbackBody,
 } from '../domain/callback-payload';
+import { FailureError, invalidParameter } from '../domain/failure';
 import type { DeviceSyncQueue } from './discover-fleet';
 
 export interface CallbackRequest {
@@ -23,12 +23,6 @@ export interface CallbackDependencies {
   syncQueue: DeviceSyncQueue;
 }
 
-export const CallbackErrorCode = {
-  notFound: 'NOT_FOUND',
-  unauthorized: 'UNAUTHORIZED',
-  payloadTooLarge: 'PAYLOAD_TOO_LARGE',
-} as const;
-
 /**
  * A ThingSpace FOTA callback: authenticated by the credentials registered with it (HTTP Basic, or the
  * body's username/password), it enqueues one sync of each device it names and nothing else. The archive
@@ -40,12 +34,11 @@ export async function acceptCallback(
   dependencies: CallbackDependencies,
 ): Promise<{ accepted: number }> {
   const expected = await dependencies.credentials();
-  if (!expected) throw new ApiError(404, CallbackErrorCode.notFound, 'No callback listener is configured');
+  if (!expected) throw new FailureError({ kind: 'callback-not-configured' }, 'no callback credentials are configured');
   if (Buffer.byteLength(request.body, 'utf8') > CALLBACK_BODY_LIMIT_BYTES) {
-    throw new ApiError(
-      413,
-      CallbackErrorCode.payloadTooLarge,
-      `The callback body exceeds ${CALLBACK_BODY_LIMIT_BYTES} bytes`,
+    throw new FailureError(
+      { kind: 'callback-too-large', limitBytes: CALLBACK_BODY_LIMIT_BYTES },
+      'callback body too large',
     );
   }
   // HTTP Basic is checked before the body is parsed at all; only body credentials need the parse first.
@@ -54,10 +47,10 @@ export async function acceptCallback(
   const presented = basic ?? (parsed?.ok ? bodyCredentials(parsed.value) : undefined);
   // Authentication first: a caller without the credentials learns nothing about what a valid body is.
   if (!presented || !sameCredentials(presented, expected)) {
-    throw new ApiError(401, CallbackErrorCode.unauthorized, 'The callback credentials are missing or wrong');
+    throw new FailureError({ kind: 'callback-unauthorized' }, 'callback credentials missing or wrong');
   }
   parsed ??= parseCallbackBody(request.body);
-  if (!parsed.ok) throw ApiError.invalidParameter('The callback body is not a JSON object');
+  if (!parsed.ok) throw invalidParameter('The callback body is not a JSON object');
   const devices = devicesNamedBy(parsed.value);
   await dependencies.syncQueue.enqueue(devices);
   return { accepted: devices.length };

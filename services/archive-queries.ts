@@ -1,14 +1,17 @@
-import { ApiError, ErrorCode } from '../domain/api-error';
 import type { ArchiveReader } from '../domain/archive-ports';
 import { type ArchiveQuery, type IndexKind, planArchiveQuery } from '../domain/archive-query';
 import type { ArchiveTokenSigner } from '../domain/archive-token';
 import { type DeviceArchiveView, deviceArchiveView } from '../domain/device-archive';
+import { FailureError } from '../domain/failure';
 import type { CallOptions } from '../domain/ports';
 import type { DeviceKey, UpgradeRecord } from '../domain/upgrade-record';
 
 export interface ArchiveQueryDependencies {
   reader: ArchiveReader;
-  /** Resolved lazily: in AWS the signing key is read from its secret on first use. */
+  /**
+   * Resolved lazily: in AWS the signing key is read from its secret on first use. A key that cannot be
+   * read (or is no usable key) leaves the archive unanswerable, like a table that cannot be read.
+   */
   tokenSigner: () => Promise<ArchiveTokenSigner>;
 }
 
@@ -38,7 +41,7 @@ export async function listArchivedUpgrades(
   dependencies: ArchiveQueryDependencies,
   options: CallOptions = {},
 ): Promise<UpgradesPage> {
-  const signer = await dependencies.tokenSigner();
+  const signer = await readArchive(() => dependencies.tokenSigner(), 'the archive token key could not be read');
   const after =
     query.nextToken === undefined ? undefined : signer.verify(query.nextToken, query.account, query.filters);
   const plan = planArchiveQuery(query.filters);
@@ -50,10 +53,10 @@ export async function listArchivedUpgrades(
   };
 }
 
-async function readArchive<T>(read: () => Promise<T>): Promise<T> {
+async function readArchive<T>(read: () => Promise<T>, why = 'the history archive could not be read'): Promise<T> {
   try {
     return await read();
   } catch (cause) {
-    throw new ApiError(503, ErrorCode.archiveUnavailable, 'The history archive is unavailable; retry later', { cause });
+    throw new FailureError({ kind: 'archive-unavailable' }, why, { cause });
   }
 }

@@ -47,7 +47,7 @@ export async function observeDevice(
   try {
     archived = await store.listUpgrades(device, storeOptions);
   } catch (cause) {
-    // The answer is 503 whatever ThingSpace says, so it is given now rather than after the upstream call.
+    // The archive's failure decides the outcome whatever ThingSpace says, so it is reported now, not after the upstream call.
     throw new ArchiveUnavailableError('read', { cause });
   }
 

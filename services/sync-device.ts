@@ -1,4 +1,4 @@
-import { ErrorCode } from '../domain/api-error';
+import { type Failure, FailureError, failureCode, upstreamFailure } from '../domain/failure';
 import { summariseUpgrades } from '../domain/fleet-selection';
 import type { ArchiveResult, CallOptions, ListedState, SyncOutcome } from '../domain/ports';
 import type { DeviceKey } from '../domain/upgrade-record';
@@ -10,18 +10,16 @@ export interface SyncResult {
 }
 
 /**
- * A device that could not be synced. `retryable` failures (ThingSpace or the archive unavailable)
- * go back to the queue; the others (ThingSpace refused the device) would fail the same way again.
+ * A device that could not be synced, and why. Whether it is tried again is the worker's decision
+ * (functions/commons/failure-table.ts); `errorCode` is what the device's sync state records.
  */
-export class DeviceSyncError extends Error {
-  constructor(
-    readonly errorCode: string,
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class DeviceSyncError extends FailureError {
+  readonly errorCode: string;
+
+  constructor(failure: Failure, message: string, options?: { cause?: unknown }) {
+    super(failure, message, options);
     this.name = 'DeviceSyncError';
+    this.errorCode = failureCode(failure);
   }
 }
 
@@ -45,7 +43,7 @@ export async function syncDevice(
     observation = await observeDevice(device, dependencies, options);
   } catch (error) {
     if (error instanceof ArchiveUnavailableError) {
-      throw new DeviceSyncError(ErrorCode.archiveUnavailable, error.message, true, { cause: error });
+      throw new DeviceSyncError({ kind: 'archive-unavailable' }, error.message, { cause: error });
     }
     throw error;
   }
@@ -72,27 +70,18 @@ export async function syncDevice(
   }
 
   const failure = observation.error;
-  const errorCode =
-    failure.failure === 'rejected'
-      ? (failure.details.errorCode ?? `UPSTREAM_HTTP_${failure.details.status ?? 400}`)
-      : failure.failure === 'timeout'
-        ? ErrorCode.upstreamTimeout
-        : failure.failure === 'auth'
-          ? ErrorCode.upstreamAuthFailed
-          : failure.failure === 'credentials'
-            ? ErrorCode.credentialsUnavailable
-            : ErrorCode.upstreamUnavailable;
+  const syncError = new DeviceSyncError(upstreamFailure(failure), failure.message, { cause: failure });
   await dependencies.store.recordSyncOutcome(
     device,
     {
       ...(await lastSuccess(device, dependencies)),
       syncedAt: now().toISOString(),
       outcome: 'failure',
-      errorCode,
+      errorCode: syncError.errorCode,
     },
     archiveCallOptions(options),
   );
-  throw new DeviceSyncError(errorCode, failure.message, failure.failure !== 'rejected', { cause: failure });
+  throw syncError;
 }
 
 /**

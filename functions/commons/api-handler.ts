@@ -1,8 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { isApiError } from '../../domain/api-error';
-import { INTERNAL_ERROR_BODY } from './api-responses';
+import { ApiError, apiErrorOf, INTERNAL_ERROR_BODY } from './http-failures';
 import { logger, metrics } from './powertools';
 import { withPowertools } from './powertools-handler';
 
@@ -21,7 +20,8 @@ const REQUEST_FAILURES: FailureNames = {
 };
 
 /**
- * An API Gateway route's handler with Powertools, every failure answered in ThingSpace's error shape.
+ * An API Gateway route's handler with Powertools, every failure answered in ThingSpace's error shape
+ * (domain failures by the failure table, anything else as INTERNAL_ERROR).
  * A refused request (4xx) is counted and logged by its code alone, never with its body or headers (they
  * may hold credentials); anything else is logged as an error.
  */
@@ -30,7 +30,7 @@ export function apiGatewayHandler(
   names: FailureNames = REQUEST_FAILURES,
 ) {
   const logFailure = (error: unknown): void => {
-    const refused = isApiError(error) && error.statusCode < 500;
+    const refused = error instanceof ApiError && error.statusCode < 500;
     metrics.addMetric(refused ? names.refusedMetric : names.failedMetric, MetricUnit.Count, 1);
     if (refused) logger.info(`${names.subject} refused`, { errorCode: error.errorCode, statusCode: error.statusCode });
     else logger.error(`${names.subject} failed`, error as Error);
@@ -38,5 +38,11 @@ export function apiGatewayHandler(
   // Error handler last: it runs first on the way out, so every failure leaves in ThingSpace's shape.
   return withPowertools<APIGatewayProxyEvent, APIGatewayProxyResult>()
     .use(httpErrorHandler({ logger: logFailure, fallbackMessage: INTERNAL_ERROR_BODY }))
-    .handler(lambdaHandler);
+    .handler(async (event, context) => {
+      try {
+        return await lambdaHandler(event, context);
+      } catch (error) {
+        throw apiErrorOf(error) ?? error;
+      }
+    });
 }

@@ -1,9 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { type ErrorBody, ErrorCode, isApiError } from '../../domain/api-error';
+import { type ErrorBody, ErrorCode } from '../../domain/failure';
 import { logger, metrics } from './powertools';
 import { sqsClient } from './sqs-client';
+import { syncDisposition } from './sync-failures';
 
 /**
  * A message that can never succeed (not valid, or refused by ThingSpace) goes straight to the queue's
@@ -29,7 +30,7 @@ export async function deadLetter(record: SQSRecord, dlqUrlVariable: string, reas
 
 /**
  * A message body validated with the same rules as the API: JSON, then `parse` (which throws an
- * ApiError for bad fields). Returns the value, or the ThingSpace-shaped reason it was refused.
+ * invalid-parameter failure for bad fields). Returns the value, or the ThingSpace-shaped reason it was refused.
  */
 export function parseMessage<T>(
   body: string,
@@ -47,7 +48,8 @@ export function parseMessage<T>(
   try {
     return { value: parse(payload as Record<string, unknown>) };
   } catch (error) {
-    if (isApiError(error)) return { refused: error.body };
+    const disposition = syncDisposition(error);
+    if (disposition.action === 'dead-letter') return { refused: disposition.reason };
     throw error;
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
-import { ErrorCode } from '../../domain/api-error';
+import { ErrorCode } from '../../domain/failure';
 import type { DeviceSyncState } from '../../domain/ports';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 import { DEFAULT_TABLE_NAME } from '../../local/local-environment';

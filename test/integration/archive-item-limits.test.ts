@@ -5,6 +5,7 @@ import { upgradeKey } from '../../adapters/dynamodb/table-schema';
 import { STATUS_LOG_LATEST_ON_ITEM } from '../../domain/archive-plan';
 import type { ThingSpaceApi } from '../../domain/ports';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
+import { apiErrorOf } from '../../functions/commons/http-failures';
 import { getDeviceHistory } from '../../services/get-device-history';
 import { countOperations, useTestDynamoDb } from '../support/dynamodb';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
@@ -199,7 +200,9 @@ describe('an upgrade whose status log grows past what one item can hold', () => 
     thingspace.records = [record('crashy', { status: 'S21' })];
 
     // Act
-    const crashed = getDeviceHistory(device, dependencies);
+    const crashed = getDeviceHistory(device, dependencies).catch((error: unknown) => {
+      throw apiErrorOf(error) ?? error;
+    });
     await expect(crashed).rejects.toMatchObject({ statusCode: 503, errorCode: 'ARCHIVE_UNAVAILABLE' });
     const [afterCrash] = await store.listStatusLogs(device);
     const retried = await getDeviceHistory(device, dependencies);

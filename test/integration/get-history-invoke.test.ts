@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
-import { ErrorCode } from '../../domain/api-error';
+import { ErrorCode } from '../../domain/failure';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
 import {
   DEMO_ACCOUNT,

@@ -9,7 +9,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
-import { ErrorCode } from '../../domain/api-error';
+import { ErrorCode } from '../../domain/failure';
 import {
   DEVICE_SYNC_REQUESTED_DETAIL_TYPE,
   type DeviceSyncRequestedDetail,

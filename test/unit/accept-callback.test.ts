@@ -9,6 +9,7 @@ import { changeEventForWrite } from '../../adapters/events/change-event-emitting
 import { parseCallbackCredentials } from '../../adapters/thingspace/credentials';
 import { planUpgradeWrite } from '../../domain/archive-plan';
 import type { DeviceKey } from '../../domain/upgrade-record';
+import { apiErrorOf } from '../../functions/commons/http-failures';
 import { EventsJsonlSink } from '../../local/events-jsonl-sink';
 import { acceptCallback } from '../../services/accept-callback';
 import { upgradeRecord } from '../support/records';
@@ -20,11 +21,20 @@ function queue() {
   return { enqueued, syncQueue: { enqueue: async (devices: readonly DeviceKey[]) => void enqueued.push(...devices) } };
 }
 
+/** The HTTP answer the callback route gives for what acceptCallback throws. */
+function answered<T>(call: Promise<T>): Promise<T> {
+  return call.catch((error: unknown) => {
+    throw apiErrorOf(error) ?? error;
+  });
+}
+
 describe('acceptCallback', () => {
   it('answers 404 and queues nothing when no listener credentials are configured', async () => {
     const { enqueued, syncQueue } = queue();
     const body = JSON.stringify({ ...CREDENTIALS, accountName: '0242078689-00001', deviceId: '990000473475989' });
-    await expect(acceptCallback({ body }, { credentials: async () => undefined, syncQueue })).rejects.toMatchObject({
+    await expect(
+      answered(acceptCallback({ body }, { credentials: async () => undefined, syncQueue })),
+    ).rejects.toMatchObject({
       statusCode: 404,
       errorCode: 'NOT_FOUND',
     });
@@ -41,10 +51,12 @@ describe('acceptCallback', () => {
       { username: 'listener' },
     ]) {
       await expect(
-        acceptCallback({ body: JSON.stringify({ ...presented, ...device }) }, dependencies),
+        answered(acceptCallback({ body: JSON.stringify({ ...presented, ...device }) }, dependencies)),
       ).rejects.toMatchObject({ statusCode: 401 });
     }
-    await expect(acceptCallback({ body: '{not json' }, dependencies)).rejects.toMatchObject({ statusCode: 401 });
+    await expect(answered(acceptCallback({ body: '{not json' }, dependencies))).rejects.toMatchObject({
+      statusCode: 401,
+    });
     expect(enqueued).toEqual([]);
   });
   it('decides on an Authorization header alone, whatever the body holds', async () => {
@@ -55,18 +67,20 @@ describe('acceptCallback', () => {
     const device = { accountName: '0242078689-00001', deviceId: '990000473475989' };
     // Wrong header, right body credentials: refused, the body's credentials are not a second chance.
     await expect(
-      acceptCallback(
-        { body: JSON.stringify({ ...CREDENTIALS, ...device }), authorization: basic('nope') },
-        dependencies,
+      answered(
+        acceptCallback(
+          { body: JSON.stringify({ ...CREDENTIALS, ...device }), authorization: basic('nope') },
+          dependencies,
+        ),
       ),
     ).rejects.toMatchObject({ statusCode: 401 });
     await expect(
-      acceptCallback({ body: '{not json', authorization: basic('nope') }, dependencies),
+      answered(acceptCallback({ body: '{not json', authorization: basic('nope') }, dependencies)),
     ).rejects.toMatchObject({ statusCode: 401 });
     expect(enqueued).toEqual([]);
     // Right header: the body is parsed only now.
     await expect(
-      acceptCallback({ body: '{not json', authorization: basic(CREDENTIALS.password) }, dependencies),
+      answered(acceptCallback({ body: '{not json', authorization: basic(CREDENTIALS.password) }, dependencies)),
     ).rejects.toMatchObject({ statusCode: 400 });
     await expect(
       acceptCallback({ body: JSON.stringify(device), authorization: basic(CREDENTIALS.password) }, dependencies),

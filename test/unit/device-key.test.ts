@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../domain/api-error';
 import { parseDeviceKey } from '../../domain/device-key';
+import { FailureError } from '../../domain/failure';
+import { apiErrorOf } from '../../functions/commons/http-failures';
 
 describe('parseDeviceKey', () => {
   it.each([
@@ -30,9 +31,9 @@ describe('parseDeviceKey', () => {
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toBeInstanceOf(ApiError);
-    expect((thrown as ApiError).statusCode).toBe(400);
-    expect((thrown as ApiError).body).toEqual({
+    expect(thrown).toBeInstanceOf(FailureError);
+    expect(apiErrorOf(thrown)?.statusCode).toBe(400);
+    expect(apiErrorOf(thrown)?.body).toEqual({
       errorCode: 'INVALID_PARAMETER',
       errorMessage: expect.stringMatching(message),
     });
