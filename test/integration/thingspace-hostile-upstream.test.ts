@@ -8,9 +8,8 @@ import {
   type ThingSpaceClientOptions,
 } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
-import { capturingLogger } from '../unit/thingspace-fake';
+import { capturingLogger, failureOf } from '../support/thingspace-client';
 
 /**
  * A tiny ThingSpace over real HTTP whose history endpoint misbehaves as each test asks: bodies and bytes
@@ -113,15 +112,6 @@ function client(options: Partial<ThingSpaceClientOptions> = {}) {
     ...options,
   });
   return { thingspace, logLines: lines, dropped };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ThingSpaceError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!isThingSpaceError(outcome)) throw new Error(`expected a ThingSpaceError, got ${String(outcome)}`);
-  return outcome;
 }
 
 describe('upstream bodies are bounded', () => {
