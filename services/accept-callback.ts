@@ -23,7 +23,7 @@ export interface CallbackDependencies {
   syncQueue: DeviceSyncQueue;
 }
 
-export const CallbackErrorCode = {
+const CallbackErrorCode = {
   notFound: 'NOT_FOUND',
   unauthorized: 'UNAUTHORIZED',
   payloadTooLarge: 'PAYLOAD_TOO_LARGE',

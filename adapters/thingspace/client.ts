@@ -61,7 +61,7 @@ export interface RecordsDropped {
 }
 
 /** A callback listener ThingSpace knows of (GET /api/fota/v1/callbacks/{account}). */
-export interface RegisteredCallback {
+interface RegisteredCallback {
   name: string;
   url: string;
 }
@@ -80,7 +80,7 @@ export interface ThingSpaceCallbackApi {
 }
 
 /** The only callback service name FOTA uses. */
-export const FOTA_CALLBACK_NAME = 'Fota';
+const FOTA_CALLBACK_NAME = 'Fota';
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
