@@ -324,7 +324,7 @@ describe('DynamoDbHistoryStore against dynalite', () => {
 });
 
 describe('createHistoryTable', () => {
-  it('is idempotent', async () => {
+  it('creates an existing table again without error and keeps its items', async () => {
     // Prepare
     const tableName = await dynamo.createTestTable();
     const item = { ...upgradeKey(device, 'upg-1'), marker: 'kept' };
