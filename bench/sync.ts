@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { track } from './lib/children';
 import { PROJECT_ROOT, TSX_NODE_ARGS } from './lib/environment';
@@ -16,27 +15,11 @@ export interface SyncThroughputResult {
 const SCRIPT = path.join(PROJECT_ROOT, 'bench/sync-throughput.ts');
 const TIMEOUT_MS = 150_000;
 
-/** The first numeric field whose name says devices per second, wherever it sits in the object. */
-function findNumber(value: unknown, pattern: RegExp): number | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, field] of Object.entries(value)) {
-    if (typeof field === 'number' && pattern.test(key)) return field;
-  }
-  for (const field of Object.values(value)) {
-    const found = findNumber(field, pattern);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
 /**
- * Section 5: bench/sync-throughput.ts (a local fleet pass over 10,000 simulated devices, written
- * separately) in its own process, bounded in time; its JSON is reported as it printed it.
+ * Section 5: bench/sync-throughput.ts (a local fleet pass over 10,000 simulated devices) in its own
+ * process, bounded in time; its JSON is reported as it printed it.
  */
 export async function measureSyncThroughput(log: (line: string) => void): Promise<SyncThroughputResult> {
-  if (!existsSync(SCRIPT)) {
-    return { measured: false, reason: 'bench/sync-throughput.ts does not exist yet (it is being written separately)' };
-  }
   const child = track(
     spawn(process.execPath, [...TSX_NODE_ARGS, SCRIPT], {
       cwd: PROJECT_ROOT,
@@ -82,8 +65,7 @@ export async function measureSyncThroughput(log: (line: string) => void): Promis
       reason: `bench/sync-throughput.ts exited ${exit.code} without JSON: ${stderr.split('\n').slice(-3).join(' ')}`,
     };
   }
-  const devicesPerSecond = findNumber(raw, /devices.?per.?s|per.?second|throughput/i);
-  const devices = findNumber(raw, /^devices$|deviceCount|devicesSynced|fleetSize/i);
+  const { devicesPerSecond, devices } = numbers(raw as Record<string, unknown>);
   log(`sync: ${devicesPerSecond ?? '?'} devices/s`);
   return {
     measured: devicesPerSecond !== undefined,
@@ -92,4 +74,10 @@ export async function measureSyncThroughput(log: (line: string) => void): Promis
     raw,
     ...(devicesPerSecond === undefined ? { reason: 'no devices-per-second field in its JSON' } : {}),
   };
+}
+
+/** The two fields of sync-throughput.ts's JSON line that the report shows, when they are numbers. */
+function numbers(raw: Record<string, unknown>): { devicesPerSecond?: number; devices?: number } {
+  const number = (value: unknown) => (typeof value === 'number' ? value : undefined);
+  return { devicesPerSecond: number(raw.devicesPerSecond), devices: number(raw.devices) };
 }

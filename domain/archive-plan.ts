@@ -120,7 +120,7 @@ export function planUpgradeWrite(
  * latest ones and within UPGRADE_ITEM_BUDGET_BYTES. Only entries already stored on the item move, never
  * the new one, so an observation that loses a race leaves nothing behind.
  */
-export function boundStatusLog(
+function boundStatusLog(
   record: UpgradeRecord,
   storedLog: readonly StatusLogEntry[],
   newEntry: StatusLogEntry,
@@ -200,7 +200,7 @@ function recordSize(record: UpgradeRecord): number {
 }
 
 /** An estimate by DynamoDB's item-size rules of one entry inside the statusLog list. */
-export function statusLogEntrySize(entry: StatusLogEntry): number {
+function statusLogEntrySize(entry: StatusLogEntry): number {
   let size = VALUE_OVERHEAD_BYTES;
   for (const [name, value] of [
     ['observedAt', entry.observedAt],

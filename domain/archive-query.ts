@@ -24,13 +24,13 @@ export interface ArchiveQuery {
   nextToken?: string;
 }
 
-export const DEFAULT_PAGE_LIMIT = 100;
-export const MAX_PAGE_LIMIT = 1000;
+const DEFAULT_PAGE_LIMIT = 100;
+const MAX_PAGE_LIMIT = 1000;
 const MAX_FILTER_LENGTH = 512;
 const MAX_TOKEN_LENGTH = 4096;
 
 const EXACT_FILTERS = ['upgradeId', 'firmwareTo', 'firmwareFrom', 'status', 'deviceId'] as const;
-export type ExactFilter = (typeof EXACT_FILTERS)[number];
+type ExactFilter = (typeof EXACT_FILTERS)[number];
 const QUERY_PARAMETERS = new Set<string>([...EXACT_FILTERS, 'from', 'to', 'limit', 'nextToken']);
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -146,9 +146,9 @@ const SELECTIVITY: ReadonlyArray<Exclude<IndexKind, 'date'>> = [
 ];
 
 /** Greater than every order key (startDate is ASCII), so an open upper bound includes every item. */
-export const ORDER_KEY_MAX = '\uffff';
+const ORDER_KEY_MAX = '\uffff';
 /** Less than every order key. */
-export const ORDER_KEY_MIN = ' ';
+const ORDER_KEY_MIN = ' ';
 
 export function planArchiveQuery(filters: ArchiveFilters): QueryPlan {
   const lower = filters.from ?? ORDER_KEY_MIN;
@@ -179,7 +179,7 @@ export function orderKey(record: Pick<UpgradeRecord, 'startDate' | 'deviceId' | 
 /** Index partitions per value, so that no value of a million-device account lands on one hot partition. */
 export const INDEX_SHARDS = 8;
 
-export function shardOf(deviceId: string): number {
+function shardOf(deviceId: string): number {
   return createHash('sha256').update(deviceId).digest().readUInt32BE(0) % INDEX_SHARDS;
 }
 

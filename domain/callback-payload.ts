@@ -10,14 +10,6 @@ export interface CallbackCredentials {
   password: string;
 }
 
-/** A callback body reduced to what this service trusts of it: the devices it names and its credentials. */
-export interface CallbackPayload {
-  /** username/password fields of the body, when it carries them (the alternative to HTTP Basic). */
-  credentials?: CallbackCredentials;
-  /** Each device once, in order of first mention. */
-  devices: DeviceKey[];
-}
-
 export type ParsedCallbackBody = { ok: true; value: Record<string, unknown> } | { ok: false };
 
 /** The body as a JSON object, or not one (malformed JSON, an array, a number...). */

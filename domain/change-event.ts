@@ -4,9 +4,9 @@ export const CHANGE_EVENT_SOURCE = 'thingspace-fota-history';
 export const UPGRADE_OBSERVED = 'FOTA Upgrade Observed';
 export const UPGRADE_STATUS_CHANGED = 'FOTA Upgrade Status Changed';
 
-export type ChangeEventDetailType = typeof UPGRADE_OBSERVED | typeof UPGRADE_STATUS_CHANGED;
+type ChangeEventDetailType = typeof UPGRADE_OBSERVED | typeof UPGRADE_STATUS_CHANGED;
 
-export interface ChangeEventDetail {
+interface ChangeEventDetail {
   /** Stable for one change: a redelivery carries the same id, so consumers dedupe on it. */
   eventId: string;
   account: string;

@@ -4,14 +4,14 @@ import type { DeviceSyncState } from './ports';
 import { type DeviceKey, toUpgradeRecord, type UpgradeRecord } from './upgrade-record';
 
 /** One state of an upgrade as the archive observed it. */
-export interface StatusLogView {
+interface StatusLogView {
   observedAt: string;
   status: string;
   reason: string;
   upgradeStartTime: string;
 }
 
-export type ArchivedUpgradeView = UpgradeRecord & {
+type ArchivedUpgradeView = UpgradeRecord & {
   firstSeenAt: string;
   /** When the current version was first observed: firstSeenAt until the record changes. */
   changedAt: string;

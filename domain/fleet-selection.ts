@@ -15,10 +15,10 @@ export const NEVER_UPGRADED_TIME = '01/01/1900 0:0:0';
 export const MAX_LISTED_FIELD_LENGTH = 256;
 
 /** Only a success is final: ThingSpace may report an OMA-DM upgrade as failed and later as successful. */
-export const FINAL_UPGRADE_STATUS = 'UpgradeSuccess';
+const FINAL_UPGRADE_STATUS = 'UpgradeSuccess';
 
 export const DEFAULT_FULL_RESYNC_DAYS = 7;
-export const MAX_FULL_RESYNC_DAYS = 30;
+const MAX_FULL_RESYNC_DAYS = 30;
 
 /** Why a device's history is asked for in this pass. */
 export type AskReason =
@@ -61,7 +61,7 @@ export interface SelectionPolicy {
 
 const DAY_MS = 86_400_000;
 
-export function isNeverUpgraded(listed: ListedDevice): boolean {
+function isNeverUpgraded(listed: ListedDevice): boolean {
   return listed.upgradeTime.trim() === NEVER_UPGRADED_TIME;
 }
 

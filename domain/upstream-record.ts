@@ -29,7 +29,7 @@ export const RECORD_LIMITS = {
  * - `invalid-text`: a field holds text that is not valid Unicode: bytes that were not valid UTF-8, or an
  *   unpaired surrogate from a JSON escape.
  */
-export type DropReason = 'other-device' | 'missing-field' | 'invalid-field' | 'invalid-text';
+type DropReason = 'other-device' | 'missing-field' | 'invalid-field' | 'invalid-text';
 
 export type DropCounts = Partial<Record<DropReason, number>>;
 

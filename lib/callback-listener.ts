@@ -16,7 +16,7 @@ export interface CallbackListenerProps {
   readonly throttleBurstLimit: number;
 }
 
-export const CALLBACK_PATH = '/callbacks/thingspace';
+const CALLBACK_PATH = '/callbacks/thingspace';
 const CALLBACK_FUNCTION_TIMEOUT = Duration.seconds(10);
 
 /**

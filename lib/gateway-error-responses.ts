@@ -20,7 +20,7 @@ export const GATEWAY_ERROR_CODES: ReadonlyArray<readonly [ResponseType, string]>
   [ResponseType.INTEGRATION_FAILURE, 'INTEGRATION_FAILURE'],
 ];
 
-export function gatewayErrorTemplate(errorCode: string): string {
+function gatewayErrorTemplate(errorCode: string): string {
   return `{"errorCode":"${errorCode}","errorMessage":$context.error.messageString}`;
 }
 

@@ -16,7 +16,7 @@ export interface HistoryAccess {
  * consistent Get, conditional Put). Narrower than grantReadWriteData, which adds Scan, DeleteItem and stream
  * reads that no function uses; extend this list when the store starts using another operation.
  */
-export const HISTORY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'] as const;
+const HISTORY_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'] as const;
 
 /**
  * Fleet discovery's operations (services/discover-fleet.ts): the checkpoint and the login guard (Get,

@@ -27,9 +27,6 @@ export interface HistoryApiProps {
 
 /** Stage name mirrors ThingSpace's `/api/fota/v1`, so the client's base URL is the only change. */
 export const HISTORY_API_STAGE = 'v1';
-export const HISTORY_ROUTE = '/reports/{account}/devices/{deviceId}';
-export const ARCHIVE_DEVICE_ROUTE = '/archive/{account}/devices/{deviceId}';
-export const ARCHIVE_UPGRADES_ROUTE = '/archive/{account}/upgrades';
 /** The upgrades route's query parameters (domain/archive-query.ts), declared so the API documents them. */
 const ARCHIVE_QUERY_PARAMETERS = [
   'upgradeId',

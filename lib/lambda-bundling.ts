@@ -12,10 +12,10 @@ import type { BuildOptions } from 'esbuild';
 export const BUNDLED_HANDLER_FILE = 'index.mjs';
 
 /** The syntax level esbuild lowers to; every runtime we deploy on (Node 22 and newer) runs it natively. */
-export const BUNDLE_TARGET = 'node22';
+const BUNDLE_TARGET = 'node22';
 
 /** Prefer packages' ESM builds: esbuild can only tree-shake what it sees as ES modules. */
-export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
+const BUNDLE_MAIN_FIELDS = ['module', 'main'];
 
 /**
  * CommonJS dependencies bundled into an ES module still call `require` for Node built-ins; ESM has no
@@ -29,14 +29,14 @@ export const ESM_REQUIRE_SHIM =
  * (not whatever the runtime ships that month), and esbuild keeps only the clients and commands we
  * import, which loads faster at cold start than resolving the runtime's full SDK from disk.
  */
-export const EXTERNAL_MODULES: readonly string[] = [];
+const EXTERNAL_MODULES: readonly string[] = [];
 
 /**
  * Source maps carry mappings only, not a copy of every source file: Node needs just the mappings to
  * rewrite stack traces, and with `--enable-source-maps` it reads and parses the whole map at load, so
  * the sources' text (two thirds of the map) would only slow every cold start.
  */
-export const SOURCES_CONTENT = false;
+const SOURCES_CONTENT = false;
 
 export const lambdaBundlingOptions: BundlingOptions = {
   format: OutputFormat.ESM,

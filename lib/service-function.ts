@@ -15,7 +15,7 @@ export function functionEntry(fileName: string): string {
 }
 
 /** Pinned rather than NODEJS_LATEST so a runtime change is a reviewed diff; cdk-nag L1 flags when a newer one exists. */
-export const SERVICE_RUNTIME = Runtime.NODEJS_24_X;
+const SERVICE_RUNTIME = Runtime.NODEJS_24_X;
 export const POWERTOOLS_SERVICE_NAME = 'fota-history';
 export const POWERTOOLS_METRICS_NAMESPACE = 'FotaHistory';
 

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { ChangeEventSink } from '../adapters/events/change-event-emitting-store';
 import type { ChangeEvent } from '../domain/change-event';
 
-export const EVENTS_FILE = 'events.jsonl';
+const EVENTS_FILE = 'events.jsonl';
 const WEBHOOK_ATTEMPTS = 3;
 const WEBHOOK_TIMEOUT_MS = 5_000;
 const WEBHOOK_CONCURRENCY = 4;

@@ -8,14 +8,14 @@ import { failureAnswer } from '../functions/commons/failure-table';
  * Node itself answers those with an empty 400/431; the API promises ThingSpace's error shape on
  * every error, so these get it too.
  */
-export interface ParserRejection {
+interface ParserRejection {
   statusCode: number;
   errorCode: string;
   errorMessage: string;
   headers?: Record<string, string>;
 }
 
-export function parserRejection(error: NodeJS.ErrnoException): ParserRejection {
+function parserRejection(error: NodeJS.ErrnoException): ParserRejection {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return { statusCode: 431, errorCode: 'HEADERS_TOO_LARGE', errorMessage: 'The request headers exceed 16 KB' };

@@ -11,7 +11,7 @@ const RETRYABLE_ERROR_NAMES = new Set([
   'ServiceUnavailable',
 ]);
 
-export function isRetryableError(error: unknown): boolean {
+function isRetryableError(error: unknown): boolean {
   return error instanceof Error && RETRYABLE_ERROR_NAMES.has(error.name);
 }
 

@@ -25,10 +25,10 @@ export const UPGRADE_SORT_KEY_PREFIX = 'UPGRADE#';
 /** Status-log entries moved off an upgrade item once its log outgrew what the item keeps. */
 export const STATUS_LOG_SORT_KEY_PREFIX = 'LOG#';
 export const SYNC_SORT_KEY = 'SYNC';
-export const DISCOVERY_SORT_KEY = 'DISCOVERY';
+const DISCOVERY_SORT_KEY = 'DISCOVERY';
 /** The ThingSpace login guard: one item per API user, named by a hash of the username. */
 export const LOGIN_GUARD_PARTITION_KEY = 'THINGSPACE#LOGIN';
-export const LOGIN_GUARD_SORT_KEY_PREFIX = 'GUARD#';
+const LOGIN_GUARD_SORT_KEY_PREFIX = 'GUARD#';
 
 /** The `type` attribute of each item kind, so a scan or an export can tell them apart. */
 export const ITEM_TYPES = {
@@ -48,7 +48,7 @@ export function devicePartitionKey(device: DeviceKey): string {
   return `DEVICE#${device.account}#${device.deviceId}`;
 }
 
-export function accountPartitionKey(account: string): string {
+function accountPartitionKey(account: string): string {
   return `ACCOUNT#${account}`;
 }
 
@@ -86,7 +86,7 @@ export const HISTORY_TABLE_KEY_SCHEMA = {
 } as const;
 
 /** The archive-query indexes in CreateTable's shape (on-demand: no throughput). */
-export const HISTORY_TABLE_INDEXES = {
+const HISTORY_TABLE_INDEXES = {
   AttributeDefinitions: [
     ...ARCHIVE_INDEX_KINDS.map((kind) => ({
       AttributeName: ARCHIVE_INDEXES[kind].partitionKey,

@@ -13,13 +13,7 @@ import {
   syntheticErrorCode,
   withoutEchoedSecrets,
 } from './error-answers';
-import {
-  DEFAULT_MAX_BODY_BYTES,
-  type FetchFunction,
-  fetchExchange,
-  isTransientStatus,
-  type SendRequest,
-} from './exchange';
+import { DEFAULT_MAX_BODY_BYTES, isTransientStatus } from './exchange';
 import { httpExchange } from './http-exchange';
 import { InMemoryLoginGuardStore, LoginGuard, type LoginGuardStore } from './login-guard';
 import { callbacksPath, deviceListPath, historyPath, joinUrl } from './paths';
@@ -55,8 +49,6 @@ export interface ThingSpaceClientOptions {
    * break the record rules (domain/upstream-record.ts): counts only. The client also logs one warning.
    */
   onRecordsDropped?: (report: RecordsDropped) => void;
-  /** Sends requests through this fetch instead of node:http (tests script ThingSpace with it). */
-  fetch?: FetchFunction;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -69,7 +61,7 @@ export interface RecordsDropped {
 }
 
 /** A callback listener ThingSpace knows of (GET /api/fota/v1/callbacks/{account}). */
-export interface RegisteredCallback {
+interface RegisteredCallback {
   name: string;
   url: string;
 }
@@ -88,7 +80,7 @@ export interface ThingSpaceCallbackApi {
 }
 
 /** The only callback service name FOTA uses. */
-export const FOTA_CALLBACK_NAME = 'Fota';
+const FOTA_CALLBACK_NAME = 'Fota';
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -117,13 +109,11 @@ class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
 
   constructor(private readonly options: ThingSpaceClientOptions) {
     const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    const send: SendRequest = options.fetch
-      ? (url, init, timeoutMs) => fetchExchange(options.fetch!, url, init, timeoutMs, maxBodyBytes)
-      : (url, init, timeoutMs) => httpExchange(url, init, timeoutMs, maxBodyBytes);
     this.transport = {
       baseUrl: options.baseUrl,
       // Token and login refusals too: an error answer that repeats the request's secrets is scrubbed first.
-      send: async (url, init, timeoutMs) => withoutEchoedSecrets(init, await send(url, init, timeoutMs)),
+      send: async (url, init, timeoutMs) =>
+        withoutEchoedSecrets(init, await httpExchange(url, init, timeoutMs, maxBodyBytes)),
       timeoutMs: options.timeoutMs ?? 8000,
       now: options.now ?? (() => Date.now()),
       logger: options.logger ?? silentLogger,

@@ -14,7 +14,7 @@ const FIELDS = ['appKey', 'appSecret', 'username', 'password'] as const;
 /**
  * Validates a parsed secret. The message names the missing fields, never their values.
  */
-export function parseCredentials(value: unknown): ThingSpaceCredentials {
+function parseCredentials(value: unknown): ThingSpaceCredentials {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error('ThingSpace credentials must be a JSON object {"appKey","appSecret","username","password"}');
   }

@@ -9,7 +9,7 @@ export interface ErrorAnswer {
 const MAX_MESSAGE_LENGTH = 200;
 
 /** Stands in for a token, secret or password that an error answer repeated. */
-export const REDACTED = '[REDACTED]';
+const REDACTED = '[REDACTED]';
 
 /**
  * Every form in which a request's secrets could come back in an error answer: each value as sent,
@@ -31,7 +31,7 @@ export function secretForms(values: readonly (string | undefined)[]): string[] {
  * The secrets a request itself carries: its bearer token or Basic pair (encoded and decoded), its M2M
  * session token, and the username and password of a login body.
  */
-export function secretsOfRequest(init: RequestInit): string[] {
+function secretsOfRequest(init: RequestInit): string[] {
   const values: string[] = [];
   for (const [name, value] of Object.entries(init.headers)) {
     const lower = name.toLowerCase();
@@ -71,7 +71,7 @@ export function withoutEchoedSecrets(init: RequestInit, exchange: Exchange): Exc
 }
 
 /** Replaces every occurrence of every secret with REDACTED. */
-export function scrubSecrets(value: string, secrets: readonly string[]): string {
+function scrubSecrets(value: string, secrets: readonly string[]): string {
   let scrubbed = value;
   for (const secret of secrets) {
     if (secret && scrubbed.includes(secret)) scrubbed = scrubbed.split(secret).join(REDACTED);

@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import http from 'node:http';
 import https from 'node:https';
-import { DEFAULT_MAX_BODY_BYTES, decodeBody, type Exchange, type RequestInit } from './exchange';
+import { DEFAULT_MAX_BODY_BYTES, type Exchange, type RequestInit } from './exchange';
 
 /**
  * Connections to ThingSpace are kept alive across requests and invocations. node:http rather than
@@ -11,6 +12,12 @@ const agents = {
   'http:': new http.Agent({ keepAlive: true }),
   'https:': new https.Agent({ keepAlive: true }),
 };
+
+/** The text of a body that was read whole, flagged when it was not valid UTF-8. */
+function decodeBody(body: Buffer): { text: string; invalidUtf8?: true } {
+  const text = body.toString('utf8');
+  return isUtf8(body) ? { text } : { text, invalidUtf8: true };
+}
 
 function firstHeader(value: string | string[] | undefined): string | null {
   return (Array.isArray(value) ? value[0] : value) ?? null;

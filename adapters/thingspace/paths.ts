@@ -4,7 +4,7 @@ import { ThingSpaceError } from '../../domain/thingspace-error';
  * One path segment, percent-encoded. A `.` or `..` segment is refused rather than encoded: URL parsing
  * (fetch included) resolves even `%2E%2E` as a parent step, which would send the request elsewhere.
  */
-export function pathSegment(value: string, name: string): string {
+function pathSegment(value: string, name: string): string {
   if (value.length === 0 || value === '.' || value === '..') {
     throw new ThingSpaceError('rejected', `${name} is not a valid path segment`, {
       errorCode: 'INVALID_PARAMETER',

@@ -2,7 +2,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { DeviceHistory } from '../../services/get-device-history';
 
 /** Marks an answer served from the archive alone because ThingSpace could not be asked. */
-export const STALE_HEADER = 'X-History-Stale';
+const STALE_HEADER = 'X-History-Stale';
 
 export function historyResponse(history: DeviceHistory): APIGatewayProxyResult {
   return {

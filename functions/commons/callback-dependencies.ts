@@ -32,7 +32,7 @@ export function callbackCredentialsFromEnvironment(
     parseCallbackCredentials(parseSecretJson(await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS })));
 }
 
-export function parseInlineCallbackCredentials(text: string): CallbackCredentials {
+function parseInlineCallbackCredentials(text: string): CallbackCredentials {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -3,8 +3,8 @@ import { tracer } from './powertools';
 
 let client: SQSClient | undefined;
 
-/** One SQS client per execution environment; SQS_ENDPOINT points it at a local queue in tests. */
+/** One SQS client per execution environment. */
 export function sqsClient(): SQSClient {
-  client ??= tracer.captureAWSv3Client(new SQSClient({ endpoint: process.env.SQS_ENDPOINT || undefined }));
+  client ??= tracer.captureAWSv3Client(new SQSClient({}));
   return client;
 }

@@ -7,10 +7,7 @@ const ACCOUNT_FORMAT = /^[0-9]{1,32}(?:-[0-9]{1,16})?$/;
 const DEVICE_ID_FORMAT = /^[0-9]{1,20}$/;
 const START_INDEX_FORMAT = /^[0-9A-Za-z]{1,32}$/;
 
-export const SESSION_EXPIRED = errorBody(
-  'UnifiedWebService.REQUEST_FAILED.SessionToken.Expired',
-  'The Session has expired.',
-);
+const SESSION_EXPIRED = errorBody('UnifiedWebService.REQUEST_FAILED.SessionToken.Expired', 'The Session has expired.');
 
 type FotaRoute =
   | { kind: 'history'; account: string; deviceId: string }

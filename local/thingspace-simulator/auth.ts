@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 
 /** ThingSpace locks the API user after this many consecutive refused logins. */
-export const LOGINS_BEFORE_LOCK = 5;
+const LOGINS_BEFORE_LOCK = 5;
 
 export type BearerCheck = 'ok' | 'missing' | 'invalid';
 export type SessionCheck = 'ok' | 'missing' | 'expired';

@@ -234,7 +234,7 @@ export const SWITCHES: readonly Switch[] = [
 ];
 
 /** GET /_simulator: every switch with its body's JSON schema and an example. */
-export function switchListing() {
+function switchListing() {
   return SWITCHES.map((entry) => ({
     method: entry.method,
     path: `/_simulator/${entry.name}`,

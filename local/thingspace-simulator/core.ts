@@ -6,9 +6,9 @@ import { Fleet } from './fleet';
 import { RequestLog } from './request-log';
 import type { SimulatorOptions, SimulatorStats } from './types';
 
-export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
-export const DEFAULT_SESSION_IDLE_SECONDS = 20 * 60;
-export const DEFAULT_PAGE_SIZE = 1000;
+const DEFAULT_TOKEN_TTL_SECONDS = 3600;
+const DEFAULT_SESSION_IDLE_SECONDS = 20 * 60;
+const DEFAULT_PAGE_SIZE = 1000;
 
 /** Everything the simulator's routes share. */
 export class SimulatorCore {
@@ -19,7 +19,7 @@ export class SimulatorCore {
   /** Faults of the login endpoint (`status`, `delay`: judged after the delay, `hang`: never judged). */
   readonly loginFaults = new Faults();
   readonly log: RequestLog;
-  pageSize: number;
+  readonly pageSize: number;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(credentials: ThingSpaceCredentials, options: SimulatorOptions) {

@@ -34,10 +34,6 @@ export class Fleet {
     if (!this.accounts.has(account)) this.accounts.set(account, { devices: new Map() });
   }
 
-  hasAccount(account: string): boolean {
-    return this.accounts.has(account);
-  }
-
   private account(account: string): SimulatedAccount {
     this.addAccount(account);
     return this.accounts.get(account) as SimulatedAccount;

@@ -1,4 +1,3 @@
-export { LOGINS_BEFORE_LOCK } from './auth';
 export {
   DEMO_ACCOUNT,
   DEMO_DEVICE_FROM_DOCS,
@@ -7,5 +6,4 @@ export {
   seedDemoData,
 } from './demo-data';
 export { DEMO_CREDENTIALS, startThingSpaceSimulator, ThingSpaceSimulator } from './simulator';
-export type { SyntheticFleetOptions } from './synthetic-fleet';
-export type { FaultAction, RequestLogEntry, SimulatedDevice, SimulatorOptions, SimulatorStats } from './types';
+export type { SimulatorOptions } from './types';

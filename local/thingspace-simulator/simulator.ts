@@ -104,10 +104,6 @@ export class ThingSpaceSimulator {
     this.core.auth.setCredentials(credentials);
   }
 
-  setPageSize(pageSize: number): void {
-    this.core.pageSize = pageSize;
-  }
-
   // --- switches ---
   expireAccessTokens(): void {
     this.core.auth.expireTokens();

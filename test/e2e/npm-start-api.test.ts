@@ -122,7 +122,7 @@ describe('npm start serves GET /reports/{account}/devices/{deviceId} like the de
     expect(simulator.stats()).toMatchObject({ tokenRequests: 1, tokensIssued: 1, loginsOk: 1, loginsFailed: 0 });
   });
 
-  it('renews an expired access token once and keeps the session', async () => {
+  it('renews an expired access token once and answers, with at most one login', async () => {
     // Prepare
     const device = newDeviceId();
     simulator.setHistory(E2E_ACCOUNT, device, [upgrade(device, 1)]);

@@ -11,24 +11,12 @@ import type { DiscoveryCheckpoint } from '../../domain/ports';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 import { countOperations, useTestDynamoDb } from '../support/dynamodb';
+import { inProgressUpgrade } from '../support/records';
 
 const dynamo = useTestDynamoDb();
 const device: DeviceKey = { account: '0242078689-00001', deviceId: '990013907835573' };
 
-function upgrade(id: string, overrides: Partial<UpgradeRecord> = {}): UpgradeRecord {
-  return {
-    deviceId: device.deviceId,
-    id,
-    accountName: device.account,
-    firmwareFrom: 'VZW_FW_1.0',
-    firmwareTo: 'VZW_FW_2.0',
-    startDate: '2024-05-01',
-    upgradeStartTime: '2024-05-01T10:00:00Z',
-    status: 'UpgradeInProgress',
-    reason: '',
-    ...overrides,
-  };
-}
+const upgrade = (id: string, overrides: Partial<UpgradeRecord> = {}) => inProgressUpgrade(device, id, overrides);
 
 async function newStore(client = dynamo.client) {
   const tableName = await dynamo.createTestTable();
@@ -336,7 +324,7 @@ describe('DynamoDbHistoryStore against dynalite', () => {
 });
 
 describe('createHistoryTable', () => {
-  it('is idempotent', async () => {
+  it('creates an existing table again without error and keeps its items', async () => {
     // Prepare
     const tableName = await dynamo.createTestTable();
     const item = { ...upgradeKey(device, 'upg-1'), marker: 'kept' };

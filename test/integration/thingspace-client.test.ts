@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createThingSpaceClient, type ThingSpaceClientOptions } from '../../adapters/thingspace/client';
 import type { ThingSpaceApi } from '../../domain/ports';
-import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
 import {
   DEMO_ACCOUNT,
   DEMO_CREDENTIALS,
@@ -11,6 +10,7 @@ import {
   startThingSpaceSimulator,
   type ThingSpaceSimulator,
 } from '../../local/thingspace-simulator';
+import { failureOf } from '../support/thingspace-client';
 
 const DOCS_DEVICE = { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_FROM_DOCS };
 
@@ -34,15 +34,6 @@ function client(options: Partial<ThingSpaceClientOptions> = {}): ThingSpaceApi {
     timeoutMs: 2000,
     ...options,
   });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ThingSpaceError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!isThingSpaceError(outcome)) throw new Error(`expected a ThingSpaceError, got ${String(outcome)}`);
-  return outcome;
 }
 
 describe('ThingSpace client against the simulator', () => {

@@ -8,9 +8,9 @@ import {
   type ThingSpaceClientOptions,
 } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
-import { capturingLogger } from '../unit/thingspace-fake';
+import { upgradeRecord } from '../support/records';
+import { capturingLogger, failureOf } from '../support/thingspace-client';
 
 /**
  * A tiny ThingSpace over real HTTP whose history endpoint misbehaves as each test asks: bodies and bytes
@@ -75,19 +75,16 @@ function json(response: ServerResponse, status: number, body: unknown): void {
     .end(text);
 }
 
+/** A failed upgrade with a realistic reason, so 10,000 of them are about 3 MB, as ThingSpace's are. */
 function record(overrides: Partial<UpgradeRecord> = {}): UpgradeRecord {
-  return {
+  return upgradeRecord({
     deviceId: DEVICE.deviceId,
     id: randomUUID(),
     accountName: DEVICE.account,
-    firmwareFrom: 'VerizonFirmwareVersion-02',
-    firmwareTo: 'VerizonFirmwareVersion-03',
-    startDate: '2026-03-05',
-    upgradeStartTime: '2026-03-05T19:07:21Z',
     status: 'UpgradeFailed',
     reason: 'Device did not respond within the maintenance window',
     ...overrides,
-  };
+  });
 }
 
 /** Writes `chunk` for as long as the connection lasts, at the speed the client reads. */
@@ -113,15 +110,6 @@ function client(options: Partial<ThingSpaceClientOptions> = {}) {
     ...options,
   });
   return { thingspace, logLines: lines, dropped };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ThingSpaceError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!isThingSpaceError(outcome)) throw new Error(`expected a ThingSpaceError, got ${String(outcome)}`);
-  return outcome;
 }
 
 describe('upstream bodies are bounded', () => {

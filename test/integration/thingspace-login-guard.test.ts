@@ -19,7 +19,7 @@ import { createThingSpaceClient, type ThingSpaceClientOptions } from '../../adap
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 import { userKey } from '../../adapters/thingspace/login-guard';
 import type { ThingSpaceApi } from '../../domain/ports';
-import { isThingSpaceError, type ThingSpaceError } from '../../domain/thingspace-error';
+import type { ThingSpaceError } from '../../domain/thingspace-error';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 import { main as loginGuardCommand } from '../../local/login-guard';
 import {
@@ -31,6 +31,7 @@ import {
   type ThingSpaceSimulator,
 } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
+import { outcomeOf } from '../support/thingspace-client';
 
 const DEVICE = { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_FROM_DOCS };
 /** What the operator set in the portal; the service still has DEMO_CREDENTIALS until it is rotated. */
@@ -70,16 +71,6 @@ function instance(
     loginGuard: new DynamoDbLoginGuard({ client, tableName }),
     ...options,
   });
-}
-
-async function outcomeOf(promise: Promise<unknown>): Promise<'ok' | ThingSpaceError> {
-  const outcome = await promise.then(
-    () => 'ok' as const,
-    (error: unknown) => error,
-  );
-  if (outcome !== 'ok' && !isThingSpaceError(outcome))
-    throw new Error(`expected a ThingSpaceError, got ${String(outcome)}`);
-  return outcome;
 }
 
 async function guardItems(): Promise<Record<string, unknown>[]> {

@@ -5,7 +5,7 @@ import {
   sqsRecord as emulatedSqsRecord,
 } from '../../local/lambda-emulation';
 
-export const TEST_AWS_ACCOUNT = '123456789012';
+const TEST_AWS_ACCOUNT = '123456789012';
 
 /** A Lambda context (see local/lambda-emulation.ts), by default with the deployed API function's 28 s. */
 export function lambdaContext(

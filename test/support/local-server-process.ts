@@ -72,7 +72,7 @@ export async function makeTempDir(prefix = 'fota-history-e2e-'): Promise<{ path:
 }
 
 /** Live (not zombie) processes in the process group; zombies are already dead and hold nothing. */
-export function liveProcessesInGroup(pgid: number): string[] {
+function liveProcessesInGroup(pgid: number): string[] {
   let listing: string;
   try {
     listing = execFileSync('ps', ['-e', '-o', 'pid=,pgid=,stat=,args='], { encoding: 'utf8' });

@@ -1,4 +1,4 @@
-import type { UpgradeRecord } from '../../domain/upgrade-record';
+import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
 
 export const TEST_ACCOUNT = '0242078689-00001';
 
@@ -27,4 +27,27 @@ export function upgradeRecord(
     reason: 'success',
     ...overrides,
   };
+}
+
+/**
+ * An upgrade of `device` in progress with an empty reason, as ThingSpace first reports one; a test
+ * changes its status to make it finish or fail.
+ */
+export function inProgressUpgrade(
+  device: DeviceKey,
+  id: string,
+  overrides: Partial<UpgradeRecord> = {},
+): UpgradeRecord {
+  return upgradeRecord({
+    deviceId: device.deviceId,
+    id,
+    accountName: device.account,
+    firmwareFrom: 'VZW_FW_1.0',
+    firmwareTo: 'VZW_FW_2.0',
+    startDate: '2024-05-01',
+    upgradeStartTime: '2024-05-01T10:00:00Z',
+    status: 'UpgradeInProgress',
+    reason: '',
+    ...overrides,
+  });
 }

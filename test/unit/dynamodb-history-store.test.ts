@@ -12,38 +12,13 @@ import {
   planUpgradeWrite,
 } from '../../domain/archive-plan';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
+import { fakeClock } from '../support/clock';
+import { inProgressUpgrade } from '../support/records';
 
 const device: DeviceKey = { account: '0242078689-00001', deviceId: '990013907835573' };
 const dynamo = mockClient(DynamoDBDocumentClient);
 
-function upgrade(id: string, overrides: Partial<UpgradeRecord> = {}): UpgradeRecord {
-  return {
-    deviceId: device.deviceId,
-    id,
-    accountName: device.account,
-    firmwareFrom: 'VZW_FW_1.0',
-    firmwareTo: 'VZW_FW_2.0',
-    startDate: '2024-05-01',
-    upgradeStartTime: '2024-05-01T10:00:00Z',
-    status: 'UpgradeInProgress',
-    reason: '',
-    ...overrides,
-  };
-}
-
-/** A clock that only moves when the store sleeps, so backoff is deterministic and instant. */
-function fakeClock(start = 1_000_000) {
-  let now = start;
-  const sleeps: number[] = [];
-  return {
-    now: () => now,
-    sleep: async (ms: number) => {
-      sleeps.push(ms);
-      now += ms;
-    },
-    sleeps,
-  };
-}
+const upgrade = (id: string, overrides: Partial<UpgradeRecord> = {}) => inProgressUpgrade(device, id, overrides);
 
 function throttled() {
   return new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { clientAgainstFake, DEVICE, failureOf, RECORD } from './thingspace-fake';
+import { DEVICE, RECORD, scriptedClient } from '../support/scripted-thingspace';
+import { failureOf } from '../support/thingspace-client';
 
 describe('ThingSpace client retries', () => {
   it('retries 5xx with backoff and returns the answer that finally succeeds', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake();
+    const { client, thingspace, clock } = await scriptedClient();
     thingspace.fotaReplies.push({ status: 503 }, { status: 500 });
 
     // Act
@@ -18,7 +19,7 @@ describe('ThingSpace client retries', () => {
 
   it('gives up as unavailable after maxAttempts, with the last status', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake({ maxAttempts: 4 });
+    const { client, thingspace } = await scriptedClient({ maxAttempts: 4 });
     thingspace.fotaDefault = { status: 503 };
 
     // Act
@@ -32,7 +33,7 @@ describe('ThingSpace client retries', () => {
 
   it('spreads waits with full jitter under an exponentially growing ceiling', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake({
+    const { client, thingspace, clock } = await scriptedClient({
       maxAttempts: 5,
       baseDelayMs: 100,
       maxDelayMs: 300,
@@ -49,7 +50,7 @@ describe('ThingSpace client retries', () => {
 
   it('waits as long as Retry-After says on 429 when the deadline allows it', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake();
+    const { client, thingspace, clock } = await scriptedClient();
     thingspace.fotaReplies.push({ status: 429, headers: { 'retry-after': '2' } });
 
     // Act
@@ -62,7 +63,7 @@ describe('ThingSpace client retries', () => {
 
   it('gives up at once when Retry-After reaches past the deadline', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake();
+    const { client, thingspace, clock } = await scriptedClient();
     thingspace.fotaReplies.push({ status: 429, headers: { 'retry-after': '30' } });
 
     // Act
@@ -77,7 +78,7 @@ describe('ThingSpace client retries', () => {
 
   it('never sleeps past the deadline', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake({
+    const { client, thingspace, clock } = await scriptedClient({
       maxAttempts: 10,
       baseDelayMs: 400,
       maxDelayMs: 5000,
@@ -97,7 +98,7 @@ describe('ThingSpace client retries', () => {
 
   it('does not call ThingSpace when the deadline has already passed', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake();
+    const { client, thingspace, clock } = await scriptedClient();
 
     // Act
     const failure = await failureOf(client.getDeviceHistory(DEVICE, { deadline: clock.now() - 1 }));
@@ -109,7 +110,7 @@ describe('ThingSpace client retries', () => {
 
   it('reports timeout when every attempt hangs past its timeout', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake({ timeoutMs: 20, maxAttempts: 2 });
+    const { client, thingspace } = await scriptedClient({ timeoutMs: 20, maxAttempts: 2 });
     thingspace.fotaDefault = { hang: true };
 
     // Act
@@ -122,7 +123,7 @@ describe('ThingSpace client retries', () => {
 
   it('retries a network error', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaReplies.push({ networkError: true });
 
     // Act
@@ -135,7 +136,7 @@ describe('ThingSpace client retries', () => {
 
   it('retries a token endpoint outage within the same attempts', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake({ maxAttempts: 3 });
+    const { client, thingspace } = await scriptedClient({ maxAttempts: 3 });
     thingspace.tokenReplies.push({ status: 503 }, { status: 503 }, { status: 503 });
 
     // Act
@@ -149,7 +150,7 @@ describe('ThingSpace client retries', () => {
 
   it('does not retry an application error: it is passed on as rejected', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaReplies.push({
       status: 400,
       body: { errorCode: 'INVALID_PARAMETER', errorMessage: 'Invalid device id format' },

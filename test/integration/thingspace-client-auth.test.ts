@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import {
-  CREDENTIALS,
-  clientAgainstFake,
-  DEVICE,
-  FakeThingSpace,
-  failureOf,
-  fakeClock,
-  RECORD,
-} from './thingspace-fake';
+import { fakeClock } from '../support/clock';
+import { CREDENTIALS, DEVICE, RECORD, ScriptedThingSpace, scriptedClient } from '../support/scripted-thingspace';
+import { failureOf } from '../support/thingspace-client';
 
 const SESSION_EXPIRED = {
   status: 400,
@@ -27,7 +21,7 @@ const MINUTE = 60_000;
 describe('ThingSpace client tokens and sessions', () => {
   it('sends both tokens on FOTA calls and reuses them across calls', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
 
     // Act
     for (let call = 0; call < 5; call += 1) await client.getDeviceHistory(DEVICE);
@@ -43,7 +37,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('gets the token with the app key pair and logs in with the API user', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
 
     // Act
     await client.getDeviceHistory(DEVICE);
@@ -61,7 +55,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('shares one token request and one login among 30 concurrent first calls', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     let openGate = () => {};
     thingspace.tokenGate = new Promise((resolve) => {
       openGate = resolve;
@@ -80,7 +74,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('renews the token shortly before it expires', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake();
+    const { client, thingspace, clock } = await scriptedClient();
     await client.getDeviceHistory(DEVICE);
 
     // Act
@@ -93,7 +87,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('keeps a session that is used, and logs in again before an idle one expires', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake();
+    const { client, thingspace, clock } = await scriptedClient();
     await client.getDeviceHistory(DEVICE);
 
     // Act
@@ -110,7 +104,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('renews the token once and retries once when a FOTA call gets 401', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaReplies.push({ status: 401, body: { fault: { code: '900901', message: 'Invalid Credentials' } } });
 
     // Act
@@ -127,7 +121,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('fails as auth when the renewed token is refused too', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaDefault = { status: 401, body: { fault: { code: '900901', message: 'Invalid Credentials' } } };
 
     // Act
@@ -141,7 +135,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('logs in again once and retries once when the session has expired', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaReplies.push(SESSION_EXPIRED);
 
     // Act
@@ -156,7 +150,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('recognises an expired session by its message when the code differs', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaReplies.push({
       status: 400,
       body: { errorCode: 'SOMETHING.ELSE', errorMessage: 'The Session has expired.' },
@@ -171,7 +165,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('fails as auth when a fresh session is reported expired again', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaDefault = SESSION_EXPIRED;
 
     // Act
@@ -184,7 +178,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('counts a login answered 401 as a failed attempt, renews the token for the next one, and does not retry it in the call', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake({ loginBackoffMs: MINUTE });
+    const { client, thingspace, clock } = await scriptedClient({ loginBackoffMs: MINUTE });
     thingspace.loginReplies.push({ status: 401, body: { fault: { code: '900901', message: 'Invalid Credentials' } } });
 
     // Act
@@ -204,7 +198,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('does not retry a login that timed out within the call, and counts it', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake({ timeoutMs: 50, maxAttempts: 4 });
+    const { client, thingspace } = await scriptedClient({ timeoutMs: 50, maxAttempts: 4 });
     thingspace.loginReplies.push({ hang: true });
 
     // Act
@@ -220,7 +214,7 @@ describe('ThingSpace client tokens and sessions', () => {
 
   it('retries a token request that failed with 5xx, which is not a login attempt', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.tokenReplies.push({ status: 503 });
 
     // Act
@@ -236,7 +230,7 @@ describe('ThingSpace client tokens and sessions', () => {
 describe('ThingSpace client lockout guard', () => {
   it('never retries a refused login and fails later calls fast without calling ThingSpace', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.loginReplies.push(LOGIN_REFUSED);
 
     // Act
@@ -254,7 +248,7 @@ describe('ThingSpace client lockout guard', () => {
 
   it('lets 30 concurrent calls cause a single refused login', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.loginReplies.push(LOGIN_REFUSED);
 
     // Act
@@ -267,7 +261,7 @@ describe('ThingSpace client lockout guard', () => {
 
   it('tries again after the pause, doubling the pause after another refusal', async () => {
     // Prepare
-    const { client, thingspace, clock } = clientAgainstFake({ loginBackoffMs: MINUTE });
+    const { client, thingspace, clock } = await scriptedClient({ loginBackoffMs: MINUTE });
     thingspace.loginReplies.push(LOGIN_REFUSED, LOGIN_REFUSED);
     await failureOf(client.getDeviceHistory(DEVICE));
 
@@ -290,13 +284,12 @@ describe('ThingSpace client lockout guard', () => {
 
   it('stops every login after four attempts without a success, even of a rotated password', async () => {
     // Prepare
-    const thingspace = new FakeThingSpace();
+    const thingspace = await ScriptedThingSpace.start();
     const clock = fakeClock();
     let current: ThingSpaceCredentials = CREDENTIALS;
     const client = createThingSpaceClient({
-      baseUrl: 'https://thingspace.test',
+      baseUrl: thingspace.url,
       credentials: async () => current,
-      fetch: thingspace.fetch,
       now: clock.now,
       sleep: clock.sleep,
       loginBackoffMs: MINUTE,
@@ -323,7 +316,7 @@ describe('ThingSpace client lockout guard', () => {
 
   it('fails as auth on a refused app key pair without a login attempt, and asks again on the next call', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.tokenReplies.push({
       status: 401,
       body: { error: 'invalid_client', error_description: 'Client Authentication failed.' },
@@ -343,13 +336,12 @@ describe('ThingSpace client lockout guard', () => {
 
   it('does not hold rotated credentials back by the pause of the refused ones', async () => {
     // Prepare
-    const thingspace = new FakeThingSpace();
+    const thingspace = await ScriptedThingSpace.start();
     const clock = fakeClock();
     let current: ThingSpaceCredentials = CREDENTIALS;
     const client = createThingSpaceClient({
-      baseUrl: 'https://thingspace.test',
+      baseUrl: thingspace.url,
       credentials: async () => current,
-      fetch: thingspace.fetch,
       now: clock.now,
       sleep: clock.sleep,
     });
@@ -368,13 +360,12 @@ describe('ThingSpace client lockout guard', () => {
 
   it('keeps the refused password paused when only the app key pair is rotated', async () => {
     // Prepare
-    const thingspace = new FakeThingSpace();
+    const thingspace = await ScriptedThingSpace.start();
     const clock = fakeClock();
     let current: ThingSpaceCredentials = CREDENTIALS;
     const client = createThingSpaceClient({
-      baseUrl: 'https://thingspace.test',
+      baseUrl: thingspace.url,
       credentials: async () => current,
-      fetch: thingspace.fetch,
       now: clock.now,
       sleep: clock.sleep,
       loginBackoffMs: MINUTE,
@@ -397,12 +388,11 @@ describe('ThingSpace client lockout guard', () => {
 
   it('gets a new token and session when the credentials change', async () => {
     // Prepare
-    const thingspace = new FakeThingSpace();
+    const thingspace = await ScriptedThingSpace.start();
     let current: ThingSpaceCredentials = CREDENTIALS;
     const client = createThingSpaceClient({
-      baseUrl: 'https://thingspace.test',
+      baseUrl: thingspace.url,
       credentials: async () => current,
-      fetch: thingspace.fetch,
     });
     await client.getDeviceHistory(DEVICE);
 
@@ -417,13 +407,12 @@ describe('ThingSpace client lockout guard', () => {
 
   it('fails as credentials, without calling ThingSpace, when the credentials cannot be read', async () => {
     // Prepare
-    const thingspace = new FakeThingSpace();
+    const thingspace = await ScriptedThingSpace.start();
     const client = createThingSpaceClient({
-      baseUrl: 'https://thingspace.test',
+      baseUrl: thingspace.url,
       credentials: async () => {
         throw new Error('secret not found');
       },
-      fetch: thingspace.fetch,
     });
 
     // Act
@@ -438,7 +427,7 @@ describe('ThingSpace client lockout guard', () => {
 describe('ThingSpace client secrecy', () => {
   it('never puts a token, the app secret or the password in a log line or an error', async () => {
     // Prepare
-    const { client, thingspace, logLines } = clientAgainstFake({ maxAttempts: 2 });
+    const { client, thingspace, logLines } = await scriptedClient({ maxAttempts: 2 });
     thingspace.fotaReplies.push(
       { status: 401, body: { fault: { code: '900901', message: 'Invalid Credentials' } } },
       { status: 503 },

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { UPGRADE_RECORD_FIELDS } from '../../domain/upgrade-record';
-import { clientAgainstFake, DEVICE, failureOf, RECORD } from './thingspace-fake';
+import { DEVICE, RECORD, scriptedClient } from '../support/scripted-thingspace';
+import { failureOf } from '../support/thingspace-client';
 
 describe('ThingSpace client request paths', () => {
   it('percent-encodes every path segment', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaReplies.push(
       { status: 200, body: [] },
       { status: 200, body: { hasMoreData: false, deviceList: [] } },
@@ -24,7 +25,7 @@ describe('ThingSpace client request paths', () => {
 
   it.each(['', '.', '..'])('rejects the path segment %j without calling ThingSpace', async (deviceId) => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
 
     // Act
     const failure = await failureOf(client.getDeviceHistory({ account: DEVICE.account, deviceId }));
@@ -39,7 +40,7 @@ describe('ThingSpace client request paths', () => {
 describe('ThingSpace client history validation', () => {
   it('returns exactly the nine documented fields, dropping extras and reading a null or absent upgradeStartTime as empty', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     const { upgradeStartTime: _, ...notStarted } = { ...RECORD, id: 'not-started' };
     thingspace.fotaDefault = {
       status: 200,
@@ -73,7 +74,9 @@ describe('ThingSpace client history validation', () => {
   ])('drops %s alone, serves the others and reports it by reason', async (_, bad, reason) => {
     // Prepare
     const reports: unknown[] = [];
-    const { client, thingspace, logLines } = clientAgainstFake({ onRecordsDropped: (report) => reports.push(report) });
+    const { client, thingspace, logLines } = await scriptedClient({
+      onRecordsDropped: (report) => reports.push(report),
+    });
     thingspace.fotaDefault = { status: 200, body: [bad, RECORD] };
 
     // Act
@@ -92,7 +95,7 @@ describe('ThingSpace client history validation', () => {
 
   it('keeps a real U+FFFD of a valid UTF-8 body', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaDefault = { status: 200, body: [{ ...RECORD, reason: 'replacement \uFFFD character' }] };
 
     // Act
@@ -105,7 +108,9 @@ describe('ThingSpace client history validation', () => {
   it('counts every dropped record in one report and one warning', async () => {
     // Prepare
     const reports: unknown[] = [];
-    const { client, thingspace, logLines } = clientAgainstFake({ onRecordsDropped: (report) => reports.push(report) });
+    const { client, thingspace, logLines } = await scriptedClient({
+      onRecordsDropped: (report) => reports.push(report),
+    });
     const foreign = { ...RECORD, deviceId: '990000473475990' };
     thingspace.fotaDefault = { status: 200, body: [foreign, foreign, { ...RECORD, id: '' }, RECORD] };
 
@@ -120,7 +125,7 @@ describe('ThingSpace client history validation', () => {
 
   it('accepts an empty history', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaDefault = { status: 200, body: [] };
 
     // Act
@@ -137,7 +142,7 @@ describe('ThingSpace client history validation', () => {
     ['null', null],
   ])('fails as malformed on %s, without retrying', async (_, body) => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaDefault = { status: 200, body };
 
     // Act
@@ -152,7 +157,7 @@ describe('ThingSpace client history validation', () => {
 describe('ThingSpace client error answers', () => {
   it('passes an application error on as rejected with its code and message', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaDefault = {
       status: 400,
       body: { errorCode: 'UnifiedWebService.REQUEST_FAILED.AccountNotFound', errorMessage: 'Account not found' },
@@ -172,7 +177,7 @@ describe('ThingSpace client error answers', () => {
 
   it('synthesizes a short error code for an XML 404 and keeps the body out of the error', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     const xml =
       '<am:fault><am:code>404</am:code><am:message>Not Found</am:message><am:description>secret-ish detail</am:description></am:fault>';
     thingspace.fotaDefault = { status: 404, body: xml, headers: { 'content-type': 'application/xml' } };
@@ -189,7 +194,7 @@ describe('ThingSpace client error answers', () => {
 
   it('passes a 403 gateway fault on as rejected with its fault code', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaDefault = { status: 403, body: { fault: { code: '900908', message: 'Resource forbidden' } } };
 
     // Act
@@ -204,7 +209,7 @@ describe('ThingSpace client error answers', () => {
 describe('ThingSpace client device list', () => {
   it('returns the page as device ids, whether more data follows, and where to continue', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaDefault = {
       status: 200,
       body: {
@@ -246,7 +251,7 @@ describe('ThingSpace client device list', () => {
     ['a list that is not an array', { hasMoreData: false, lastSeenDeviceId: '', deviceList: 'none' }],
   ])('fails as malformed on %s', async (_, body) => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     thingspace.fotaDefault = { status: 200, body };
 
     // Act
@@ -259,7 +264,7 @@ describe('ThingSpace client device list', () => {
   it('drops device ids that are not IMEIs, counted, instead of failing the page', async () => {
     // Prepare
     const reports: unknown[] = [];
-    const { client, thingspace } = clientAgainstFake({ onRecordsDropped: (report) => reports.push(report) });
+    const { client, thingspace } = await scriptedClient({ onRecordsDropped: (report) => reports.push(report) });
     thingspace.fotaDefault = {
       status: 200,
       body: {
@@ -284,7 +289,7 @@ describe('ThingSpace client device list', () => {
 
   it('keeps an over-long firmware or upgradeTime as a short digest: stable across pages, different when the value changes', async () => {
     // Prepare
-    const { client, thingspace } = clientAgainstFake();
+    const { client, thingspace } = await scriptedClient();
     const listed = (firmware: string) => ({
       status: 200,
       body: {
