@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { ThingSpaceError } from '../../domain/thingspace-error';
+import { backoff, type Sleep, sleep } from '../retry';
 
 /**
  * The one rule: at most MAX_LOGIN_ATTEMPTS consecutive login attempts per ThingSpace API user without a
@@ -95,7 +96,7 @@ export interface LoginGuardOptions {
   maxBackoffMs?: number;
   pollMs?: number;
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 const MAX_CONFLICTS = 10;
@@ -107,7 +108,7 @@ export class LoginGuard {
   private readonly maxBackoffMs: number;
   private readonly pollMs: number;
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: Sleep;
 
   constructor(options: LoginGuardOptions) {
     this.store = options.store;
@@ -116,7 +117,7 @@ export class LoginGuard {
     this.maxBackoffMs = Math.max(this.backoffMs, options.maxBackoffMs ?? 3_600_000);
     this.pollMs = options.pollMs ?? 50;
     this.now = options.now ?? (() => Date.now());
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? sleep;
   }
 
   /**
@@ -198,8 +199,9 @@ export class LoginGuard {
     await this.store.write(permit.key, { ...change(record, this.now()), version: record.version + 1 }, record.version);
   }
 
+  /** No jitter: the pause is the rule an operator is told about, not a spread of retries. */
   private backoffAfter(attempts: number): number {
-    return Math.min(this.backoffMs * 2 ** Math.min(Math.max(attempts - 1, 0), 30), this.maxBackoffMs);
+    return backoff(attempts, { baseMs: this.backoffMs, capMs: this.maxBackoffMs, jitter: 'none' });
   }
 
   private async failClosed<T>(operation: () => Promise<T>): Promise<T> {
