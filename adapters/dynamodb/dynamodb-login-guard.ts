@@ -1,6 +1,6 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type LoginGuardRecord, type LoginGuardStore, MAX_LOGIN_ATTEMPTS } from '../thingspace/login-guard';
-import { isConditionalCheckFailed } from './retry';
+import { isConditionalCheckFailed } from './request-errors';
 import { ITEM_TYPES, loginGuardKey } from './table-schema';
 
 export interface DynamoDbLoginGuardOptions {
