@@ -1,0 +1,26 @@
+import { type ErrorBody, ErrorCode, isApiError } from '../../domain/api-error';
+
+/**
+ * A message body validated with the same rules as the API: JSON, then `parse` (which throws an
+ * ApiError for bad fields). Returns the value, or the ThingSpace-shaped reason it was refused.
+ */
+export function parseMessage<T>(
+  body: string,
+  parse: (payload: Record<string, unknown>) => T,
+): { value: T } | { refused: ErrorBody } {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body);
+  } catch {
+    return { refused: { errorCode: ErrorCode.invalidParameter, errorMessage: 'Message body is not JSON' } };
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    return { refused: { errorCode: ErrorCode.invalidParameter, errorMessage: 'Message body is not a JSON object' } };
+  }
+  try {
+    return { value: parse(payload as Record<string, unknown>) };
+  } catch (error) {
+    if (isApiError(error)) return { refused: error.body };
+    throw error;
+  }
+}
