@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { parseDeviceId } from '../domain/device-key';
 import {
   DEFAULT_FULL_RESYNC_DAYS,
@@ -192,14 +193,10 @@ async function selectPage(
   );
   const archiveCounts = new Map<string, number>();
   const toCheck = listed.filter((device) => needsArchiveCheck(device, states.get(device.deviceId)));
-  for (let start = 0; start < toCheck.length; start += ARCHIVE_CHECK_CONCURRENCY) {
-    await Promise.all(
-      toCheck.slice(start, start + ARCHIVE_CHECK_CONCURRENCY).map(async (device) => {
-        const archived = await store.hasArchivedUpgrades({ account, deviceId: device.deviceId }, storeCall);
-        archiveCounts.set(device.deviceId, archived ? 1 : 0);
-      }),
-    );
-  }
+  await pLimit(ARCHIVE_CHECK_CONCURRENCY).map(toCheck, async (device) => {
+    const archived = await store.hasArchivedUpgrades({ account, deviceId: device.deviceId }, storeCall);
+    archiveCounts.set(device.deviceId, archived ? 1 : 0);
+  });
   const result: PageSelection = { requests: [], asked: {}, skipped: {} };
   const neverUpgradedStates: Array<{ device: DeviceKey; state: DeviceSyncState | undefined; listed: ListedDevice }> =
     [];
@@ -220,25 +217,21 @@ async function selectPage(
       }
     }
   }
-  for (let start = 0; start < neverUpgradedStates.length; start += ARCHIVE_CHECK_CONCURRENCY) {
-    await Promise.all(
-      neverUpgradedStates.slice(start, start + ARCHIVE_CHECK_CONCURRENCY).map(({ device, state, listed: entry }) =>
-        store.recordSyncOutcome(
-          device,
-          {
-            ...(state ?? {}),
-            syncedAt: policy.now.toISOString(),
-            outcome: 'success',
-            upgradesSeen: 0,
-            errorCode: undefined,
-            archivedUpgrades: 0,
-            listed: { firmware: entry.firmware, upgradeTime: entry.upgradeTime },
-          },
-          storeCall,
-        ),
-      ),
-    );
-  }
+  await pLimit(ARCHIVE_CHECK_CONCURRENCY).map(neverUpgradedStates, ({ device, state, listed: entry }) =>
+    store.recordSyncOutcome(
+      device,
+      {
+        ...(state ?? {}),
+        syncedAt: policy.now.toISOString(),
+        outcome: 'success',
+        upgradesSeen: 0,
+        errorCode: undefined,
+        archivedUpgrades: 0,
+        listed: { firmware: entry.firmware, upgradeTime: entry.upgradeTime },
+      },
+      storeCall,
+    ),
+  );
   return result;
 }
 

@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import pLimit from 'p-limit';
 import { type BackoffPolicy, retryUntil, type Sleep } from '../retry';
 
 const SQS_BATCH_LIMIT = 10;
@@ -36,9 +37,14 @@ export class SqsMessageSender {
         })),
       );
     }
-    for (let start = 0; start < batches.length; start += this.parallelBatches) {
-      await Promise.all(batches.slice(start, start + this.parallelBatches).map((batch) => this.sendBatch(batch)));
-    }
+    const limit = pLimit(this.parallelBatches);
+    await limit.map(batches, (batch) =>
+      this.sendBatch(batch).catch((error: unknown) => {
+        // The caller is about to see this error: the batches not started yet are not sent at all.
+        limit.clearQueue();
+        throw error;
+      }),
+    );
   }
 
   private async sendBatch(entries: SendMessageBatchRequestEntry[]): Promise<void> {
