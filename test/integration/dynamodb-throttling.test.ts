@@ -3,6 +3,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient, type DocumentClientOptions } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { planArchiveWrites } from '../../domain/archive-plan';
+import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { useHandlerEnvironment } from '../support/handler-environment';
+import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
 /** One answer of the DynamoDB JSON protocol. */
@@ -24,32 +27,46 @@ const conditionFailed = refusal('ConditionalCheckFailedException', 'The conditio
  * table (or dynalite) cannot be made to answer on demand, sent over real HTTP, so the SDK's own retry
  * strategy is what retries it.
  */
-let script: (operation: string, nth: number) => Answer;
+let script: (operation: string, nth: number, body: { Item?: { sk?: { S?: string } } }) => Answer;
 let operations: string[] = [];
+/** PutItems of upgrade items (sort key UPGRADE#...), as opposed to sync states and the login guard's record. */
+let upgradePuts = 0;
 const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-  request.resume();
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
     const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
     operations.push(operation);
-    const answer = script(operation, operations.filter((seen) => seen === operation).length);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    if (operation === 'PutItem' && body.Item?.sk?.S?.startsWith('UPGRADE#')) upgradePuts += 1;
+    const answer = script(operation, operations.filter((seen) => seen === operation).length, body);
     response.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.0' });
     response.end(JSON.stringify(answer.body));
   });
 });
 let endpoint: string;
+let simulator: ThingSpaceSimulator;
+let handler: typeof import('../../functions/get-history-api')['handler'];
+const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
+  useHandlerEnvironment({ tableName: 'fota-history', dynamoDbEndpoint: endpoint, thingspaceUrl: simulator.url });
+  ({ handler } = await import('../../functions/get-history-api'));
 });
 
 afterAll(async () => {
+  process.env = savedEnv;
+  await simulator.close();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 beforeEach(() => {
   operations = [];
+  upgradePuts = 0;
 });
 
 function storeWith(client: DocumentClientOptions = {}, defaultBudgetMs?: number) {
@@ -152,5 +169,54 @@ describe('DynamoDB throttling, retried by the SDK within the deadline', () => {
     // Assess
     await expect(recording).resolves.toBeUndefined();
     expect(count('PutItem')).toBe(1);
+  });
+});
+
+describe('the history API over a throttling DynamoDB', () => {
+  /** The archive is empty and the login guard has no record: every read answers nothing, other writes land. */
+  const upgradeWritesThrottled = (times: number): typeof script => {
+    let throttledSoFar = 0;
+    return (operation, _nth, body) => {
+      if (operation === 'Query') return ok({ Items: [], Count: 0, ScannedCount: 0 });
+      const upgradeWrite = operation === 'PutItem' && body.Item?.sk?.S?.startsWith('UPGRADE#') === true;
+      if (upgradeWrite && throttledSoFar < times) {
+        throttledSoFar += 1;
+        return throttled;
+      }
+      return ok();
+    };
+  };
+  it('retries a throttled write until it lands and answers 200', async () => {
+    // Prepare
+    script = upgradeWritesThrottled(2);
+    const deviceId = nextDeviceId();
+    const records = [upgradeRecord({ deviceId, id: `${deviceId}-1` })];
+    simulator.setHistory(TEST_ACCOUNT, deviceId, records);
+
+    // Act
+    const result = await handler(historyRequestEvent({ account: TEST_ACCOUNT, deviceId }), lambdaContext());
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toEqual(records);
+    expect(upgradePuts).toBe(3);
+  });
+
+  it('answers 503 rather than an unarchived history when writes keep being throttled past the deadline', async () => {
+    // Prepare
+    script = upgradeWritesThrottled(Number.POSITIVE_INFINITY);
+    const deviceId = nextDeviceId();
+    simulator.setHistory(TEST_ACCOUNT, deviceId, [upgradeRecord({ deviceId, id: `${deviceId}-1` })]);
+    const budgetMs = 3_500;
+    const startedAt = Date.now();
+
+    // Act: a Lambda with little time left, so the SDK's throttling retries run into the store deadline.
+    const result = await handler(historyRequestEvent({ account: TEST_ACCOUNT, deviceId }), lambdaContext(budgetMs));
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body)).toMatchObject({ errorCode: 'ARCHIVE_UNAVAILABLE' });
+    expect(Date.now() - startedAt).toBeLessThan(budgetMs);
+    expect(upgradePuts).toBeGreaterThan(1);
   });
 });
