@@ -1,8 +1,8 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoDbArchiveReader } from '../adapters/dynamodb/dynamodb-archive-reader';
 import { upgradeToItem } from '../adapters/dynamodb/item-mapping';
-import { mapWithConcurrency } from '../adapters/dynamodb/retry';
 import { createHistoryTable } from '../adapters/dynamodb/table-schema';
 import { planArchiveQuery } from '../domain/archive-query';
 import { ArchiveTokenSigner } from '../domain/archive-token';
@@ -75,7 +75,7 @@ export async function measureArchiveReads(log: (line: string) => void): Promise<
     // chunks of devices so that only a few hundred items are in memory at once.
     log(`archive: loading ${DEVICES * UPGRADES_PER_DEVICE} records`);
     const chunks = Array.from({ length: DEVICES / 25 }, (_, chunk) => chunk);
-    await mapWithConcurrency(chunks, 4, async (chunk) => {
+    await pLimit(4).map(chunks, async (chunk) => {
       const items = [];
       for (let device = chunk * 25; device < (chunk + 1) * 25; device += 1) {
         for (const record of recordsOf(device)) {

@@ -114,15 +114,23 @@ export interface HistoryStore {
    */
   applyWrites(device: DeviceKey, writes: readonly ArchiveWrite[], options?: ApplyWritesOptions): Promise<ArchiveResult>;
   recordSyncOutcome(device: DeviceKey, outcome: SyncOutcome, options?: CallOptions): Promise<void>;
-  getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined>;
+  getSyncState(device: DeviceKey, options?: CallOptions): Promise<DeviceSyncState | undefined>;
   /** The sync states of many devices of one account at once (missing devices are absent from the map). */
-  getSyncStates(account: string, deviceIds: readonly string[]): Promise<Map<string, DeviceSyncState>>;
+  getSyncStates(
+    account: string,
+    deviceIds: readonly string[],
+    options?: CallOptions,
+  ): Promise<Map<string, DeviceSyncState>>;
   /** Whether anything is archived for the device (one key-only look, not a read of its upgrades). */
-  hasArchivedUpgrades(device: DeviceKey): Promise<boolean>;
-  getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined>;
+  hasArchivedUpgrades(device: DeviceKey, options?: CallOptions): Promise<boolean>;
+  getDiscoveryCheckpoint(account: string, options?: CallOptions): Promise<DiscoveryCheckpoint | undefined>;
   /**
    * Saves a checkpoint if the stored one is the expected one (same runId and pagesDone), so two
    * discovery workers never advance one run twice. Returns false when another writer got there first.
    */
-  saveDiscoveryCheckpoint(checkpoint: DiscoveryCheckpoint, expected: DiscoveryCheckpoint | undefined): Promise<boolean>;
+  saveDiscoveryCheckpoint(
+    checkpoint: DiscoveryCheckpoint,
+    expected: DiscoveryCheckpoint | undefined,
+    options?: CallOptions,
+  ): Promise<boolean>;
 }

@@ -5,15 +5,18 @@ import { SqsMessageSender } from '../adapters/sqs/sqs-message-sender';
 import { parseAccount } from '../domain/device-key';
 import { parseFullResyncDays } from '../domain/fleet-selection';
 import { discoverFleet } from '../services/discover-fleet';
-import { deadLetter, parseMessage } from './commons/dead-letter';
+import { deadLetter } from './commons/dead-letter';
 import { deadlineFor } from './commons/deadline';
 import { historyDependencies } from './commons/history-dependencies';
+import { parseMessage } from './commons/message-body';
 import { logger, metrics } from './commons/powertools';
 import { sqsRecordHandler } from './commons/powertools-handler';
 import { sqsClient } from './commons/sqs-client';
 
 /** Stop taking pages while this much time is left, so the last page's enqueue and checkpoint finish. */
 const PAUSE_WITH_MS_LEFT = 60_000;
+/** The store's calls give up this long before the function's end, so a stalled store fails the message in time. */
+const STORE_RESERVE_MS = 10_000;
 
 /**
  * `{account}` from the schedule, `{account, full: true}` for a pass that asks every device, or
@@ -60,6 +63,7 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
       full: parsed.value.full,
       fullResyncDays: parseFullResyncDays(process.env.FULL_RESYNC_DAYS, 'FULL_RESYNC_DAYS'),
       deadline: deadlineFor(context, PAUSE_WITH_MS_LEFT),
+      storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
       shouldContinue: () => context.getRemainingTimeInMillis() > PAUSE_WITH_MS_LEFT,
       onPage: (_checkpoint, devicesOnPage) => metrics.addMetric('DevicesEnqueued', MetricUnit.Count, devicesOnPage),
     },

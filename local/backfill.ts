@@ -9,7 +9,7 @@ import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sd
 import { ARCHIVE_ORDER_ATTRIBUTE } from '../adapters/dynamodb/archive-indexes';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { missingArchiveIndexAttributes } from '../adapters/dynamodb/item-mapping';
-import { isConditionalCheckFailed } from '../adapters/dynamodb/retry';
+import { isConditionalCheckFailed } from '../adapters/dynamodb/request-errors';
 import { ITEM_TYPES, PARTITION_KEY, SORT_KEY } from '../adapters/dynamodb/table-schema';
 import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
 

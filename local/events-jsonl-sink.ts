@@ -1,13 +1,15 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import pLimit from 'p-limit';
 import type { ChangeEventSink } from '../adapters/events/change-event-emitting-store';
+import { retryUntil } from '../adapters/retry';
 import type { ChangeEvent } from '../domain/change-event';
 
 const EVENTS_FILE = 'events.jsonl';
 const WEBHOOK_ATTEMPTS = 3;
 const WEBHOOK_TIMEOUT_MS = 5_000;
 const WEBHOOK_CONCURRENCY = 4;
-/** Posts waiting beyond this are dropped (and counted): a dead webhook must not grow memory. */
+/** Posts arriving while this many wait are dropped (and counted): a dead webhook must not grow memory. */
 const WEBHOOK_MAX_PENDING = 1_000;
 /** How long close() waits for webhook posts still in flight. */
 const WEBHOOK_CLOSE_WAIT_MS = 5_000;
@@ -37,7 +39,8 @@ export class EventsJsonlSink implements ChangeEventSink {
   readonly path: string;
   private fd: number | undefined;
   private readonly warn: (message: string) => void;
-  private readonly pending: ChangeEvent[] = [];
+  private readonly limit = pLimit(WEBHOOK_CONCURRENCY);
+  /** Posts queued or in flight. */
   private readonly posting = new Set<Promise<void>>();
   private dropped = 0;
   private closed = false;
@@ -83,7 +86,7 @@ export class EventsJsonlSink implements ChangeEventSink {
     this.closed = true;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    if (this.posting.size > 0 || this.pending.length > 0) {
+    if (this.posting.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         this.idle(),
@@ -92,7 +95,9 @@ export class EventsJsonlSink implements ChangeEventSink {
         }),
       ]);
       clearTimeout(timer);
-      if (this.pending.length > 0) this.warn(`${this.pending.length} webhook post(s) not sent before stopping`);
+      const notSent = this.limit.pendingCount;
+      this.limit.clearQueue();
+      if (notSent > 0) this.warn(`${notSent} webhook post(s) not sent before stopping`);
     }
     if (this.dropped > 0) this.warn(`${this.dropped} webhook post(s) dropped while the webhook lagged`);
   }
@@ -102,28 +107,21 @@ export class EventsJsonlSink implements ChangeEventSink {
   }
 
   private queuePost(event: ChangeEvent): void {
-    if (this.pending.length >= WEBHOOK_MAX_PENDING) {
-      this.pending.shift();
+    if (this.limit.pendingCount >= WEBHOOK_MAX_PENDING) {
       this.dropped += 1;
+      return;
     }
-    this.pending.push(event);
-    this.pump();
-  }
-
-  private pump(): void {
-    while (this.posting.size < WEBHOOK_CONCURRENCY && this.pending.length > 0) {
-      const event = this.pending.shift()!;
-      const post = this.post(event).finally(() => {
-        this.posting.delete(post);
-        this.pump();
-      });
-      this.posting.add(post);
-    }
+    const post = this.limit(() => this.post(event)).finally(() => this.posting.delete(post));
+    this.posting.add(post);
   }
 
   private async post(event: ChangeEvent): Promise<void> {
-    const base = this.options.retryBaseMs ?? 200;
-    for (let attempt = 1; attempt <= WEBHOOK_ATTEMPTS; attempt += 1) {
+    const backoff = {
+      baseMs: this.options.retryBaseMs ?? 200,
+      capMs: Number.POSITIVE_INFINITY,
+      jitter: 'none',
+    } as const;
+    const settled = await retryUntil({ backoff, maxAttempts: WEBHOOK_ATTEMPTS }, async () => {
       try {
         const response = await fetch(this.options.webhookUrl!, {
           method: 'POST',
@@ -132,18 +130,18 @@ export class EventsJsonlSink implements ChangeEventSink {
           signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
         });
         await response.body?.cancel();
-        if (response.ok) return;
+        if (response.ok) return true;
         // A 4xx other than 429 will not change on a retry.
         if (response.status < 500 && response.status !== 429) {
           this.warn(`webhook refused event ${event.detail.eventId} with HTTP ${response.status}`);
-          return;
+          return true;
         }
       } catch {
-        // Network error or timeout: retried below.
+        // Network error or timeout: retried.
       }
-      if (attempt < WEBHOOK_ATTEMPTS) await new Promise((wake) => setTimeout(wake, base * 2 ** (attempt - 1)));
-    }
-    this.warn(`webhook did not accept event ${event.detail.eventId} after ${WEBHOOK_ATTEMPTS} attempts`);
+      return false;
+    });
+    if (!settled) this.warn(`webhook did not accept event ${event.detail.eventId} after ${WEBHOOK_ATTEMPTS} attempts`);
   }
 }
 

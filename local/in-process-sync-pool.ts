@@ -1,3 +1,4 @@
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { DeviceKey } from '../domain/upgrade-record';
 import type { DeviceSyncQueue } from '../services/discover-fleet';
 
@@ -7,58 +8,47 @@ import type { DeviceSyncQueue } from '../services/discover-fleet';
  * a million devices never sits in memory at once.
  */
 export class InProcessSyncPool<T extends DeviceKey = DeviceKey> implements DeviceSyncQueue {
-  private readonly backlog: T[] = [];
-  private active = 0;
-  private readonly idleWaiters: Array<() => void> = [];
+  private readonly limit: LimitFunction;
+  /** Every device's turn, waiting or in flight; settles when the device is done, failed or discarded. */
+  private readonly turns = new Set<Promise<void>>();
   private readonly roomWaiters: Array<() => void> = [];
 
   constructor(
     private readonly sync: (device: T) => Promise<void>,
-    private readonly concurrency: number,
+    concurrency: number,
     private readonly maxBacklog = 5_000,
   ) {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error('concurrency must be a positive integer');
+    // A discarded backlog rejects its turns, so drain() does not wait for devices that will never start.
+    this.limit = pLimit({ concurrency, rejectOnClear: true });
   }
 
   async enqueue(devices: readonly T[]): Promise<void> {
     for (const device of devices) {
-      while (this.backlog.length >= this.maxBacklog) {
+      while (this.limit.pendingCount >= this.maxBacklog) {
         await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       }
-      this.backlog.push(device);
-      this.pump();
+      const turn = this.limit(async () => {
+        this.roomWaiters.shift()?.();
+        // `sync` reports its own failures; the pool only keeps the slots turning.
+        await this.sync(device).catch(() => undefined);
+      })
+        .catch(() => undefined)
+        .finally(() => this.turns.delete(turn));
+      this.turns.add(turn);
     }
   }
 
   /** Resolves when every enqueued device has been synced (or has failed). */
   async drain(): Promise<void> {
-    if (this.active === 0 && this.backlog.length === 0) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    while (this.turns.size > 0) await Promise.allSettled([...this.turns]);
   }
 
   /** Forgets the devices not started yet (a stop) and returns how many; those in flight still finish. */
   discardBacklog(): number {
-    const discarded = this.backlog.splice(0).length;
+    const discarded = this.limit.pendingCount;
+    this.limit.clearQueue();
     for (const resolve of this.roomWaiters.splice(0)) resolve();
-    if (this.active === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     return discarded;
-  }
-
-  private pump(): void {
-    while (this.active < this.concurrency && this.backlog.length > 0) {
-      const device = this.backlog.shift()!;
-      this.active += 1;
-      this.roomWaiters.shift()?.();
-      // `sync` reports its own failures; the pool only keeps the slots turning.
-      void this.sync(device)
-        .catch(() => undefined)
-        .finally(() => {
-          this.active -= 1;
-          this.pump();
-          if (this.active === 0 && this.backlog.length === 0) {
-            for (const resolve of this.idleWaiters.splice(0)) resolve();
-          }
-        });
-    }
   }
 }

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { parseDeviceId } from '../domain/device-key';
 import {
   DEFAULT_FULL_RESYNC_DAYS,
@@ -15,6 +16,7 @@ import type {
   ThingSpaceApi,
 } from '../domain/ports';
 import type { DeviceKey } from '../domain/upgrade-record';
+import { archiveCallOptions } from './observe-device';
 
 /** A device to sync, with the device-list entry it was selected on (recorded by a successful sync). */
 export interface DeviceSyncRequest extends DeviceKey {
@@ -83,7 +85,9 @@ export async function discoverFleet(
   const { thingspace, store, syncQueue, now = () => new Date() } = dependencies;
   const { runId, shouldContinue = () => true, staleAfterMs = DEFAULT_STALE_AFTER_MS } = options;
 
-  const stored = await store.getDiscoveryCheckpoint(account);
+  // The store's calls are bounded by the store deadline, so a stalled store fails the pass in time.
+  const storeCall = archiveCallOptions(options);
+  const stored = await store.getDiscoveryCheckpoint(account, storeCall);
   let checkpoint: DiscoveryCheckpoint;
   if (stored?.runId === runId) {
     if (stored.state === 'done') return { state: 'done', checkpoint: stored };
@@ -112,7 +116,7 @@ export async function discoverFleet(
       ...(options.full ? { full: true } : {}),
     };
     const replaced = stored?.state === 'running' ? stored : undefined;
-    if (!(await store.saveDiscoveryCheckpoint(fresh, replaced))) {
+    if (!(await store.saveDiscoveryCheckpoint(fresh, replaced, storeCall))) {
       return { state: 'skipped', reason: 'another-pass-running' };
     }
     checkpoint = fresh;
@@ -125,7 +129,7 @@ export async function discoverFleet(
   while (shouldContinue()) {
     const page = await thingspace.listDevices(account, checkpoint.nextIndex, { deadline: options.deadline });
     const listed = listedDevices(page);
-    const selection = await selectPage(account, listed, store, { ...policy, now: now() });
+    const selection = await selectPage(account, listed, store, { ...policy, now: now() }, storeCall);
     await syncQueue.enqueue(selection.requests);
     const finished = !page.hasMoreData;
     if (!finished && (page.lastSeenDeviceId === '' || page.lastSeenDeviceId === checkpoint.nextIndex)) {
@@ -143,7 +147,7 @@ export async function discoverFleet(
       state: finished ? 'done' : 'running',
       updatedAt: now().toISOString(),
     };
-    if (!(await store.saveDiscoveryCheckpoint(next, checkpoint))) {
+    if (!(await store.saveDiscoveryCheckpoint(next, checkpoint, storeCall))) {
       return { state: 'skipped', reason: 'superseded' };
     }
     checkpoint = next;
@@ -180,21 +184,19 @@ async function selectPage(
   listed: readonly ListedDevice[],
   store: DiscoveryDependencies['store'],
   policy: { now: Date; fullResyncDays: number; fullPass: boolean },
+  storeCall: CallOptions,
 ): Promise<PageSelection> {
   const states = await store.getSyncStates(
     account,
     listed.map((device) => device.deviceId),
+    storeCall,
   );
   const archiveCounts = new Map<string, number>();
   const toCheck = listed.filter((device) => needsArchiveCheck(device, states.get(device.deviceId)));
-  for (let start = 0; start < toCheck.length; start += ARCHIVE_CHECK_CONCURRENCY) {
-    await Promise.all(
-      toCheck.slice(start, start + ARCHIVE_CHECK_CONCURRENCY).map(async (device) => {
-        const archived = await store.hasArchivedUpgrades({ account, deviceId: device.deviceId });
-        archiveCounts.set(device.deviceId, archived ? 1 : 0);
-      }),
-    );
-  }
+  await pLimit(ARCHIVE_CHECK_CONCURRENCY).map(toCheck, async (device) => {
+    const archived = await store.hasArchivedUpgrades({ account, deviceId: device.deviceId }, storeCall);
+    archiveCounts.set(device.deviceId, archived ? 1 : 0);
+  });
   const result: PageSelection = { requests: [], asked: {}, skipped: {} };
   const neverUpgradedStates: Array<{ device: DeviceKey; state: DeviceSyncState | undefined; listed: ListedDevice }> =
     [];
@@ -215,21 +217,21 @@ async function selectPage(
       }
     }
   }
-  for (let start = 0; start < neverUpgradedStates.length; start += ARCHIVE_CHECK_CONCURRENCY) {
-    await Promise.all(
-      neverUpgradedStates.slice(start, start + ARCHIVE_CHECK_CONCURRENCY).map(({ device, state, listed: entry }) =>
-        store.recordSyncOutcome(device, {
-          ...(state ?? {}),
-          syncedAt: policy.now.toISOString(),
-          outcome: 'success',
-          upgradesSeen: 0,
-          errorCode: undefined,
-          archivedUpgrades: 0,
-          listed: { firmware: entry.firmware, upgradeTime: entry.upgradeTime },
-        }),
-      ),
-    );
-  }
+  await pLimit(ARCHIVE_CHECK_CONCURRENCY).map(neverUpgradedStates, ({ device, state, listed: entry }) =>
+    store.recordSyncOutcome(
+      device,
+      {
+        ...(state ?? {}),
+        syncedAt: policy.now.toISOString(),
+        outcome: 'success',
+        upgradesSeen: 0,
+        errorCode: undefined,
+        archivedUpgrades: 0,
+        listed: { firmware: entry.firmware, upgradeTime: entry.upgradeTime },
+      },
+      storeCall,
+    ),
+  );
   return result;
 }
 

@@ -74,7 +74,7 @@ export async function syncDevice(
   await dependencies.store.recordSyncOutcome(
     device,
     {
-      ...(await lastSuccess(device, dependencies)),
+      ...(await lastSuccess(device, dependencies, archiveCallOptions(options))),
       syncedAt: now().toISOString(),
       outcome: 'failure',
       errorCode: syncError.errorCode,
@@ -88,8 +88,12 @@ export async function syncDevice(
  * What the last successful sync recorded, kept through a failure: the fleet sync's selection compares
  * the device list with the list at the last *successful* sync, so a failure must not erase it.
  */
-async function lastSuccess(device: DeviceKey, dependencies: HistoryDependencies): Promise<Partial<SyncOutcome>> {
-  const previous = await dependencies.store.getSyncState(device).catch(() => undefined);
+async function lastSuccess(
+  device: DeviceKey,
+  dependencies: HistoryDependencies,
+  options: CallOptions,
+): Promise<Partial<SyncOutcome>> {
+  const previous = await dependencies.store.getSyncState(device, options).catch(() => undefined);
   if (!previous) return {};
   const { listed, lastFullSyncAt, archivedUpgrades, newestUnfinishedStartDate } = previous;
   return { listed, lastFullSyncAt, archivedUpgrades, newestUnfinishedStartDate };

@@ -1,19 +1,31 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/core/retry';
+import { type BackoffPolicy, backoff } from '../retry';
 
 export interface DocumentClientOptions {
   /** A local endpoint such as dynalite's; omitted in AWS. */
   endpoint?: string;
   region?: string;
-  /** SDK attempts per call, first included. The store retries throttling beyond these itself. */
+  /**
+   * SDK attempts per call, first included. The SDK retries throttling, 5xx and timeouts; the store and
+   * the archive reader abort every call at its caller's deadline, waits included, so the default is
+   * high enough for the deadline, not the count, to end a throttled call (about 20 s of waits).
+   */
   maxAttempts?: number;
   /** 'adaptive' adds client-side rate limiting when DynamoDB throttles; 'standard' is the SDK default. */
   retryMode?: 'standard' | 'adaptive';
+  /** The waits between the SDK's attempts, full jitter (adapters/retry.ts). */
+  retryBackoff?: BackoffPolicy;
+  random?: () => number;
   /** Bounds one HTTP attempt so a stuck connection cannot eat a Lambda's whole time budget. */
   requestTimeoutMs?: number;
   /** Bounds establishing a connection. */
   connectionTimeoutMs?: number;
 }
+
+const DEFAULT_MAX_ATTEMPTS = 25;
+const DEFAULT_RETRY_BACKOFF: BackoffPolicy = { baseMs: 50, capMs: 2_000 };
 
 /**
  * A document client for the archive table. Undefined attributes (an absent errorCode, say) are
@@ -21,11 +33,25 @@ export interface DocumentClientOptions {
  */
 export function createDocumentClient(options: DocumentClientOptions = {}): DynamoDBDocumentClient {
   const local = options.endpoint !== undefined;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const policy = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
+  // The SDK's strategy (what is retryable, its retry quota, adaptive rate limiting) with this project's
+  // backoff: one base for throttling and other errors, and the SDK's wait is cut short by the call's abort signal.
+  const retry = {
+    maxAttempts,
+    backoff: {
+      computeNextBackoffDelay: (retries: number) => backoff(retries + 1, policy, options.random),
+      setDelayBase: () => undefined,
+    },
+  };
   const client = new DynamoDBClient({
     endpoint: options.endpoint,
     region: options.region ?? process.env.AWS_REGION ?? (local ? 'us-east-1' : undefined),
-    maxAttempts: options.maxAttempts ?? 3,
-    retryMode: options.retryMode ?? 'standard',
+    maxAttempts,
+    retryStrategy:
+      options.retryMode === 'adaptive'
+        ? new AdaptiveRetryStrategy(maxAttempts, retry)
+        : new StandardRetryStrategy(retry),
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 2_000,
       requestTimeout: options.requestTimeoutMs ?? 5_000,

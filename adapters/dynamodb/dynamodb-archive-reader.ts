@@ -13,7 +13,6 @@ import {
 } from '../../domain/upgrade-record';
 import { ARCHIVE_INDEXES, ARCHIVE_ORDER_ATTRIBUTE } from './archive-indexes';
 import { itemToSyncState, itemToUpgrade } from './item-mapping';
-import { type RetryPolicy, retryThrottled } from './retry';
 import {
   devicePartitionKey,
   PARTITION_KEY,
@@ -30,7 +29,6 @@ export interface DynamoDbArchiveReaderOptions {
   tableName: string;
   /** Rounds of shard reads one page may take to fill up before it answers with what it has. */
   maxRoundsPerPage?: number;
-  sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
 
@@ -44,19 +42,13 @@ export class DynamoDbArchiveReader implements ArchiveReader {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly maxRounds: number;
-  private readonly policy: RetryPolicy;
+  private readonly now: () => number;
 
   constructor(options: DynamoDbArchiveReaderOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.maxRounds = options.maxRoundsPerPage ?? 4;
-    this.policy = {
-      baseDelayMs: 50,
-      maxDelayMs: 2_000,
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      now: options.now ?? (() => Date.now()),
-      random: Math.random,
-    };
+    this.now = options.now ?? (() => Date.now());
   }
 
   async readDevice(device: DeviceKey, options?: CallOptions): Promise<DevicePartition> {
@@ -208,10 +200,11 @@ export class DynamoDbArchiveReader implements ArchiveReader {
   }
 
   private send(command: QueryCommand, options: CallOptions | undefined): Promise<QueryCommandOutput> {
-    const deadline = options?.deadline ?? this.policy.now() + DEFAULT_BUDGET_MS;
-    // Aborted at the deadline, retries included, so a stalled store answers 503 in time (as the store does).
-    const abortSignal = AbortSignal.timeout(Math.min(2 ** 31 - 1, Math.max(0, deadline - this.policy.now())));
-    return retryThrottled(() => this.client.send(command, { abortSignal }), deadline, this.policy);
+    const deadline = options?.deadline ?? this.now() + DEFAULT_BUDGET_MS;
+    // Aborted at the deadline, the SDK's retries and their waits included, so a stalled or throttling
+    // store answers 503 in time (as the store does).
+    const abortSignal = AbortSignal.timeout(Math.min(2 ** 31 - 1, Math.max(0, deadline - this.now())));
+    return this.client.send(command, { abortSignal });
   }
 }
 

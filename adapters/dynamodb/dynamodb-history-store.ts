@@ -7,6 +7,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
 import {
   type ArchivedUpgrade,
   type ArchiveWrite,
@@ -25,6 +26,7 @@ import type {
   SyncOutcome,
 } from '../../domain/ports';
 import type { DeviceKey } from '../../domain/upgrade-record';
+import { type BackoffPolicy, retryUntil, type Sleep } from '../retry';
 import {
   checkpointToItem,
   itemToCheckpoint,
@@ -35,13 +37,7 @@ import {
   syncStateToItem,
   upgradeToItem,
 } from './item-mapping';
-import {
-  isConditionalCheckFailed,
-  isPermanentRequestError,
-  mapWithConcurrency,
-  type RetryPolicy,
-  retryThrottled,
-} from './retry';
+import { isConditionalCheckFailed, isPermanentRequestError } from './request-errors';
 import {
   devicePartitionKey,
   discoveryCheckpointKey,
@@ -63,12 +59,13 @@ export interface DynamoDbHistoryStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
   retry?: {
+    /** The waits before asking again for the keys a BatchGetItem left unprocessed (throttling is the SDK's: client.ts). */
     baseDelayMs?: number;
     maxDelayMs?: number;
     /** How long a call without a deadline keeps retrying throttling (and may wait at all) before it gives up. */
     defaultBudgetMs?: number;
   };
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
   now?: () => number;
   /** Conditional writes in flight at once per applyWrites call. */
   writeConcurrency?: number;
@@ -86,7 +83,7 @@ type Condition = Pick<
   'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
 >;
 
-/** One public call's bounds: retries stop before `deadline`, and `signal` aborts whatever is in flight then. */
+/** One public call's bounds: `signal` aborts whatever is in flight at `deadline`, the SDK's retry waits included. */
 interface Call {
   deadline: number;
   signal: AbortSignal;
@@ -114,7 +111,9 @@ const LOGGED_ID_LENGTH = 64;
 export class DynamoDbHistoryStore implements HistoryStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
-  private readonly policy: RetryPolicy;
+  private readonly unprocessedBackoff: BackoffPolicy;
+  private readonly sleep: Sleep | undefined;
+  private readonly now: () => number;
   private readonly defaultBudgetMs: number;
   private readonly writeConcurrency: number;
   private readonly maxConflictRetries: number;
@@ -123,13 +122,14 @@ export class DynamoDbHistoryStore implements HistoryStore {
   constructor(options: DynamoDbHistoryStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
-    this.policy = {
-      baseDelayMs: options.retry?.baseDelayMs ?? 50,
-      maxDelayMs: options.retry?.maxDelayMs ?? 2_000,
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      now: options.now ?? (() => Date.now()),
-      random: Math.random,
+    // No jitter: these waits follow a partial answer, not a refusal many callers got at once.
+    this.unprocessedBackoff = {
+      baseMs: 2 * (options.retry?.baseDelayMs ?? 50),
+      capMs: options.retry?.maxDelayMs ?? 2_000,
+      jitter: 'none',
     };
+    this.sleep = options.sleep;
+    this.now = options.now ?? (() => Date.now());
     this.defaultBudgetMs = options.retry?.defaultBudgetMs ?? 20_000;
     this.writeConcurrency = options.writeConcurrency ?? 8;
     this.maxConflictRetries = options.maxConflictRetries ?? 25;
@@ -183,8 +183,13 @@ export class DynamoDbHistoryStore implements HistoryStore {
     options?: ApplyWritesOptions,
   ): Promise<ArchiveResult> {
     return this.within(options, async (call) => {
-      const outcomes = await mapWithConcurrency(writes, this.writeConcurrency, (write) =>
-        this.applyWrite(device, write, call, options?.onApplied),
+      const limit = pLimit(this.writeConcurrency);
+      const outcomes = await limit.map(writes, (write) =>
+        this.applyWrite(device, write, call, options?.onApplied).catch((error: unknown) => {
+          // The caller is about to see this error: the writes not started yet are not started at all.
+          limit.clearQueue();
+          throw error;
+        }),
       );
       const result: ArchiveResult = { inserted: 0, updated: 0, unchanged: 0, skipped: 0 };
       for (const outcome of outcomes) result[outcome] += 1;
@@ -207,71 +212,68 @@ export class DynamoDbHistoryStore implements HistoryStore {
     );
   }
 
-  async getSyncState(device: DeviceKey): Promise<DeviceSyncState | undefined> {
-    const item = await this.within(undefined, (call) => this.getItem(syncStateKey(device), call));
+  async getSyncState(device: DeviceKey, options?: CallOptions): Promise<DeviceSyncState | undefined> {
+    const item = await this.within(options, (call) => this.getItem(syncStateKey(device), call));
     return item ? itemToSyncState(item) : undefined;
   }
 
-  async getSyncStates(account: string, deviceIds: readonly string[]): Promise<Map<string, DeviceSyncState>> {
-    return this.within(undefined, async (call) => {
+  async getSyncStates(
+    account: string,
+    deviceIds: readonly string[],
+    options?: CallOptions,
+  ): Promise<Map<string, DeviceSyncState>> {
+    return this.within(options, async (call) => {
       const states = new Map<string, DeviceSyncState>();
       for (let start = 0; start < deviceIds.length; start += BATCH_GET_LIMIT) {
         let keys: Record<string, unknown>[] = deviceIds
           .slice(start, start + BATCH_GET_LIMIT)
           .map((deviceId) => syncStateKey({ account, deviceId }) as unknown as Record<string, unknown>);
         // BatchGetItem may answer only part of a batch (UnprocessedKeys); the rest is asked again with backoff.
-        for (let round = 0; keys.length > 0; round += 1) {
-          if (round > 0)
-            await this.policy.sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** round));
-          if (round > 0 && this.policy.now() > call.deadline)
-            throw new Error('DynamoDB left sync states unprocessed until the deadline');
-          const answer = await this.withRetry(
-            () =>
-              this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), {
-                abortSignal: call.signal,
-              }),
-            call.deadline,
+        const retry = { backoff: this.unprocessedBackoff, deadline: call.deadline, now: this.now, sleep: this.sleep };
+        const answered = await retryUntil(retry, async () => {
+          const answer = await this.client.send(
+            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+            { abortSignal: call.signal },
           );
           for (const item of answer.Responses?.[this.tableName] ?? []) {
             const state = itemToSyncState(item);
             states.set(state.deviceId, state);
           }
           keys = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-        }
+          return keys.length === 0;
+        });
+        if (!answered) throw new Error('DynamoDB left sync states unprocessed until the deadline');
       }
       return states;
     });
   }
 
-  async hasArchivedUpgrades(device: DeviceKey): Promise<boolean> {
-    return this.within(undefined, async (call) => {
-      const page = await this.withRetry(
-        () =>
-          this.client.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-              ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-              ExpressionAttributeValues: { ':pk': devicePartitionKey(device), ':prefix': UPGRADE_SORT_KEY_PREFIX },
-              ProjectionExpression: '#pk',
-              Limit: 1,
-            }),
-            { abortSignal: call.signal },
-          ),
-        call.deadline,
+  async hasArchivedUpgrades(device: DeviceKey, options?: CallOptions): Promise<boolean> {
+    return this.within(options, async (call) => {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+          ExpressionAttributeValues: { ':pk': devicePartitionKey(device), ':prefix': UPGRADE_SORT_KEY_PREFIX },
+          ProjectionExpression: '#pk',
+          Limit: 1,
+        }),
+        { abortSignal: call.signal },
       );
       return (page.Items ?? []).length > 0;
     });
   }
 
-  async getDiscoveryCheckpoint(account: string): Promise<DiscoveryCheckpoint | undefined> {
-    const item = await this.within(undefined, (call) => this.getItem(discoveryCheckpointKey(account), call));
+  async getDiscoveryCheckpoint(account: string, options?: CallOptions): Promise<DiscoveryCheckpoint | undefined> {
+    const item = await this.within(options, (call) => this.getItem(discoveryCheckpointKey(account), call));
     return item ? itemToCheckpoint(item) : undefined;
   }
 
   async saveDiscoveryCheckpoint(
     checkpoint: DiscoveryCheckpoint,
     expected: DiscoveryCheckpoint | undefined,
+    options?: CallOptions,
   ): Promise<boolean> {
     // With no expected checkpoint this starts a run: allowed over nothing or over a finished run only.
     const condition: Condition = expected
@@ -285,7 +287,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
           ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#state': 'state' },
           ExpressionAttributeValues: { ':done': 'done' },
         };
-    return this.within(undefined, (call) => this.conditionalPut(checkpointToItem(checkpoint), condition, call));
+    return this.within(options, (call) => this.conditionalPut(checkpointToItem(checkpoint), condition, call));
   }
 
   /**
@@ -377,16 +379,12 @@ export class DynamoDbHistoryStore implements HistoryStore {
     return this.conditionalPut(upgradeToItem(device, write.next), condition, call);
   }
 
-  /** One PutItem under `condition`, retried on throttling within the call: false when the condition failed. */
+  /** One PutItem under `condition` (the SDK retries throttling within the call): false when the condition failed. */
   private async conditionalPut(item: Record<string, unknown>, condition: Condition, call: Call): Promise<boolean> {
     try {
-      await this.withRetry(
-        () =>
-          this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ...condition }), {
-            abortSignal: call.signal,
-          }),
-        call.deadline,
-      );
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ...condition }), {
+        abortSignal: call.signal,
+      });
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
@@ -418,15 +416,9 @@ export class DynamoDbHistoryStore implements HistoryStore {
           };
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.withRetry(
-        () =>
-          this.client.send(
-            new QueryCommand({ TableName: this.tableName, ...keyCondition, ExclusiveStartKey: startKey }),
-            {
-              abortSignal: call.signal,
-            },
-          ),
-        call.deadline,
+      const page = await this.client.send(
+        new QueryCommand({ TableName: this.tableName, ...keyCondition, ExclusiveStartKey: startKey }),
+        { abortSignal: call.signal },
       );
       for (const item of page.Items ?? []) onItem(item);
       startKey = page.LastEvaluatedKey;
@@ -443,33 +435,23 @@ export class DynamoDbHistoryStore implements HistoryStore {
   }
 
   private async getItem(key: TableKey, call: Call): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.withRetry(
-      () =>
-        this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }), {
-          abortSignal: call.signal,
-        }),
-      call.deadline,
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      { abortSignal: call.signal },
     );
     return Item;
   }
 
-  private withRetry<T>(operation: () => Promise<T>, deadline: number): Promise<T> {
-    return retryThrottled(operation, deadline, this.policy);
-  }
-
   /**
-   * Runs one public call under its deadline: retries stop before it, and whatever request is in flight
-   * when it passes is aborted, so a store that accepts connections but never answers cannot hold the
-   * caller past it (the SDK's own timeouts only bound one attempt).
+   * Runs one public call under its deadline: whatever request or SDK retry wait is in flight when it
+   * passes is aborted, so neither throttling nor a store that accepts connections but never answers can
+   * hold the caller past it (the SDK's own timeouts only bound one attempt).
    */
   private async within<T>(options: CallOptions | undefined, run: (call: Call) => Promise<T>): Promise<T> {
-    const deadline = options?.deadline ?? this.policy.now() + this.defaultBudgetMs;
+    const deadline = options?.deadline ?? this.now() + this.defaultBudgetMs;
     const controller = new AbortController();
     // Node fires a timer longer than 2^31-1 ms at once, so a far-off deadline is capped, not turned into an abort.
-    const timer = setTimeout(
-      () => controller.abort(),
-      Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.policy.now())),
-    );
+    const timer = setTimeout(() => controller.abort(), Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.now())));
     try {
       return await run({ deadline, signal: controller.signal });
     } finally {

@@ -1,12 +1,17 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { CallOptions } from '../../domain/ports';
 import { type LoginGuardRecord, type LoginGuardStore, MAX_LOGIN_ATTEMPTS } from '../thingspace/login-guard';
-import { isConditionalCheckFailed } from './retry';
+import { isConditionalCheckFailed } from './request-errors';
 import { ITEM_TYPES, loginGuardKey } from './table-schema';
 
 export interface DynamoDbLoginGuardOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** How long a call without a deadline may take, the SDK's retries included, before it is aborted. */
+  defaultBudgetMs?: number;
 }
+
+const DEFAULT_BUDGET_MS = 20_000;
 
 const NUMBERS = ['version', 'attempts', 'pausedUntil', 'leaseUntil', 'lastAttemptAt', 'lastSuccessAt'] as const;
 const STRINGS = ['fingerprint', 'salt', 'leaseOwner', 'lastOutcome'] as const;
@@ -20,14 +25,20 @@ const STRINGS = ['fingerprint', 'salt', 'leaseOwner', 'lastOutcome'] as const;
 export class DynamoDbLoginGuard implements LoginGuardStore {
   constructor(private readonly options: DynamoDbLoginGuardOptions) {}
 
-  async read(userKey: string): Promise<LoginGuardRecord | undefined> {
+  async read(userKey: string, options?: CallOptions): Promise<LoginGuardRecord | undefined> {
     const { Item } = await this.options.client.send(
       new GetCommand({ TableName: this.options.tableName, Key: loginGuardKey(userKey), ConsistentRead: true }),
+      { abortSignal: this.abortSignal(options) },
     );
     return Item === undefined ? undefined : parseRecord(Item);
   }
 
-  async write(userKey: string, record: LoginGuardRecord, expectedVersion: number | undefined): Promise<boolean> {
+  async write(
+    userKey: string,
+    record: LoginGuardRecord,
+    expectedVersion: number | undefined,
+    options?: CallOptions,
+  ): Promise<boolean> {
     const item = {
       ...record,
       ...loginGuardKey(userKey),
@@ -47,6 +58,7 @@ export class DynamoDbLoginGuard implements LoginGuardStore {
                 ExpressionAttributeValues: { ':version': expectedVersion },
               }),
         }),
+        { abortSignal: this.abortSignal(options) },
       );
       return true;
     } catch (error) {
@@ -59,8 +71,18 @@ export class DynamoDbLoginGuard implements LoginGuardStore {
   async reset(userKey: string): Promise<LoginGuardRecord | undefined> {
     const { Attributes } = await this.options.client.send(
       new DeleteCommand({ TableName: this.options.tableName, Key: loginGuardKey(userKey), ReturnValues: 'ALL_OLD' }),
+      { abortSignal: this.abortSignal(undefined) },
     );
     return Attributes === undefined ? undefined : parseRecord(Attributes);
+  }
+
+  /** Aborts the call, the SDK's retries and their waits included, at the caller's deadline or after the default budget. */
+  private abortSignal(options: CallOptions | undefined): AbortSignal {
+    const remainingMs =
+      options?.deadline === undefined
+        ? (this.options.defaultBudgetMs ?? DEFAULT_BUDGET_MS)
+        : options.deadline - Date.now();
+    return AbortSignal.timeout(Math.min(2 ** 31 - 1, Math.max(0, remainingMs)));
   }
 }
 

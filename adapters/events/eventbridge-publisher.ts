@@ -1,5 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { ChangeEvent } from '../../domain/change-event';
+import { retryUntil, type Sleep } from '../retry';
 
 /** PutEvents takes at most ten entries per call... */
 const PUT_EVENTS_LIMIT = 10;
@@ -27,7 +28,7 @@ export interface EventBridgePublisherOptions {
   /** Rounds of re-sending the entries PutEvents reported as failed (throttling, internal errors). */
   maxRounds?: number;
   baseDelayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 /**
@@ -38,12 +39,12 @@ export interface EventBridgePublisherOptions {
 export class EventBridgePublisher {
   private readonly maxRounds: number;
   private readonly baseDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: Sleep | undefined;
 
   constructor(private readonly options: EventBridgePublisherOptions) {
     this.maxRounds = options.maxRounds ?? 4;
     this.baseDelayMs = options.baseDelayMs ?? 100;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep;
   }
 
   /** Returns the positions (in `events`) of the events that could not be published. */
@@ -77,8 +78,8 @@ export class EventBridgePublisher {
 
   private async publishBatch(entries: readonly PutEventsRequestEntry[], positions: number[]): Promise<number[]> {
     let pending = positions;
-    for (let round = 0; round < this.maxRounds && pending.length > 0; round += 1) {
-      if (round > 0) await this.sleep(Math.min(2_000, this.baseDelayMs * 2 ** round));
+    const backoff = { baseMs: 2 * this.baseDelayMs, capMs: 2_000, jitter: 'none' } as const;
+    await retryUntil({ backoff, maxAttempts: this.maxRounds, sleep: this.sleep }, async () => {
       let result;
       try {
         result = await this.options.client.send(
@@ -86,12 +87,13 @@ export class EventBridgePublisher {
         );
       } catch {
         // The SDK already retried the call itself; the whole batch is retried in the next round.
-        continue;
+        return false;
       }
       const answers = result.Entries ?? [];
       // Entries come back in request order; an entry with an ErrorCode (or none at all) was not put.
       pending = pending.filter((_, index) => !answers[index]?.EventId || Boolean(answers[index]?.ErrorCode));
-    }
+      return pending.length === 0;
+    });
     return pending;
   }
 

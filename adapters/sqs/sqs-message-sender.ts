@@ -1,14 +1,17 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import pLimit from 'p-limit';
+import { type BackoffPolicy, retryUntil, type Sleep } from '../retry';
 
 const SQS_BATCH_LIMIT = 10;
 const MAX_ROUNDS = 8;
+const ROUND_BACKOFF: BackoffPolicy = { baseMs: 200, capMs: 5_000, jitter: 'none' };
 
 export interface SqsMessageSenderOptions {
   client: SQSClient;
   queueUrl: string;
   /** SendMessageBatch calls in flight at once. */
   parallelBatches?: number;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 /**
@@ -17,11 +20,11 @@ export interface SqsMessageSenderOptions {
  */
 export class SqsMessageSender {
   private readonly parallelBatches: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: Sleep | undefined;
 
   constructor(private readonly options: SqsMessageSenderOptions) {
     this.parallelBatches = options.parallelBatches ?? 10;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep;
   }
 
   async sendAll(bodies: readonly unknown[]): Promise<void> {
@@ -34,15 +37,19 @@ export class SqsMessageSender {
         })),
       );
     }
-    for (let start = 0; start < batches.length; start += this.parallelBatches) {
-      await Promise.all(batches.slice(start, start + this.parallelBatches).map((batch) => this.sendBatch(batch)));
-    }
+    const limit = pLimit(this.parallelBatches);
+    await limit.map(batches, (batch) =>
+      this.sendBatch(batch).catch((error: unknown) => {
+        // The caller is about to see this error: the batches not started yet are not sent at all.
+        limit.clearQueue();
+        throw error;
+      }),
+    );
   }
 
   private async sendBatch(entries: SendMessageBatchRequestEntry[]): Promise<void> {
     let pending = entries;
-    for (let round = 0; round < MAX_ROUNDS && pending.length > 0; round += 1) {
-      if (round > 0) await this.sleep(Math.min(5_000, 100 * 2 ** round));
+    const sent = await retryUntil({ backoff: ROUND_BACKOFF, maxAttempts: MAX_ROUNDS, sleep: this.sleep }, async () => {
       const result = await this.options.client.send(
         new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: pending }),
       );
@@ -52,8 +59,8 @@ export class SqsMessageSender {
         throw new Error(`SQS refused ${permanent.length} message(s): ${permanent[0]?.Code ?? 'unknown'}`);
       }
       pending = pending.filter((entry) => failedIds.has(entry.Id));
-    }
-    if (pending.length > 0)
-      throw new Error(`SQS did not accept ${pending.length} message(s) after ${MAX_ROUNDS} rounds`);
+      return pending.length === 0;
+    });
+    if (!sent) throw new Error(`SQS did not accept ${pending.length} message(s) after ${MAX_ROUNDS} rounds`);
   }
 }

@@ -3,7 +3,7 @@ import { ThingSpaceError } from '../../domain/thingspace-error';
 /** The time one API call may still spend, from its deadline (epoch ms); unlimited without one. */
 export class Budget {
   constructor(
-    private readonly deadline: number | undefined,
+    readonly deadline: number | undefined,
     private readonly now: () => number,
   ) {}
 

@@ -2,8 +2,8 @@ import type { CallOptions, DeviceListPage, ThingSpaceApi } from '../../domain/po
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
 import { type DropCounts, droppedTotal } from '../../domain/upstream-record';
+import { backoff, sleep } from '../retry';
 import { type AuthHeaders, SessionCache } from './auth-session';
-import { fullJitterDelayMs, parseRetryAfterMs } from './backoff';
 import { Budget } from './budget';
 import { type CredentialsProvider, CredentialsUnavailableError, type ThingSpaceCredentials } from './credentials';
 import {
@@ -17,6 +17,7 @@ import { DEFAULT_MAX_BODY_BYTES, isTransientStatus } from './exchange';
 import { httpExchange } from './http-exchange';
 import { InMemoryLoginGuardStore, LoginGuard, type LoginGuardStore } from './login-guard';
 import { callbacksPath, deviceListPath, historyPath, joinUrl } from './paths';
+import { parseRetryAfterMs } from './retry-after';
 import { parseDeviceListPage, parseHistory } from './schemas';
 import { silentLogger, type ThingSpaceLogger, TransientFailure, type Transport } from './transport';
 
@@ -82,8 +83,6 @@ export interface ThingSpaceCallbackApi {
 /** The only callback service name FOTA uses. */
 const FOTA_CALLBACK_NAME = 'Fota';
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 type Failure = { timedOut: boolean; status?: number; retryAfter?: string | null };
 
 /** A 2xx body, read whole. */
@@ -132,7 +131,7 @@ class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 5000;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
     this.random = options.random ?? Math.random;
   }
 
@@ -305,7 +304,8 @@ class ThingSpaceHttpClient implements ThingSpaceApi, ThingSpaceCallbackApi {
     if (retryAfterMs !== undefined && !Number.isFinite(budget.remainingMs()) && retryAfterMs > this.maxRetryAfterMs) {
       throw exhausted(`Retry-After ${retryAfterMs} ms is too long`);
     }
-    const delayMs = retryAfterMs ?? fullJitterDelayMs(failures, this.baseDelayMs, this.maxDelayMs, this.random);
+    const delayMs =
+      retryAfterMs ?? backoff(failures, { baseMs: this.baseDelayMs, capMs: this.maxDelayMs }, this.random);
     if (!budget.allowsWait(delayMs)) throw exhausted('the deadline leaves no time for another attempt');
     this.transport.logger.warn('ThingSpace call failed; retrying', {
       operation,

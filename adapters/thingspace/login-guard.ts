@@ -1,5 +1,7 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import type { CallOptions } from '../../domain/ports';
 import { ThingSpaceError } from '../../domain/thingspace-error';
+import { backoff, type Sleep, sleep } from '../retry';
 
 /**
  * The one rule: at most MAX_LOGIN_ATTEMPTS consecutive login attempts per ThingSpace API user without a
@@ -34,11 +36,19 @@ export interface LoginGuardRecord {
   lastSuccessAt?: number;
 }
 
-/** Where the records live: the history table when deployed and locally, a Map in unit tests. */
+/**
+ * Where the records live: the history table when deployed and locally, a Map in unit tests. A call
+ * gives up at `options.deadline` (the store's own budget without one).
+ */
 export interface LoginGuardStore {
-  read(userKey: string): Promise<LoginGuardRecord | undefined>;
+  read(userKey: string, options?: CallOptions): Promise<LoginGuardRecord | undefined>;
   /** Writes when the stored version is still `expectedVersion` (undefined: no record yet); false if not. */
-  write(userKey: string, record: LoginGuardRecord, expectedVersion: number | undefined): Promise<boolean>;
+  write(
+    userKey: string,
+    record: LoginGuardRecord,
+    expectedVersion: number | undefined,
+    options?: CallOptions,
+  ): Promise<boolean>;
 }
 
 export class InMemoryLoginGuardStore implements LoginGuardStore {
@@ -74,9 +84,10 @@ export interface LoginCredentials {
   password: string;
 }
 
-/** How long a login may wait for another instance's attempt; the API call's Budget fits. */
+/** How long a login may wait for another instance's attempt, and when it must give up; the API call's Budget fits. */
 export interface LoginWait {
   allowsWait(waitMs: number): boolean;
+  readonly deadline?: number;
 }
 
 /** An attempt recorded by `begin`; hand it to `succeeded` or `failed`. */
@@ -95,7 +106,7 @@ export interface LoginGuardOptions {
   maxBackoffMs?: number;
   pollMs?: number;
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 const MAX_CONFLICTS = 10;
@@ -107,7 +118,7 @@ export class LoginGuard {
   private readonly maxBackoffMs: number;
   private readonly pollMs: number;
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: Sleep;
 
   constructor(options: LoginGuardOptions) {
     this.store = options.store;
@@ -116,7 +127,7 @@ export class LoginGuard {
     this.maxBackoffMs = Math.max(this.backoffMs, options.maxBackoffMs ?? 3_600_000);
     this.pollMs = options.pollMs ?? 50;
     this.now = options.now ?? (() => Date.now());
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? sleep;
   }
 
   /**
@@ -127,8 +138,9 @@ export class LoginGuard {
     const key = userKey(credentials.username);
     const owner = randomUUID();
     const startedAt = this.now();
+    const call: CallOptions = wait?.deadline === undefined ? {} : { deadline: wait.deadline };
     for (let conflicts = 0; ; ) {
-      const record = await this.failClosed(() => this.store.read(key));
+      const record = await this.failClosed(() => this.store.read(key, call));
       const now = this.now();
       const attempts = record?.attempts ?? 0;
       if (attempts >= MAX_LOGIN_ATTEMPTS) throw stoppedError(attempts);
@@ -161,7 +173,7 @@ export class LoginGuard {
         lastAttemptAt: now,
         lastOutcome: 'in flight',
       };
-      if (await this.failClosed(() => this.store.write(key, next, record?.version)))
+      if (await this.failClosed(() => this.store.write(key, next, record?.version, call)))
         return { key, version: next.version, attempts: next.attempts };
       conflicts += 1;
       if (conflicts > MAX_CONFLICTS)
@@ -188,6 +200,8 @@ export class LoginGuard {
   /**
    * Writes the verdict only onto the record this attempt wrote. Anything newer (an operator's reset,
    * another attempt after this lease ran out) is left as it is: the count is never lowered on a guess.
+   * Under the store's own budget, not the API call's deadline: a success that is not recorded still
+   * counts as an attempt against the user's lockout.
    */
   private async finish(
     permit: LoginPermit,
@@ -198,8 +212,9 @@ export class LoginGuard {
     await this.store.write(permit.key, { ...change(record, this.now()), version: record.version + 1 }, record.version);
   }
 
+  /** No jitter: the pause is the rule an operator is told about, not a spread of retries. */
   private backoffAfter(attempts: number): number {
-    return Math.min(this.backoffMs * 2 ** Math.min(Math.max(attempts - 1, 0), 30), this.maxBackoffMs);
+    return backoff(attempts, { baseMs: this.backoffMs, capMs: this.maxBackoffMs, jitter: 'none' });
   }
 
   private async failClosed<T>(operation: () => Promise<T>): Promise<T> {

@@ -1,10 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { type ErrorBody, ErrorCode } from '../../domain/failure';
+import type { ErrorBody } from '../../domain/failure';
 import { logger, metrics } from './powertools';
 import { sqsClient } from './sqs-client';
-import { syncDisposition } from './sync-failures';
 
 /**
  * A message that can never succeed (not valid, or refused by ThingSpace) goes straight to the queue's
@@ -26,30 +25,4 @@ export async function deadLetter(record: SQSRecord, dlqUrlVariable: string, reas
       },
     }),
   );
-}
-
-/**
- * A message body validated with the same rules as the API: JSON, then `parse` (which throws an
- * invalid-parameter failure for bad fields). Returns the value, or the ThingSpace-shaped reason it was refused.
- */
-export function parseMessage<T>(
-  body: string,
-  parse: (payload: Record<string, unknown>) => T,
-): { value: T } | { refused: ErrorBody } {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(body);
-  } catch {
-    return { refused: { errorCode: ErrorCode.invalidParameter, errorMessage: 'Message body is not JSON' } };
-  }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    return { refused: { errorCode: ErrorCode.invalidParameter, errorMessage: 'Message body is not a JSON object' } };
-  }
-  try {
-    return { value: parse(payload as Record<string, unknown>) };
-  } catch (error) {
-    const disposition = syncDisposition(error);
-    if (disposition.action === 'dead-letter') return { refused: disposition.reason };
-    throw error;
-  }
 }

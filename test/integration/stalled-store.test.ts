@@ -3,9 +3,14 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard';
+import { createThingSpaceClient } from '../../adapters/thingspace/client';
+import { userKey } from '../../adapters/thingspace/login-guard';
 import { planArchiveWrites } from '../../domain/archive-plan';
+import type { DiscoveryCheckpoint } from '../../domain/ports';
 import { apiGatewayProxyEvent } from '../../local/lambda-emulation';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { discoverFleet } from '../../services/discover-fleet';
 import { useHandlerEnvironment } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
@@ -148,6 +153,97 @@ describe('a DynamoDB that accepts connections and never answers', () => {
 
     // Assess
     for (const call of calls) expect(call).toMatchObject({ status: 'rejected', reason: { name: 'AbortError' } });
+    client.destroy();
+  });
+
+  it("aborts the fleet sync's store calls at the caller's deadline: sync states, archive checks, checkpoints", async () => {
+    // Prepare: the SDK's own timeout is far away, and the store's default budget is 20 s.
+    const client = createDocumentClient({ endpoint: stalled.endpoint, requestTimeoutMs: 60_000 });
+    const store = new DynamoDbHistoryStore({ client, tableName: 'fota-history-stalled' });
+    const device = { account: TEST_ACCOUNT, deviceId: nextDeviceId() };
+    const checkpoint: DiscoveryCheckpoint = {
+      account: TEST_ACCOUNT,
+      runId: 'run-1',
+      startedAt: new Date().toISOString(),
+      nextIndex: '0',
+      pagesDone: 0,
+      devicesEnqueued: 0,
+      state: 'running',
+      updatedAt: new Date().toISOString(),
+    };
+    const soon = () => ({ deadline: Date.now() + 300 });
+    const startedAt = Date.now();
+
+    // Act
+    const calls = await Promise.allSettled([
+      store.getSyncState(device, soon()),
+      store.getSyncStates(device.account, [device.deviceId], soon()),
+      store.hasArchivedUpgrades(device, soon()),
+      store.getDiscoveryCheckpoint(device.account, soon()),
+      store.saveDiscoveryCheckpoint(checkpoint, undefined, soon()),
+    ]);
+
+    // Assess
+    for (const call of calls) expect(call).toMatchObject({ status: 'rejected', reason: { name: 'AbortError' } });
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    client.destroy();
+  });
+
+  it('ends a discovery pass over a stalled store at its store deadline', async () => {
+    // Prepare: the pass's first step reads its checkpoint, so ThingSpace is never asked.
+    const client = createDocumentClient({ endpoint: stalled.endpoint, requestTimeoutMs: 60_000 });
+    const store = new DynamoDbHistoryStore({ client, tableName: 'fota-history-stalled' });
+    const notAsked = async (): Promise<never> => {
+      throw new Error('ThingSpace was asked before the checkpoint was read');
+    };
+    const startedAt = Date.now();
+
+    // Act
+    const pass = discoverFleet(
+      TEST_ACCOUNT,
+      {
+        thingspace: { getDeviceHistory: notAsked, listDevices: notAsked },
+        store,
+        syncQueue: { enqueue: notAsked },
+      },
+      { runId: 'run-stalled', deadline: startedAt + 60_000, storeDeadline: startedAt + 300 },
+    );
+
+    // Assess
+    await expect(pass).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    client.destroy();
+  });
+
+  it("stops a login at the API call's deadline when the login guard's record cannot be read", async () => {
+    // Prepare
+    const client = createDocumentClient({ endpoint: stalled.endpoint, requestTimeoutMs: 60_000 });
+    const guard = new DynamoDbLoginGuard({ client, tableName: 'fota-history-stalled' });
+    const thingspace = createThingSpaceClient({
+      baseUrl: simulator.url,
+      credentials: async () => DEMO_CREDENTIALS,
+      loginGuard: guard,
+    });
+    const loginsBefore = simulator.stats().loginRequests;
+    const startedAt = Date.now();
+
+    // Act
+    const history = thingspace.getDeviceHistory(
+      { account: TEST_ACCOUNT, deviceId: nextDeviceId() },
+      { deadline: startedAt + 500 },
+    );
+    const guardCalls = Promise.allSettled([
+      guard.read(userKey(DEMO_CREDENTIALS.username), { deadline: Date.now() + 300 }),
+      guard.write(userKey('someone'), { version: 1, attempts: 1 }, undefined, { deadline: Date.now() + 300 }),
+    ]);
+
+    // Assess
+    await expect(history).rejects.toMatchObject({ failure: 'unavailable' });
+    for (const call of await guardCalls) {
+      expect(call).toMatchObject({ status: 'rejected', reason: { name: 'AbortError' } });
+    }
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    expect(simulator.stats().loginRequests).toBe(loginsBefore);
     client.destroy();
   });
 });

@@ -1,10 +1,10 @@
-import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
-import { upgradeKey } from '../../adapters/dynamodb/table-schema';
+import { syncStateKey, upgradeKey } from '../../adapters/dynamodb/table-schema';
 import {
   type ArchivedUpgrade,
   type ArchiveWrite,
@@ -19,10 +19,6 @@ const device: DeviceKey = { account: '0242078689-00001', deviceId: '990013907835
 const dynamo = mockClient(DynamoDBDocumentClient);
 
 const upgrade = (id: string, overrides: Partial<UpgradeRecord> = {}) => inProgressUpgrade(device, id, overrides);
-
-function throttled() {
-  return new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} });
-}
 
 function conditionFailed() {
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
@@ -57,50 +53,8 @@ beforeEach(() => {
   dynamo.reset();
 });
 
-describe('DynamoDbHistoryStore.applyWrites throttling', () => {
-  it('retries a throttled write until it is stored', async () => {
-    // Prepare
-    const clock = fakeClock();
-    dynamo.on(PutCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({});
-
-    // Act
-    const result = await newStore(clock).applyWrites(device, [firstSighting(upgrade('upg-1'))]);
-
-    // Assess
-    expect(result).toEqual({ inserted: 1, updated: 0, unchanged: 0, skipped: 0 });
-    expect(dynamo.commandCalls(PutCommand)).toHaveLength(4);
-    expect(clock.sleeps).toHaveLength(3);
-  });
-
-  it('gives up with the throttling error once the deadline is reached', async () => {
-    // Prepare
-    const clock = fakeClock();
-    dynamo.on(PutCommand).rejects(throttled());
-    const deadline = clock.now() + 1_000;
-
-    // Act
-    const attempt = newStore(clock).applyWrites(device, [firstSighting(upgrade('upg-1'))], { deadline });
-
-    // Assess
-    await expect(attempt).rejects.toThrow(ProvisionedThroughputExceededException);
-    expect(clock.now()).toBeLessThanOrEqual(deadline);
-    expect(dynamo.commandCalls(PutCommand).length).toBeGreaterThan(1);
-  });
-
-  it('gives up within the default budget when the caller sets no deadline', async () => {
-    // Prepare
-    const clock = fakeClock();
-    const start = clock.now();
-    dynamo.on(PutCommand).rejects(throttled());
-
-    // Act
-    const attempt = newStore(clock).applyWrites(device, [firstSighting(upgrade('upg-1'))]);
-
-    // Assess
-    await expect(attempt).rejects.toThrow(ProvisionedThroughputExceededException);
-    expect(clock.now() - start).toBeLessThanOrEqual(5_000);
-  });
-
+// Throttling is the SDK's to retry, so it is tested over HTTP: test/integration/dynamodb-throttling.test.ts.
+describe('DynamoDbHistoryStore.applyWrites failures', () => {
   it('skips, without retrying, a record DynamoDB refuses for good, and logs only its id', async () => {
     // Prepare
     const clock = fakeClock();
@@ -281,7 +235,6 @@ describe('DynamoDbHistoryStore.listUpgrades', () => {
     dynamo
       .on(QueryCommand)
       .resolvesOnce({ Items: [itemOf(first!.next)], LastEvaluatedKey: pageBoundary })
-      .rejectsOnce(throttled())
       .resolvesOnce({ Items: [{ ...itemOf(second!.next), leaked: 'not a record field' }] });
 
     // Act
@@ -290,9 +243,9 @@ describe('DynamoDbHistoryStore.listUpgrades', () => {
     // Assess
     expect(listed).toEqual([first!.next, second!.next]);
     const queries = dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input);
-    expect(queries).toHaveLength(3);
+    expect(queries).toHaveLength(2);
     expect(queries[0]!.ExclusiveStartKey).toBeUndefined();
-    expect(queries[2]!.ExclusiveStartKey).toEqual(pageBoundary);
+    expect(queries[1]!.ExclusiveStartKey).toEqual(pageBoundary);
     expect(queries[0]!.ExpressionAttributeValues).toEqual({
       ':pk': `DEVICE#${device.account}#${device.deviceId}`,
       ':prefix': 'UPGRADE#',
@@ -335,5 +288,49 @@ describe('DynamoDbHistoryStore sync state and checkpoints', () => {
 
     // Assess
     expect(saved).toBe(false);
+  });
+
+  it('asks again, after a wait, for the sync states BatchGetItem left unprocessed', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const other = { ...device, deviceId: '990013907835581' };
+    const stateItem = (key: typeof device) => ({
+      ...syncStateKey(key),
+      ...key,
+      syncedAt: '2024-05-02T00:00:00.000Z',
+      outcome: 'success',
+    });
+    dynamo
+      .on(BatchGetCommand)
+      .resolvesOnce({
+        Responses: { history: [stateItem(device)] },
+        UnprocessedKeys: { history: { Keys: [syncStateKey(other)] } },
+      })
+      .resolvesOnce({ Responses: { history: [stateItem(other)] } });
+
+    // Act
+    const states = await newStore(clock).getSyncStates(device.account, [device.deviceId, other.deviceId]);
+
+    // Assess
+    expect([...states.keys()].sort()).toEqual([device.deviceId, other.deviceId].sort());
+    expect(dynamo.commandCalls(BatchGetCommand)[1]!.args[0].input.RequestItems?.history?.Keys).toEqual([
+      syncStateKey(other),
+    ]);
+    expect(clock.sleeps).toEqual([20]);
+  });
+
+  it('gives up on sync states still unprocessed before a wait would pass the deadline', async () => {
+    // Prepare
+    const clock = fakeClock();
+    dynamo.on(BatchGetCommand).resolves({ UnprocessedKeys: { history: { Keys: [syncStateKey(device)] } } });
+    const deadline = clock.now() + 100;
+
+    // Act
+    const reading = newStore(clock).getSyncStates(device.account, [device.deviceId], { deadline });
+
+    // Assess: waits of 20, 40 ms; the next 80 would end past the deadline.
+    await expect(reading).rejects.toThrow('unprocessed until the deadline');
+    expect(clock.sleeps).toEqual([20, 40]);
+    expect(clock.now()).toBeLessThan(deadline);
   });
 });

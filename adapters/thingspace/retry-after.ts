@@ -1,14 +1,3 @@
-/** "Full jitter": a random wait up to an exponentially growing ceiling, so retries from many callers spread out. */
-export function fullJitterDelayMs(
-  failures: number,
-  baseDelayMs: number,
-  maxDelayMs: number,
-  random: () => number,
-): number {
-  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, failures - 1));
-  return Math.floor(random() * ceiling);
-}
-
 /** Retry-After in seconds or as an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfterMs(value: string | null | undefined, now: number): number | undefined {
   if (!value) return undefined;
