@@ -23,6 +23,7 @@ if (!ENTRIES.includes(entry)) {
 // The entry parses its own options from process.argv.slice(2).
 process.argv.splice(2, 1);
 
+
 function sourceStamp() {
   const hash = createHash('sha256');
   const walk = (dir) => {
@@ -44,26 +45,35 @@ function sourceStamp() {
   return hash.digest('hex').slice(0, 16);
 }
 
-const bundle = join(OUT_DIR, `${entry}.${sourceStamp()}.mjs`);
+const stamp = sourceStamp();
+const bundle = join(OUT_DIR, `${entry}.${stamp}.mjs`);
 if (!existsSync(bundle)) {
   const { build } = await import('esbuild');
   mkdirSync(OUT_DIR, { recursive: true });
-  // Written aside and renamed, so two starts building at once never load a half-written bundle.
-  const temporary = `${bundle}.${process.pid}.tmp`;
+  // Written aside (under the name it will have, which its map comment names) and renamed, so two
+  // starts building at once never load a half-written bundle.
+  const aside = join(OUT_DIR, `.${process.pid}.tmp`);
+  const fileName = `${entry}.${stamp}.mjs`;
   await build({
     entryPoints: [join(ROOT, 'local', `${entry}.ts`)],
-    outfile: temporary,
+    outfile: join(aside, fileName),
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: `node${process.versions.node.split('.')[0]}`,
     // node_modules load as they are: only this project's TypeScript needs compiling.
     packages: 'external',
+    // A map beside the bundle (read only with --enable-source-maps or by a profile summary), so a
+    // stack trace or a CPU profile can name the TypeScript source.
+    sourcemap: 'linked',
     logLevel: 'error',
   });
-  renameSync(temporary, bundle);
+  renameSync(join(aside, `${fileName}.map`), `${bundle}.map`);
+  renameSync(join(aside, fileName), bundle);
+  rmSync(aside, { recursive: true, force: true });
   for (const name of readdirSync(OUT_DIR)) {
-    if (name.startsWith(`${entry}.`) && join(OUT_DIR, name) !== bundle && !name.endsWith('.tmp')) {
+    const file = join(OUT_DIR, name);
+    if (name.startsWith(`${entry}.`) && file !== bundle && file !== `${bundle}.map` && !name.startsWith('.')) {
       rmSync(join(OUT_DIR, name), { force: true });
     }
   }
