@@ -23,6 +23,11 @@ if (!ENTRIES.includes(entry)) {
 // The entry parses its own options from process.argv.slice(2).
 process.argv.splice(2, 1);
 
+// Tracing is off outside Lambda (local-environment.ts) unless asked for, yet loading the X-Ray SDK
+// (through Powertools' Tracer) installs async hooks that track every promise for its context: about a
+// tenth of the server's CPU per request. In manual mode it installs none. Set before the bundle's
+// imports run, which is when the SDK reads it.
+if (process.env.POWERTOOLS_TRACE_ENABLED !== 'true') process.env.AWS_XRAY_MANUAL_MODE ||= 'true';
 
 function sourceStamp() {
   const hash = createHash('sha256');
