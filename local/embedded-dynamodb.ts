@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import dynalite from 'dynalite';
 
 export interface EmbeddedDynamoDbOptions {
   /** LevelDB directory, so data survives restarts; in memory when omitted. */
@@ -40,6 +39,8 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions = {
     return { endpoint: endpointOn(store.port), close: store.close };
   }
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  // Imported here: with `thread`, only the store's thread loads dynalite and LevelDB (npm start's start).
+  const { default: dynalite } = await import('dynalite');
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 
   await new Promise<void>((resolve, reject) => {
