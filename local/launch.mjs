@@ -42,7 +42,8 @@ function sourceStamp() {
     }
   };
   for (const dir of SOURCE_DIRS) walk(join(ROOT, dir));
-  for (const file of ['package-lock.json', 'tsconfig.json']) {
+  // This file too: a change to how the bundle is built rebuilds it.
+  for (const file of ['package-lock.json', 'tsconfig.json', 'local/launch.mjs']) {
     const stat = statSync(join(ROOT, file), { throwIfNoEntry: false });
     if (stat) hash.update(`${file}\0${stat.mtimeMs}\0${stat.size}\n`);
   }
@@ -66,8 +67,16 @@ if (!existsSync(bundle)) {
     platform: 'node',
     format: 'esm',
     target: `node${process.versions.node.split('.')[0]}`,
-    // node_modules load as they are: only this project's TypeScript needs compiling.
-    packages: 'external',
+    // Packages bundled too: loading them from node_modules file by file (resolving, reading, telling
+    // CommonJS from ESM, hundreds of small AWS SDK files) was most of a start's CPU. The store's
+    // packages stay out: it runs on its own thread (local/embedded-dynamodb-thread.cjs) and LevelDB is a
+    // native addon; esbuild is only needed when building.
+    external: ['dynalite', 'esbuild'],
+    mainFields: ['module', 'main'],
+    // CommonJS packages in an ES module bundle still call require (for Node built-ins).
+    banner: {
+      js: "import { createRequire as __launchCreateRequire } from 'node:module'; const require = __launchCreateRequire(import.meta.url);",
+    },
     // A map beside the bundle (read only with --enable-source-maps or by a profile summary), so a
     // stack trace or a CPU profile can name the TypeScript source.
     sourcemap: 'linked',
