@@ -24,7 +24,7 @@ export interface StartTimeResults {
   rows: StartTimeRow[];
 }
 
-const TRIALS = 8;
+const TRIALS = 6;
 const START_TIMEOUT_MS = 20_000;
 
 interface Variant {
