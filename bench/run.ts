@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: the service's performance, measured side by side in one run on this machine.
- * `npm run bench -- cold dynamodb` runs only the named sections (warm+concurrency share one set-up:
- * `http`; then `cold`, `dynamodb`, `sync`; `archive` only when named) and writes bench/results/partial.tmp
- * instead of latest.json.
+ * `npm run bench -- cold dynamodb` runs only the named sections (warm, per-stage CPU and concurrency
+ * share one set-up: `http`; then `start`, `cold`, `dynamodb`, `sync`; `archive` only when named) and
+ * writes bench/results/partial.tmp instead of latest.json. BENCH_BASELINE_DIR=<another checkout, e.g. a
+ * worktree of main with node_modules> adds that build to the concurrency and start comparisons.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,9 +15,10 @@ import { type DynamoDbCostResults, measureDynamoDbCost } from './dynamodb-cost';
 import { type HttpServiceResults, measureHttpService } from './http-service';
 import { killAllStartedChildren, stopAllStartedChildren } from './lib/children';
 import { PROJECT_ROOT, TSX_NODE_ARGS } from './lib/environment';
+import { measureStartTime, type StartTimeResults } from './start-time';
 import { measureSyncThroughput, type SyncThroughputResult } from './sync';
 
-const SECTIONS = ['http', 'cold', 'dynamodb', 'sync'] as const;
+const SECTIONS = ['http', 'start', 'cold', 'dynamodb', 'sync'] as const;
 /**
  * Run only when named: `archive` loads 100,000 records into dynalite first (several minutes on 2 cores)
  * and has its own time allowance; a pass over 1,000,000 devices takes far longer than the rest.
@@ -25,18 +27,23 @@ const EXTRA_SECTIONS = ['archive', 'discovery1m'] as const;
 type Section = (typeof SECTIONS)[number] | (typeof EXTRA_SECTIONS)[number];
 const ARCHIVE_LIMIT_MS = 900_000;
 /** A hard bound on the whole run; everything started is killed when it is reached. */
-const RUN_LIMIT_MS = 290_000;
+const RUN_LIMIT_MS = 900_000;
 
 interface BenchResults {
   date: string;
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
+  /** The load average (1, 5, 15 min) when the run started and when it ended: the machine is shared. */
+  loadAverage: { start: number[]; end?: number[] };
   http?: HttpServiceResults;
+  start?: StartTimeResults;
   coldStart?: ColdStartResults;
   dynamodb?: DynamoDbCostResults;
   archive?: ArchiveReadResults;
   sync?: SyncThroughputResult;
   discovery1m?: Record<string, unknown>;
 }
+
+const loadAverage = () => os.loadavg().map((value) => Math.round(value * 100) / 100);
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -64,52 +71,93 @@ function table(header: string[], rows: string[][]): string {
 }
 
 export function renderTables(results: BenchResults): string {
-  const parts: string[] = [];
+  const parts: string[] = [
+    `${results.date}, ${results.machine.cpus} CPUs, Node ${results.machine.node.replace(/^v/, '')}; load average (1, 5, 15 min) at the start ${results.loadAverage.start.join(' ')}${results.loadAverage.end ? `, at the end ${results.loadAverage.end.join(' ')}` : ''}`,
+  ];
   const { http, coldStart, dynamodb, sync, archive } = results;
   if (http) {
-    const { warm, concurrency } = http;
+    const { warm, stages, concurrency } = http;
+    const ten = warm.tenRecords;
     parts.push(
-      `### 1. Warm overhead (simulator answers after ${warm.simulatorLatencyMs} ms; ${warm.requestsPerSide} sequential requests per side, interleaved)`,
+      `### 1. Warm overhead (simulator answers after ${warm.simulatorLatencyMs} ms; ${warm.requestsPerSide} sequential requests per side, interleaved; load ${warm.loadAverage.join(' ')})`,
       table(
         ['path', 'p50', 'p95'],
         [
           [
-            'through npm start (service; embedded dynalite in the same process)',
-            fmt(warm.service.p50Ms, ' ms'),
-            fmt(warm.service.p95Ms, ' ms'),
+            'device with 10 upgrades through npm start (service; embedded dynalite in the same process)',
+            fmt(ten.service.p50Ms, ' ms'),
+            fmt(ten.service.p95Ms, ' ms'),
           ],
           [
-            'through npm start, DYNAMODB_ENDPOINT = dynalite in its own process',
+            'same, DYNAMODB_ENDPOINT = dynalite in its own process',
             fmt(warm.serviceExternalStore.p50Ms, ' ms'),
             fmt(warm.serviceExternalStore.p95Ms, ' ms'),
           ],
-          ['straight to the simulator (direct)', fmt(warm.direct.p50Ms, ' ms'), fmt(warm.direct.p95Ms, ' ms')],
           [
-            'ratio service/direct (target p50 <= 1.05)',
-            `**${warm.ratioP50}** (+${warm.overheadP50Ms} ms)`,
-            `${warm.ratioP95}`,
+            'same device straight to the simulator (direct)',
+            fmt(ten.direct.p50Ms, ' ms'),
+            fmt(ten.direct.p95Ms, ' ms'),
           ],
           [
-            'ratio service with its own-process store/direct',
-            `**${warm.serviceExternalStore.ratioP50}** (+${warm.serviceExternalStore.overheadP50Ms} ms)`,
+            '**ratio service/direct, 10 upgrades (target p50 <= 1.03, p95 <= 1.08)**',
+            `**${ten.ratioP50}** (+${ten.overheadP50Ms} ms)`,
+            `**${ten.ratioP95}**`,
+          ],
+          [
+            'ratio with the store in its own process, 10 upgrades',
+            `${warm.serviceExternalStore.ratioP50} (+${warm.serviceExternalStore.overheadP50Ms} ms)`,
             `${warm.serviceExternalStore.ratioP95}`,
           ],
+          ['device with 3 upgrades through npm start', fmt(warm.service.p50Ms, ' ms'), fmt(warm.service.p95Ms, ' ms')],
+          ['same device direct', fmt(warm.direct.p50Ms, ' ms'), fmt(warm.direct.p95Ms, ' ms')],
+          ['ratio service/direct, 3 upgrades', `${warm.ratioP50} (+${warm.overheadP50Ms} ms)`, `${warm.ratioP95}`],
         ],
       ),
-      `### 2. Concurrency (${concurrency.connections} clients for ${concurrency.durationS} s, ${concurrency.devices} devices)`,
+    );
+    if (stages) {
+      parts.push(
+        `### 1b. npm start's CPU per warm request, by stage (${stages.requests} sequential requests for the 10-upgrade device, simulator latency ${stages.simulatorLatencyMs} ms, one server under --cpu-prof; ${stages.cpuMsPerRequest} ms CPU per request in all)`,
+        table(
+          ['stage', 'CPU per request'],
+          stages.stages.map((row) => [row.stage, fmt(row.msPerRequest, ' ms')]),
+        ),
+      );
+    }
+    const base = concurrency.baseline;
+    parts.push(
+      `### 2. Concurrency (${concurrency.connections} clients for ${concurrency.durationS} s, ${concurrency.devices} devices; load ${concurrency.loadAverage.join(' ')})`,
       table(
-        ['requests/s', 'p50', 'p95', 'p99', 'requests', 'errors', 'peak RSS of the server'],
+        ['server', 'requests/s', 'p50', 'p95', 'p99', 'requests', 'errors', 'peak RSS of the server'],
         [
-          [
-            fmt(concurrency.requestsPerSecond),
-            fmt(concurrency.p50Ms, ' ms'),
-            fmt(concurrency.p95Ms, ' ms'),
-            fmt(concurrency.p99Ms, ' ms'),
-            fmt(concurrency.requests),
-            fmt(concurrency.errors),
-            fmt(concurrency.peakRssMb, ' MB'),
-          ],
-        ],
+          ['this build', concurrency, concurrency.peakRssMb] as const,
+          ...(base ? [[`baseline (${base.root})`, base, base.peakRssMb] as const] : []),
+        ].map(([name, run, rss]) => [
+          name,
+          fmt(run.requestsPerSecond),
+          fmt(run.p50Ms, ' ms'),
+          fmt(run.p95Ms, ' ms'),
+          fmt(run.p99Ms, ' ms'),
+          fmt(run.requests),
+          fmt(run.errors),
+          fmt(rss, ' MB'),
+        ]),
+      ),
+      ...(base ? [`throughput this build / baseline: **${base.throughputRatio}** (target >= 1.5)`] : []),
+    );
+  }
+  if (results.start) {
+    const { start } = results;
+    parts.push(
+      `### Start-up: spawn to listening (median of ${start.trials}, interleaved; load ${start.loadAverage.join(' ')})`,
+      table(
+        ['command', 'median', 'p90', 'min', 'max'],
+        start.rows.map((row) => [
+          row.name,
+          fmt(row.medianMs, ' ms'),
+          fmt(row.p90Ms, ' ms'),
+          fmt(row.minMs, ' ms'),
+          fmt(row.maxMs, ' ms'),
+        ]),
       ),
     );
   }
@@ -201,8 +249,10 @@ async function main(): Promise<void> {
       node: process.version,
       platform: `${os.platform()} ${os.release()}`,
     },
+    loadAverage: { start: loadAverage() },
   };
   if (sections.includes('http')) results.http = await measureHttpService(log);
+  if (sections.includes('start')) results.start = await measureStartTime(log);
   if (sections.includes('cold')) results.coldStart = await measureColdStart(log);
   if (sections.includes('dynamodb')) results.dynamodb = await measureDynamoDbCost(log);
   if (sections.includes('sync')) results.sync = await measureSyncThroughput(log);
@@ -224,6 +274,7 @@ async function main(): Promise<void> {
     process.stdout.write(`discovery1m: ${line ?? 'no result'}\n`);
   }
 
+  results.loadAverage.end = loadAverage();
   const full = SECTIONS.every((section) => sections.includes(section));
   const dir = path.join(PROJECT_ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });

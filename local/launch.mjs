@@ -23,6 +23,12 @@ if (!ENTRIES.includes(entry)) {
 // The entry parses its own options from process.argv.slice(2).
 process.argv.splice(2, 1);
 
+// Tracing is off outside Lambda (local-environment.ts) unless asked for, yet loading the X-Ray SDK
+// (through Powertools' Tracer) installs async hooks that track every promise for its context: about a
+// tenth of the server's CPU per request. In manual mode it installs none. Set before the bundle's
+// imports run, which is when the SDK reads it.
+if (process.env.POWERTOOLS_TRACE_ENABLED !== 'true') process.env.AWS_XRAY_MANUAL_MODE ||= 'true';
+
 function sourceStamp() {
   const hash = createHash('sha256');
   const walk = (dir) => {
@@ -36,7 +42,8 @@ function sourceStamp() {
     }
   };
   for (const dir of SOURCE_DIRS) walk(join(ROOT, dir));
-  for (const file of ['package-lock.json', 'tsconfig.json']) {
+  // This file too: a change to how the bundle is built rebuilds it.
+  for (const file of ['package-lock.json', 'tsconfig.json', 'local/launch.mjs']) {
     const stat = statSync(join(ROOT, file), { throwIfNoEntry: false });
     if (stat) hash.update(`${file}\0${stat.mtimeMs}\0${stat.size}\n`);
   }
@@ -44,26 +51,43 @@ function sourceStamp() {
   return hash.digest('hex').slice(0, 16);
 }
 
-const bundle = join(OUT_DIR, `${entry}.${sourceStamp()}.mjs`);
+const stamp = sourceStamp();
+const bundle = join(OUT_DIR, `${entry}.${stamp}.mjs`);
 if (!existsSync(bundle)) {
   const { build } = await import('esbuild');
   mkdirSync(OUT_DIR, { recursive: true });
-  // Written aside and renamed, so two starts building at once never load a half-written bundle.
-  const temporary = `${bundle}.${process.pid}.tmp`;
+  // Written aside (under the name it will have, which its map comment names) and renamed, so two
+  // starts building at once never load a half-written bundle.
+  const aside = join(OUT_DIR, `.${process.pid}.tmp`);
+  const fileName = `${entry}.${stamp}.mjs`;
   await build({
     entryPoints: [join(ROOT, 'local', `${entry}.ts`)],
-    outfile: temporary,
+    outfile: join(aside, fileName),
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: `node${process.versions.node.split('.')[0]}`,
-    // node_modules load as they are: only this project's TypeScript needs compiling.
-    packages: 'external',
+    // Packages bundled too: loading them from node_modules file by file (resolving, reading, telling
+    // CommonJS from ESM, hundreds of small AWS SDK files) was most of a start's CPU. The store's
+    // packages stay out: it runs on its own thread (local/embedded-dynamodb-thread.cjs) and LevelDB is a
+    // native addon; esbuild is only needed when building.
+    external: ['dynalite', 'esbuild'],
+    mainFields: ['module', 'main'],
+    // CommonJS packages in an ES module bundle still call require (for Node built-ins).
+    banner: {
+      js: "import { createRequire as __launchCreateRequire } from 'node:module'; const require = __launchCreateRequire(import.meta.url);",
+    },
+    // A map beside the bundle (read only with --enable-source-maps or by a profile summary), so a
+    // stack trace or a CPU profile can name the TypeScript source.
+    sourcemap: 'linked',
     logLevel: 'error',
   });
-  renameSync(temporary, bundle);
+  renameSync(join(aside, `${fileName}.map`), `${bundle}.map`);
+  renameSync(join(aside, fileName), bundle);
+  rmSync(aside, { recursive: true, force: true });
   for (const name of readdirSync(OUT_DIR)) {
-    if (name.startsWith(`${entry}.`) && join(OUT_DIR, name) !== bundle && !name.endsWith('.tmp')) {
+    const file = join(OUT_DIR, name);
+    if (name.startsWith(`${entry}.`) && file !== bundle && file !== `${bundle}.map` && !name.startsWith('.')) {
       rmSync(join(OUT_DIR, name), { force: true });
     }
   }

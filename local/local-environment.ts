@@ -106,7 +106,7 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
     } else if (dataDir) {
       // LevelDB allows one process per directory; a second one would fail on its first request.
       closers.push(await lockDataDir(dataDir));
-      const embedded = await startEmbeddedDynamoDb({ dataDir }).catch((error: Error) => {
+      const embedded = await startEmbeddedDynamoDb({ dataDir, thread: true }).catch((error: Error) => {
         throw new LocalConfigurationError(`cannot open the embedded store in ${dataDir}: ${error.message}`);
       });
       closers.push(() => embedded.close());

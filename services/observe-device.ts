@@ -1,3 +1,4 @@
+import { setImmediate as afterPendingIo } from 'node:timers/promises';
 import { type ArchivedUpgrade, planArchiveWrites } from '../domain/archive-plan';
 import type { ArchiveResult, CallOptions, HistoryStore, ThingSpaceApi } from '../domain/ports';
 import { isThingSpaceError, type ThingSpaceError } from '../domain/thingspace-error';
@@ -45,6 +46,10 @@ export async function observeDevice(
 
   let archived: ArchivedUpgrade[];
   try {
+    // Started once ThingSpace's request is on the wire: begun at once, the store client's own work
+    // (serializing, signing) ran between the steps of the upstream call and delayed it, and the upstream
+    // call is what the answer waits for. The Query still finishes long before ThingSpace answers.
+    await afterPendingIo();
     archived = await store.listUpgrades(device, storeOptions);
   } catch (cause) {
     // The archive's failure decides the outcome whatever ThingSpace says, so it is reported now, not after the upstream call.

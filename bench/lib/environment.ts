@@ -44,30 +44,49 @@ export interface ServiceProcess extends StartedChild {
   url: string;
 }
 
-/** `npm start` (local/start.ts) in its own process, pointed at a running simulator, its store in `dataDir`. */
+/**
+ * `npm start` in its own process as the README runs it (`node local/launch.mjs start`: the bundled
+ * entry), pointed at a running simulator, its store in `dataDir`. `root` runs another checkout's
+ * (a build of main, for a comparison in the same run).
+ */
 export async function startServiceProcess(options: {
   thingspaceUrl: string;
   credentials: string;
   dataDir: string;
   /** A DynamoDB endpoint in another process; the embedded store (npm start's default) when omitted. */
   dynamoDbEndpoint?: string;
+  root?: string;
+  /** Node options for the server process (e.g. --cpu-prof). */
+  nodeArgs?: readonly string[];
+  name?: string;
 }): Promise<ServiceProcess> {
-  const started = await startChild(process.execPath, [...TSX_NODE_ARGS, path.join(PROJECT_ROOT, 'local/start.ts')], {
-    cwd: PROJECT_ROOT,
-    name: 'npm start server',
-    ready: /listening on (http:\/\/\S+)/,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST,
-      THINGSPACE_BASE_URL: options.thingspaceUrl,
-      THINGSPACE_CREDENTIALS: options.credentials,
-      DATA_DIR: options.dataDir,
-      DYNAMODB_ENDPOINT: options.dynamoDbEndpoint ?? '',
-      TABLE_NAME: options.dynamoDbEndpoint ? 'fota-history' : '',
+  const root = options.root ?? PROJECT_ROOT;
+  const started = await startChild(
+    process.execPath,
+    [...(options.nodeArgs ?? []), path.join(root, 'local/launch.mjs'), 'start'],
+    {
+      cwd: root,
+      name: options.name ?? 'npm start server',
+      ready: /listening on (http:\/\/\S+)/,
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST,
+        THINGSPACE_BASE_URL: options.thingspaceUrl,
+        THINGSPACE_CREDENTIALS: options.credentials,
+        DATA_DIR: options.dataDir,
+        DYNAMODB_ENDPOINT: options.dynamoDbEndpoint ?? '',
+        TABLE_NAME: options.dynamoDbEndpoint ? 'fota-history' : '',
+        LOG_FORMAT: 'json',
+      },
     },
-  });
+  );
   return { ...started, url: started.match[1]! };
+}
+
+/** The checkout to compare with (BENCH_BASELINE_DIR, e.g. a worktree of main with its node_modules), if any. */
+export function baselineRoot(): string | undefined {
+  return process.env.BENCH_BASELINE_DIR || undefined;
 }
 
 /** dynalite in its own process (bench/lib/dynalite-main.ts), in memory. */
