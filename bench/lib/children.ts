@@ -60,7 +60,7 @@ export async function startChild(
 }
 
 /** SIGTERM, then SIGKILL after a grace period; resolves once the child has exited. */
-function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+export function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { type StartedChild, startChild } from './children';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const HOST = '127.0.0.1';
+export const HOST = '127.0.0.1';
 
 /** The account main.ts gives its synthetic fleet (SYNTHETIC_FLEET_SIZE). */
 export const SYNTHETIC_ACCOUNT = '0000000001-00001';
