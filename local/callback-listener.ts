@@ -1,5 +1,6 @@
 import type { CallbackCredentials } from '../domain/callback-payload';
 import type { DeviceKey } from '../domain/upgrade-record';
+import type { ServiceConfig } from '../functions/commons/configuration';
 import type { HistoryDependencies } from '../services/observe-device';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
 import { InProcessSyncPool } from './in-process-sync-pool';
@@ -58,8 +59,7 @@ export function localCallbackSyncs(
  * With the built-in simulator and no callback credentials of one's own, npm start listens with the demo
  * pair, so the callback loop works out of the box; against a real ThingSpace the operator chooses them.
  */
-export function useDemoCallbackCredentials(env: NodeJS.ProcessEnv, usesSimulator: boolean): void {
-  if (usesSimulator && !env.THINGSPACE_CALLBACK_CREDENTIALS && !env.THINGSPACE_SECRET_ID) {
-    env.THINGSPACE_CALLBACK_CREDENTIALS = JSON.stringify(DEMO_CALLBACK_CREDENTIALS);
-  }
+export function localCallbackConfig(config: ServiceConfig, usesSimulator: boolean): ServiceConfig {
+  if (!usesSimulator || config.callbackCredentials || config.thingspace.secretId) return config;
+  return { ...config, callbackCredentials: DEMO_CALLBACK_CREDENTIALS };
 }

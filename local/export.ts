@@ -20,7 +20,9 @@ import { isApiError } from '../domain/api-error';
 import { parseArchiveQuery, planArchiveQuery } from '../domain/archive-query';
 import { parseAccount } from '../domain/device-key';
 import { UPGRADE_RECORD_FIELDS, type UpgradeRecord } from '../domain/upgrade-record';
-import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
+import { ConfigurationError, type LocalConfig, parseLocalConfig } from '../functions/commons/configuration';
+import { prepareLocalEnvironment } from './local-environment';
+import { hideSdkNodeVersionWarning } from './local-logging';
 
 const PAGE_SIZE = 1000;
 const USAGE =
@@ -94,18 +96,20 @@ async function write(stream: Writable, chunk: string): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
 }
 
-async function openStore(): Promise<{ reader: DynamoDbArchiveReader; description: string; close(): Promise<void> }> {
-  const env = process.env;
-  if (env.TABLE_NAME && !env.DYNAMODB_ENDPOINT && !env.DATA_DIR) {
+async function openStore(
+  config: LocalConfig,
+): Promise<{ reader: DynamoDbArchiveReader; description: string; close(): Promise<void> }> {
+  const { tableName, dynamoDbEndpoint } = config.service;
+  if (tableName && !dynamoDbEndpoint && !config.dataDir) {
     const client = createDocumentClient();
     return {
-      reader: new DynamoDbArchiveReader({ client, tableName: env.TABLE_NAME }),
-      description: `DynamoDB table ${env.TABLE_NAME} (AWS)`,
+      reader: new DynamoDbArchiveReader({ client, tableName }),
+      description: `DynamoDB table ${tableName} (AWS)`,
       close: async () => client.destroy(),
     };
   }
   // The embedded store or DYNAMODB_ENDPOINT, exactly as npm start opens it (ThingSpace is never called).
-  const environment = await prepareLocalEnvironment();
+  const environment = await prepareLocalEnvironment(config);
   const client = createDocumentClient({ endpoint: environment.store.endpoint });
   return {
     reader: new DynamoDbArchiveReader({ client, tableName: environment.store.tableName }),
@@ -119,13 +123,12 @@ async function openStore(): Promise<{ reader: DynamoDbArchiveReader; description
 
 async function main(): Promise<void> {
   const { query, format, out } = options();
+  hideSdkNodeVersionWarning();
   let store;
   try {
-    store = await openStore();
+    store = await openStore(parseLocalConfig(process.env));
   } catch (error) {
-    fail(
-      error instanceof LocalConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`,
-    );
+    fail(error instanceof ConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`);
   }
   const output: Writable = out ? createWriteStream(out) : process.stdout;
   const terminal = process.stderr.isTTY === true;

@@ -3,8 +3,8 @@ import { tracer } from './powertools';
 
 let client: SQSClient | undefined;
 
-/** One SQS client per execution environment; SQS_ENDPOINT points it at a local queue in tests. */
+/** One SQS client per execution environment (the SDK's AWS_ENDPOINT_URL_SQS can point it elsewhere). */
 export function sqsClient(): SQSClient {
-  client ??= tracer.captureAWSv3Client(new SQSClient({ endpoint: process.env.SQS_ENDPOINT || undefined }));
+  client ??= tracer.captureAWSv3Client(new SQSClient({}));
   return client;
 }
