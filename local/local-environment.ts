@@ -214,7 +214,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
 }
 
 /** A local endpoint (dynalite, DynamoDB Local) accepts any credentials; the SDK still wants some and a region. */
-async function ensureTable(endpoint: string, tableName: string, embedded = false): Promise<void> {
+export async function ensureTable(endpoint: string, tableName: string, embedded = false): Promise<void> {
   const env = process.env;
   const client = new DynamoDBClient({
     endpoint,

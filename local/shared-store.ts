@@ -1,8 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { createDocumentClient } from '../adapters/dynamodb/client';
-import { createHistoryTable } from '../adapters/dynamodb/table-schema';
 import {
   ConfigurationError,
   DEFAULT_DATA_DIR,
@@ -11,7 +8,7 @@ import {
   type LocalConfig,
 } from '../functions/commons/configuration';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb';
-import { LOCK_FILE, lockDataDir, STORE_ENDPOINT_FILE } from './local-environment';
+import { ensureTable, LOCK_FILE, lockDataDir, STORE_ENDPOINT_FILE } from './local-environment';
 
 export interface OpenedStore {
   /** Undefined for a table in AWS (usual credentials and region). */
@@ -27,7 +24,8 @@ export interface OpenedStore {
  * in to ThingSpace outside the count every other process shares: DYNAMODB_ENDPOINT + TABLE_NAME,
  * TABLE_NAME alone (a real AWS table), or else the embedded store in DATA_DIR (default ./.data): the one
  * a running npm start serves on it, or opened here when none runs. `createTable` creates the table in a
- * DATA_DIR that has none yet.
+ * DATA_DIR that has none yet, and brings one from before the archive-query indexes up to date, as
+ * npm start does (adapters/dynamodb/table-migration.ts).
  */
 export async function openLocalStore(
   config: LocalConfig,
@@ -40,6 +38,7 @@ export async function openLocalStore(
   };
   if (dynamoDbEndpoint) {
     if (!givenTable) throw new ConfigurationError(`${ENV.DYNAMODB_ENDPOINT} is set but ${ENV.TABLE_NAME} is not`);
+    if (options.createTable) await ensureTable(dynamoDbEndpoint, givenTable);
     return {
       endpoint: dynamoDbEndpoint,
       tableName: givenTable,
@@ -65,7 +64,7 @@ export async function openLocalStore(
     const embedded = await startEmbeddedDynamoDb({ dataDir });
     closers.push(() => embedded.close());
     const tableName = givenTable || DEFAULT_TABLE_NAME;
-    if (options.createTable) await ensureTable(embedded.endpoint, tableName);
+    if (options.createTable) await ensureTable(embedded.endpoint, tableName, true);
     return { endpoint: embedded.endpoint, tableName, where: `embedded store in ${dataDir}, table ${tableName}`, close };
   } catch (error) {
     await close();
@@ -88,17 +87,5 @@ async function runningStore(
     return { pid: owner, endpoint: note.endpoint, tableName: note.tableName };
   } catch {
     return undefined;
-  }
-}
-
-async function ensureTable(endpoint: string, tableName: string): Promise<void> {
-  const client = createDocumentClient({ endpoint, maxAttempts: 2 });
-  try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-  } catch (error) {
-    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
-    await createHistoryTable(client, tableName);
-  } finally {
-    client.destroy();
   }
 }
