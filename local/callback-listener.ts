@@ -3,6 +3,7 @@ import type { DeviceKey } from '../domain/upgrade-record';
 import type { ServiceConfig } from '../functions/commons/configuration';
 import type { HistoryDependencies } from '../services/observe-device';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
+import { CALLBACK_ROUTE } from './api-gateway-server';
 import { InProcessSyncPool } from './in-process-sync-pool';
 
 /** What `npm start` registers with its built-in simulator by default: fine locally, valid nowhere else. */
@@ -59,6 +60,23 @@ export function localCallbackSyncs(
  * With the built-in simulator and no callback credentials of one's own, npm start listens with the demo
  * pair, so the callback loop works out of the box; against a real ThingSpace the operator chooses them.
  */
+/**
+ * npm start's banner line for POST /callbacks/thingspace. With THINGSPACE_SECRET_ID the secret is read
+ * now: one without callbackUsername/callbackPassword means the route answers 404, so it says off.
+ */
+export async function callbackListenerLine(
+  url: string,
+  credentials: () => Promise<CallbackCredentials | undefined>,
+): Promise<string> {
+  try {
+    if (await credentials()) return `POST ${url}${CALLBACK_ROUTE}`;
+    return 'off (set THINGSPACE_CALLBACK_CREDENTIALS, or callbackUsername/callbackPassword in the secret, to listen)';
+  } catch (error) {
+    // Named without the secret's content (parseCallbackCredentials names fields, never values).
+    return `unavailable: ${(error as Error).message}`;
+  }
+}
+
 export function localCallbackConfig(config: ServiceConfig, usesSimulator: boolean): ServiceConfig {
   if (!usesSimulator || config.callbackCredentials || config.thingspace.secretId) return config;
   return { ...config, callbackCredentials: DEMO_CALLBACK_CREDENTIALS };

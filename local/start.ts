@@ -13,7 +13,12 @@ import { makeHandler as makeHistoryHandler } from '../functions/get-history-api'
 import { makeHandler as makeCallbackHandler } from '../functions/thingspace-callback';
 import { accessLogger } from './access-log';
 import { type LocalApiServer, type ProxyHandler, startLocalApiServer } from './api-gateway-server';
-import { type LocalCallbackSyncs, localCallbackConfig, localCallbackSyncs } from './callback-listener';
+import {
+  callbackListenerLine,
+  type LocalCallbackSyncs,
+  localCallbackConfig,
+  localCallbackSyncs,
+} from './callback-listener';
 import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
 import { healthCheck } from './health';
 import { type LocalEnvironment, prepareLocalEnvironment } from './local-environment';
@@ -112,7 +117,7 @@ async function main(): Promise<void> {
 
   let changeFeed: LocalChangeFeed | undefined;
   let callbackSyncs: LocalCallbackSyncs | undefined;
-  let callbacksOn = false;
+  let callbacksLine = '';
   try {
     // The composition root: one set of dependencies, built before the first request, shared by the
     // history route and the callbacks' syncs as one Lambda execution environment would share them.
@@ -121,9 +126,9 @@ async function main(): Promise<void> {
     changeFeed = attachLocalChangeFeed(history, { dataDir: config.dataDir, webhookUrl: config.eventsWebhookUrl });
     // POST /callbacks/thingspace: callbacks' devices are synced in this process (no SQS on one machine).
     const callbackConfig = localCallbackConfig(environment.service, usesSimulator);
-    callbacksOn = callbackConfig.callbackCredentials !== undefined || callbackConfig.thingspace.secretId !== undefined;
     callbackSyncs = localCallbackSyncs(history);
     const callbacks = { credentials: callbackCredentials(callbackConfig), syncQueue: callbackSyncs.pool };
+    callbacksLine = await callbackListenerLine(server.url, callbacks.credentials);
     // GET /archive/...: reads the archive only, so it is built without ThingSpace.
     const archive = buildArchiveDependencies(environment.service);
     handlerReady(makeHistoryHandler(() => history));
@@ -141,9 +146,7 @@ async function main(): Promise<void> {
       `  ThingSpace: ${environment.thingspace.description}`,
       `  store:      ${environment.store.description}`,
       `  events:     ${shownPath(changeFeed.path)}`,
-      callbacksOn
-        ? `  callbacks:  POST ${server.url}/callbacks/thingspace`
-        : '  callbacks:  off (set THINGSPACE_CALLBACK_CREDENTIALS to listen)',
+      `  callbacks:  ${callbacksLine}`,
       `  try:        curl ${server.url}/reports/${usesSimulator ? DEMO_ACCOUNT : '{account}'}/devices/${usesSimulator ? DEMO_DEVICE_WITH_FAILURE : '{deviceId}'}`,
       '',
     ].join('\n'),
