@@ -17,7 +17,7 @@ import { deviceContext } from './local-logging';
 export const DEFAULT_SYNC_CONCURRENCY = 16;
 const DEVICE_TIMEOUT_MS = 60_000;
 
-export interface FailedDevice {
+interface FailedDevice {
   device: DeviceKey;
   errorCode: string;
 }
