@@ -14,12 +14,12 @@ import { deployedConfig } from './commons/configuration';
 import { logger, metrics, tracer } from './commons/powertools';
 import { withPowertools } from './commons/powertools-handler';
 
-/** What the publisher needs: where the events go (EVENT_BUS_NAME, the default bus when unset). */
+/** What the change-event publisher is built from: the EventBridge publisher onto its bus. */
 export interface PublisherDependencies {
   publisher: Pick<EventBridgePublisher, 'publish'>;
 }
 
-/** An EventBridge publisher onto `eventBusName`. */
+/** Onto `eventBusName` (EVENT_BUS_NAME; the default bus when unset). */
 export function buildPublisherDependencies(eventBusName: string): PublisherDependencies {
   return {
     publisher: new EventBridgePublisher({

@@ -10,12 +10,12 @@ type MetricsOptions = NonNullable<ConstructorParameters<typeof Metrics>[0]>;
  * POWERTOOLS_METRICS_DISABLED / POWERTOOLS_DEV, and a local run must not print EMF blobs on stdout.
  */
 class ServiceMetrics extends Metrics {
-  constructor(private readonly options: MetricsOptions & { publishing: boolean }) {
-    super(options);
+  constructor(private readonly settings: MetricsOptions & { publishing: boolean }) {
+    super(settings);
   }
 
   override publishStoredMetrics(): this {
-    if (this.options.publishing) return super.publishStoredMetrics();
+    if (this.settings.publishing) return super.publishStoredMetrics();
     this.clearMetrics();
     this.clearDimensions();
     this.clearMetadata();
@@ -23,8 +23,8 @@ class ServiceMetrics extends Metrics {
   }
 
   override singleMetric(): Metrics {
-    if (this.options.publishing) return super.singleMetric();
-    return new ServiceMetrics({ ...this.options, singleMetric: true });
+    if (this.settings.publishing) return super.singleMetric();
+    return new ServiceMetrics({ ...this.settings, singleMetric: true });
   }
 }
 
@@ -32,9 +32,10 @@ const SERVICE_NAME = 'fota-history';
 const METRICS_NAMESPACE = 'FotaHistory';
 
 /**
- * Powertools, one set per execution environment. Deployed, each instance reads its POWERTOOLS_*
- * environment itself (service name, namespace, log level: set by the stack); a run outside Lambda
- * replaces them with configurePowertools before it builds a handler or its dependencies.
+ * Powertools, one set per execution environment, under the service name and namespace the stack also
+ * sets (lib/service-function.ts). Deployed, each instance reads the rest of its POWERTOOLS_* environment
+ * itself (the log level from context `logLevel`); a run outside Lambda replaces them with
+ * configurePowertools before it builds a handler or its dependencies.
  */
 export let logger = new Logger({ serviceName: SERVICE_NAME });
 export let metrics: Metrics = new ServiceMetrics({
