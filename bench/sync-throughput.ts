@@ -9,7 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseLocalConfig } from '../functions/commons/configuration';
+import { buildHistoryDependencies } from '../functions/commons/history-dependencies';
 import { prepareLocalEnvironment } from '../local/local-environment';
+import { useLocalPowertools } from '../local/local-logging';
 import { DEFAULT_SYNC_CONCURRENCY, runSyncPass } from '../local/sync-pass';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator } from '../local/thingspace-simulator';
 
@@ -31,21 +34,22 @@ const concurrency = positiveInteger(values.concurrency, DEFAULT_SYNC_CONCURRENCY
 const simulator = await startThingSpaceSimulator({ latencyMs, credentials: DEMO_CREDENTIALS });
 simulator.addSyntheticFleet(ACCOUNT, { size: devices, recordsPerDevice });
 const dataDir = await mkdtemp(join(tmpdir(), 'fota-sync-bench-'));
-// The environment `npm run sync` gets when pointed at a ThingSpace: the same preparation, the same store.
-Object.assign(process.env, {
+// The configuration `npm run sync` gets when pointed at a ThingSpace: the same preparation, the same store.
+const config = parseLocalConfig({
+  ...process.env,
+  DYNAMODB_ENDPOINT: undefined,
+  TABLE_NAME: undefined,
   THINGSPACE_BASE_URL: simulator.url,
   THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
   DATA_DIR: dataDir,
   POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
 });
-delete process.env.DYNAMODB_ENDPOINT;
-delete process.env.TABLE_NAME;
-
-const environment = await prepareLocalEnvironment();
+useLocalPowertools(config.logLevel);
+const environment = await prepareLocalEnvironment(config);
 let exitCode = 0;
 try {
-  const { historyDependencies } = await import('../functions/commons/history-dependencies');
-  const result = await runSyncPass(ACCOUNT, historyDependencies(), { concurrency });
+  const dependencies = buildHistoryDependencies(environment.service, { credentials: environment.credentials });
+  const result = await runSyncPass(ACCOUNT, dependencies, { concurrency });
   const stats = simulator.stats();
   if (result.failedCount > 0 || result.synced !== devices) exitCode = 1;
   process.stdout.write(

@@ -1,13 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { SqsDeviceSyncQueue } from '../adapters/sqs/sqs-device-sync-queue';
 import { SqsMessageSender } from '../adapters/sqs/sqs-message-sender';
 import { parseAccount } from '../domain/device-key';
-import { parseFullResyncDays } from '../domain/fleet-selection';
 import { discoverFleet } from '../services/discover-fleet';
+import type { HistoryDependencies } from '../services/observe-device';
+import { deployedConfig, ENV, required, type ServiceConfig } from './commons/configuration';
 import { deadLetter } from './commons/dead-letter';
 import { deadlineFor } from './commons/deadline';
-import { historyDependencies } from './commons/history-dependencies';
+import { deployedHistoryDependencies } from './commons/history-dependencies';
 import { parseMessage } from './commons/message-body';
 import { logger, metrics } from './commons/powertools';
 import { sqsRecordHandler } from './commons/powertools-handler';
@@ -28,20 +30,27 @@ export interface DiscoveryMessage {
   full?: boolean;
 }
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
+export interface DiscoveryDependencies {
+  history: HistoryDependencies;
+  sqs: SQSClient;
+  /** `sync`, `discovery` (where a paused pass continues) and `discoveryDeadLetter`. */
+  queues: ServiceConfig['queues'];
+  fullResyncDays: number;
 }
 
-async function discoverRecord(record: SQSRecord, context: Context): Promise<void> {
+async function discoverRecord(record: SQSRecord, context: Context, dependencies: DiscoveryDependencies): Promise<void> {
+  const { sqs, queues } = dependencies;
   const parsed = parseMessage(record.body, (payload) => ({
     account: parseAccount(payload.account),
     runId: typeof payload.runId === 'string' && payload.runId !== '' ? payload.runId : undefined,
     full: payload.full === true,
   }));
   if ('refused' in parsed) {
-    await deadLetter(record, 'DISCOVERY_DLQ_URL', parsed.refused);
+    await deadLetter(
+      record,
+      { client: sqs, queueUrl: required(queues.discoveryDeadLetter, ENV.DISCOVERY_DLQ_URL) },
+      parsed.refused,
+    );
     return;
   }
   const { account } = parsed.value;
@@ -50,9 +59,9 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
   const runId = parsed.value.runId ?? record.messageId;
   logger.appendKeys({ account, runId });
 
-  const { thingspace, store } = historyDependencies();
+  const { thingspace, store } = dependencies.history;
   const syncQueue = new SqsDeviceSyncQueue(
-    new SqsMessageSender({ client: sqsClient(), queueUrl: requiredEnv('SYNC_QUEUE_URL') }),
+    new SqsMessageSender({ client: sqs, queueUrl: required(queues.sync, ENV.SYNC_QUEUE_URL) }),
   );
   const outcome = await discoverFleet(
     account,
@@ -61,7 +70,7 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
       runId,
       continuation,
       full: parsed.value.full,
-      fullResyncDays: parseFullResyncDays(process.env.FULL_RESYNC_DAYS, 'FULL_RESYNC_DAYS'),
+      fullResyncDays: dependencies.fullResyncDays,
       deadline: deadlineFor(context, PAUSE_WITH_MS_LEFT),
       storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
       shouldContinue: () => context.getRemainingTimeInMillis() > PAUSE_WITH_MS_LEFT,
@@ -72,9 +81,10 @@ async function discoverRecord(record: SQSRecord, context: Context): Promise<void
   if (outcome.state === 'done') recordPassMetrics(outcome.checkpoint);
 
   if (outcome.state === 'paused') {
-    await new SqsMessageSender({ client: sqsClient(), queueUrl: requiredEnv('DISCOVERY_QUEUE_URL') }).sendAll([
-      { account, runId } satisfies DiscoveryMessage,
-    ]);
+    await new SqsMessageSender({
+      client: sqs,
+      queueUrl: required(queues.discovery, ENV.DISCOVERY_QUEUE_URL),
+    }).sendAll([{ account, runId } satisfies DiscoveryMessage]);
   }
 }
 
@@ -94,4 +104,14 @@ function recordPassMetrics(checkpoint: {
 }
 
 /** Discovery worker: pages an account's device list into the sync queue, continuing itself until done. */
-export const handler = sqsRecordHandler(discoverRecord);
+export function makeHandler(dependencies: () => DiscoveryDependencies) {
+  return sqsRecordHandler((record, context) => discoverRecord(record, context, dependencies()));
+}
+
+/** Deployed: one set of dependencies per execution environment, from the environment the stack sets. */
+export const handler = makeHandler(() => ({
+  history: deployedHistoryDependencies(),
+  sqs: sqsClient(),
+  queues: deployedConfig().queues,
+  fullResyncDays: deployedConfig().fullResyncDays,
+}));

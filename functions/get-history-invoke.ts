@@ -2,8 +2,9 @@ import type { Context } from 'aws-lambda';
 import { parseDeviceKey } from '../domain/device-key';
 import type { UpgradeRecord } from '../domain/upgrade-record';
 import { getDeviceHistory } from '../services/get-device-history';
+import type { HistoryDependencies } from '../services/observe-device';
 import { deadlineFor } from './commons/deadline';
-import { historyDependencies } from './commons/history-dependencies';
+import { deployedHistoryDependencies } from './commons/history-dependencies';
 import { recordHistoryMetrics } from './commons/history-metrics';
 import { invokeFailure } from './commons/invoke-failures';
 import { logger } from './commons/powertools';
@@ -18,11 +19,21 @@ export interface HistoryRequest {
 }
 
 /** Direct invoke / Step Functions: `{account, deviceId}` in, the merged history (ThingSpace's shape) out. */
-const lambdaHandler = async (event: HistoryRequest, context: Context): Promise<UpgradeRecord[]> => {
+export function makeHandler(dependencies: () => HistoryDependencies) {
+  return withPowertools<HistoryRequest, UpgradeRecord[]>().handler((event, context) =>
+    invoke(event, context, dependencies),
+  );
+}
+
+async function invoke(
+  event: HistoryRequest,
+  context: Context,
+  dependencies: () => HistoryDependencies,
+): Promise<UpgradeRecord[]> {
   try {
     const device = parseDeviceKey(event);
     logger.appendKeys({ account: device.account, deviceId: device.deviceId });
-    const history = await getDeviceHistory(device, historyDependencies(), {
+    const history = await getDeviceHistory(device, dependencies(), {
       deadline: deadlineFor(context, ANSWER_RESERVE_MS),
       storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
     });
@@ -33,6 +44,7 @@ const lambdaHandler = async (event: HistoryRequest, context: Context): Promise<U
     if (failure.logged) logger.error('invocation failed', failure.logged);
     throw failure.thrown;
   }
-};
+}
 
-export const handler = withPowertools<HistoryRequest, UpgradeRecord[]>().handler(lambdaHandler);
+/** Deployed: one set of dependencies per execution environment, from the environment the stack sets. */
+export const handler = makeHandler(deployedHistoryDependencies);

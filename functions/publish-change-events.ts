@@ -10,19 +10,23 @@ import type {
 } from 'aws-lambda';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher';
 import { type ChangeEvent, changeEventFor } from '../domain/change-event';
+import { deployedConfig } from './commons/configuration';
 import { logger, metrics, tracer } from './commons/powertools';
 import { withPowertools } from './commons/powertools-handler';
 
-let publisher: EventBridgePublisher | undefined;
+/** What the change-event publisher is built from: the EventBridge publisher onto its bus. */
+export interface PublisherDependencies {
+  publisher: Pick<EventBridgePublisher, 'publish'>;
+}
 
-function eventPublisher(): EventBridgePublisher {
-  publisher ??= new EventBridgePublisher({
-    client: tracer.captureAWSv3Client(
-      new EventBridgeClient({ endpoint: process.env.EVENTBRIDGE_ENDPOINT || undefined }),
-    ),
-    eventBusName: process.env.EVENT_BUS_NAME || 'default',
-  });
-  return publisher;
+/** Onto `eventBusName` (EVENT_BUS_NAME; the default bus when unset). */
+export function buildPublisherDependencies(eventBusName: string): PublisherDependencies {
+  return {
+    publisher: new EventBridgePublisher({
+      client: tracer.captureAWSv3Client(new EventBridgeClient({})),
+      eventBusName,
+    }),
+  };
 }
 
 function image(value: Record<string, StreamAttributeValue> | undefined): Record<string, unknown> | undefined {
@@ -42,7 +46,16 @@ export function changeEventOfRecord(record: DynamoDBRecord): ChangeEvent | undef
  * after the event source's retries the batch goes to the dead-letter queue. Redelivery repeats an event
  * with the same detail.eventId, which consumers dedupe on.
  */
-const lambdaHandler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export function makeHandler(dependencies: () => PublisherDependencies) {
+  return withPowertools<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler((event) =>
+    publish(event, dependencies()),
+  );
+}
+
+async function publish(
+  event: DynamoDBStreamEvent,
+  dependencies: PublisherDependencies,
+): Promise<DynamoDBBatchResponse> {
   const records = event.Records;
   const mapped: Array<{ index: number; event: ChangeEvent }> = [];
   records.forEach((record, index) => {
@@ -51,7 +64,7 @@ const lambdaHandler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchR
   });
   if (mapped.length === 0) return { batchItemFailures: [] };
 
-  const failedPositions = await eventPublisher().publish(mapped.map(({ event: change }) => change));
+  const failedPositions = await dependencies.publisher.publish(mapped.map(({ event: change }) => change));
   metrics.addMetric('ChangeEventsPublished', MetricUnit.Count, mapped.length - failedPositions.length);
   if (failedPositions.length === 0) return { batchItemFailures: [] };
 
@@ -66,6 +79,12 @@ const lambdaHandler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchR
       .slice(firstFailed.index)
       .map((record) => ({ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' })),
   };
-};
+}
 
-export const handler = withPowertools<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler(lambdaHandler);
+let deployed: PublisherDependencies | undefined;
+
+/** Deployed: one publisher per execution environment, onto the bus the stack names. */
+export const handler = makeHandler(() => {
+  deployed ??= buildPublisherDependencies(deployedConfig().eventBusName);
+  return deployed;
+});

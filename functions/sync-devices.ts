@@ -1,14 +1,17 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { delayRetry, retryDelaySeconds } from '../adapters/sqs/retry-backoff';
 import { parseDeviceKey } from '../domain/device-key';
 import { MAX_LISTED_FIELD_LENGTH } from '../domain/fleet-selection';
 import type { ListedState } from '../domain/ports';
 import { isThingSpaceError } from '../domain/thingspace-error';
+import type { HistoryDependencies } from '../services/observe-device';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
+import { deployedConfig, ENV, required, type ServiceConfig } from './commons/configuration';
 import { deadLetter } from './commons/dead-letter';
 import { deadlineFor } from './commons/deadline';
-import { historyDependencies } from './commons/history-dependencies';
+import { deployedHistoryDependencies } from './commons/history-dependencies';
 import { recordUpstreamFailure } from './commons/history-metrics';
 import { parseMessage } from './commons/message-body';
 import { logger, metrics } from './commons/powertools';
@@ -35,24 +38,29 @@ function listedOf(payload: { listed?: unknown }): ListedState | undefined {
   return { firmware: listed.firmware, upgradeTime: listed.upgradeTime };
 }
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
+export interface SyncWorkerDependencies {
+  history: HistoryDependencies;
+  sqs: SQSClient;
+  /** `sync` (a retried message's visibility is stretched there) and `syncDeadLetter`. */
+  queues: ServiceConfig['queues'];
 }
 
-async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
+async function syncRecord(record: SQSRecord, context: Context, dependencies: SyncWorkerDependencies): Promise<void> {
+  const deadLetterQueue = () => ({
+    client: dependencies.sqs,
+    queueUrl: required(dependencies.queues.syncDeadLetter, ENV.SYNC_DLQ_URL),
+  });
   const parsed = parseMessage(record.body, (payload) => ({
     device: parseDeviceKey(payload),
     listed: listedOf(payload),
   }));
   if ('refused' in parsed) {
-    await deadLetter(record, 'SYNC_DLQ_URL', parsed.refused);
+    await deadLetter(record, deadLetterQueue(), parsed.refused);
     return;
   }
   const { device, listed } = parsed.value;
   try {
-    const result = await syncDevice(device, historyDependencies(), {
+    const result = await syncDevice(device, dependencies.history, {
       deadline: deadlineFor(context, RECORD_RESERVE_MS),
       storeDeadline: deadlineFor(context, STORE_RESERVE_MS),
       listed,
@@ -65,7 +73,7 @@ async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
     if (error instanceof DeviceSyncError && isThingSpaceError(error.cause)) recordUpstreamFailure(error.cause.failure);
     const disposition = syncDisposition(error);
     if (disposition.action === 'dead-letter') {
-      await deadLetter(record, 'SYNC_DLQ_URL', disposition.reason);
+      await deadLetter(record, deadLetterQueue(), disposition.reason);
       return;
     }
     metrics.addMetric('DeviceSyncFailures', MetricUnit.Count, 1);
@@ -79,12 +87,24 @@ async function syncRecord(record: SQSRecord, context: Context): Promise<void> {
     });
     // The queue URL comes from CDK rather than from the record's ARN, so the SDK's endpoint resolution
     // (AWS_ENDPOINT_URL_SQS, FIPS, other partitions) applies to the host it is sent to.
-    await delayRetry(sqsClient(), requiredEnv('SYNC_QUEUE_URL'), record.receiptHandle, delay).catch(
-      (visibilityError: unknown) => logger.warn('could not delay the retry', visibilityError as Error),
-    );
+    await delayRetry(
+      dependencies.sqs,
+      required(dependencies.queues.sync, ENV.SYNC_QUEUE_URL),
+      record.receiptHandle,
+      delay,
+    ).catch((visibilityError: unknown) => logger.warn('could not delay the retry', visibilityError as Error));
     throw error;
   }
 }
 
 /** SQS worker: syncs each named device; failed messages are reported one by one and retried with backoff. */
-export const handler = sqsRecordHandler(syncRecord);
+export function makeHandler(dependencies: () => SyncWorkerDependencies) {
+  return sqsRecordHandler((record, context) => syncRecord(record, context, dependencies()));
+}
+
+/** Deployed: one set of dependencies per execution environment, from the environment the stack sets. */
+export const handler = makeHandler(() => ({
+  history: deployedHistoryDependencies(),
+  sqs: sqsClient(),
+  queues: deployedConfig().queues,
+}));

@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import { AuthorizationType, type CfnStage, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENV } from '../functions/commons/configuration';
 import { grantThingSpaceSecretRead } from './history-access';
 import { ServiceFunction } from './service-function';
 import type { ThingSpaceConnection } from './thingspace-secret';
@@ -39,7 +40,7 @@ export class CallbackListener extends Construct {
       timeout: CALLBACK_FUNCTION_TIMEOUT,
       logLevel: props.logLevel,
       environment: {
-        SYNC_QUEUE_URL: props.syncQueue.queueUrl,
+        [ENV.SYNC_QUEUE_URL]: props.syncQueue.queueUrl,
       },
     });
     grantThingSpaceSecretRead(this.handler, props.thingSpace);

@@ -6,6 +6,7 @@ import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-la
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENV } from '../functions/commons/configuration';
 import { ServiceFunction } from './service-function';
 
 export interface ChangeEventsProps {
@@ -67,7 +68,7 @@ export class ChangeEvents extends Construct {
       description: 'Publishes FOTA upgrade change events from the history table stream to EventBridge',
       timeout: PUBLISHER_TIMEOUT,
       logLevel: props.logLevel,
-      environment: { EVENT_BUS_NAME: this.eventBus.eventBusArn },
+      environment: { [ENV.EVENT_BUS_NAME]: this.eventBus.eventBusArn },
     });
     this.eventBus.grantPutEventsTo(this.publisher.lambda);
     this.publisher.lambda.addEventSource(

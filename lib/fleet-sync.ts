@@ -6,6 +6,7 @@ import { RecursiveLoop } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ENV } from '../functions/commons/configuration';
 import { DEVICE_SYNC_REQUESTED_DETAIL_TYPE, FLEET_SYNC_EVENT_SOURCE } from './fleet-sync-events';
 import { DISCOVERY_TABLE_ACTIONS, grantHistoryAccess, type HistoryAccess } from './history-access';
 import { QueueWithDeadLetterQueue } from './queue-with-dead-letter-queue';
@@ -87,7 +88,7 @@ export class FleetSync extends Construct {
       description: 'Archives the ThingSpace upgrade history of the devices in each sync queue batch',
       timeout: SYNC_WORKER_TIMEOUT,
       logLevel: props.logLevel,
-      environment: { SYNC_DLQ_URL: this.syncQueue.deadLetterQueue.queueUrl },
+      environment: { [ENV.SYNC_DLQ_URL]: this.syncQueue.deadLetterQueue.queueUrl },
     });
     grantHistoryAccess(this.syncWorker, props.access, { callsThingSpace: true });
     // Messages that can never succeed (e.g. an invalid device key) go straight to the DLQ instead of
@@ -102,7 +103,7 @@ export class FleetSync extends Construct {
     );
 
     // The queue URL from CDK, so the worker never derives one from the record's ARN with a fixed host.
-    this.syncWorker.lambda.addEnvironment('SYNC_QUEUE_URL', this.syncQueue.queue.queueUrl);
+    this.syncWorker.lambda.addEnvironment(ENV.SYNC_QUEUE_URL, this.syncQueue.queue.queueUrl);
 
     this.discovery = new ServiceFunction(this, 'Discovery', {
       entryFile: 'discover-fleet.ts',
@@ -110,10 +111,10 @@ export class FleetSync extends Construct {
       timeout: DISCOVERY_TIMEOUT,
       logLevel: props.logLevel,
       environment: {
-        SYNC_QUEUE_URL: this.syncQueue.queue.queueUrl,
-        DISCOVERY_QUEUE_URL: this.discoveryQueue.queue.queueUrl,
-        DISCOVERY_DLQ_URL: this.discoveryQueue.deadLetterQueue.queueUrl,
-        FULL_RESYNC_DAYS: String(props.fullResyncDays ?? 7),
+        [ENV.SYNC_QUEUE_URL]: this.syncQueue.queue.queueUrl,
+        [ENV.DISCOVERY_QUEUE_URL]: this.discoveryQueue.queue.queueUrl,
+        [ENV.DISCOVERY_DLQ_URL]: this.discoveryQueue.deadLetterQueue.queueUrl,
+        [ENV.FULL_RESYNC_DAYS]: String(props.fullResyncDays ?? 7),
       },
       // Discovery continues a long pass by sending {account, runId} to its own queue. Lambda's default
       // (Terminate) drops such a chain after 16 invocations, so a 1,000-page account would never finish.

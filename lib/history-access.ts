@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { ENV } from '../functions/commons/configuration';
 import type { ServiceFunction } from './service-function';
 import type { ThingSpaceConnection } from './thingspace-secret';
 
@@ -47,11 +48,11 @@ export function grantHistoryAccess(
       resources: [access.table.tableArn],
     }),
   );
-  fn.lambda.addEnvironment('TABLE_NAME', access.table.tableName);
+  fn.lambda.addEnvironment(ENV.TABLE_NAME, access.table.tableName);
   if (!options.callsThingSpace) return;
 
   grantThingSpaceSecretRead(fn, access.thingSpace);
-  fn.lambda.addEnvironment('THINGSPACE_BASE_URL', access.thingSpace.baseUrl);
+  fn.lambda.addEnvironment(ENV.THINGSPACE_BASE_URL, access.thingSpace.baseUrl);
 }
 
 /**
@@ -75,7 +76,7 @@ export function grantThingSpaceSecretRead(fn: ServiceFunction, thingSpace: Thing
       }),
     );
   }
-  fn.lambda.addEnvironment('THINGSPACE_SECRET_ID', thingSpace.secretId);
+  fn.lambda.addEnvironment(ENV.THINGSPACE_SECRET_ID, thingSpace.secretId);
 }
 
 /**
@@ -89,5 +90,5 @@ export function grantArchiveRead(fn: ServiceFunction, table: ITable, indexNames:
       resources: [table.tableArn, ...indexNames.map((name) => `${table.tableArn}/index/${name}`)],
     }),
   );
-  fn.lambda.addEnvironment('TABLE_NAME', table.tableName);
+  fn.lambda.addEnvironment(ENV.TABLE_NAME, table.tableName);
 }

@@ -12,6 +12,7 @@ import {
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ENV } from '../functions/commons/configuration';
 import { addGatewayErrorResponses } from './gateway-error-responses';
 import { grantArchiveRead, grantHistoryAccess, type HistoryAccess } from './history-access';
 import { ServiceFunction } from './service-function';
@@ -122,7 +123,7 @@ export class HistoryApi extends Construct {
       description: "GET /archive/...: a device's archive and filtered, paged archive queries (reads DynamoDB only)",
       timeout: HISTORY_FUNCTION_TIMEOUT,
       logLevel: props.logLevel,
-      environment: { ARCHIVE_TOKEN_SECRET_ID: this.archiveTokenKey.secretArn },
+      environment: { [ENV.ARCHIVE_TOKEN_SECRET_ID]: this.archiveTokenKey.secretArn },
     });
     grantArchiveRead(this.archiveHandler, props.access.table, props.archiveIndexNames ?? []);
     this.archiveTokenKey.grantRead(this.archiveHandler.lambda);

@@ -5,6 +5,7 @@ import { Architecture, type RecursiveLoop, Runtime, Tracing } from 'aws-cdk-lib/
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ENV } from '../functions/commons/configuration';
 import { lambdaBundlingOptions } from './lambda-bundling';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -75,9 +76,9 @@ export class ServiceFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE,
-        POWERTOOLS_LOG_LEVEL: props.logLevel,
+        [ENV.POWERTOOLS_SERVICE_NAME]: POWERTOOLS_SERVICE_NAME,
+        [ENV.POWERTOOLS_METRICS_NAMESPACE]: POWERTOOLS_METRICS_NAMESPACE,
+        [ENV.POWERTOOLS_LOG_LEVEL]: props.logLevel,
         ...props.environment,
       },
     });

@@ -1,5 +1,5 @@
+import type { LogFormat } from '../functions/commons/configuration';
 import type { AccessEntry } from './api-gateway-server';
-import type { LogFormat } from './local-logging';
 
 /**
  * One line per request on stdout: `12:03:04 GET /reports/.../devices/... 200 14.2 ms, 3 records` on a

@@ -11,7 +11,9 @@ import { createDocumentClient } from '../adapters/dynamodb/client';
 import { missingArchiveIndexAttributes } from '../adapters/dynamodb/item-mapping';
 import { isConditionalCheckFailed } from '../adapters/dynamodb/request-errors';
 import { ITEM_TYPES, PARTITION_KEY, SORT_KEY } from '../adapters/dynamodb/table-schema';
-import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
+import { ConfigurationError, parseLocalConfig } from '../functions/commons/configuration';
+import { prepareLocalEnvironment } from './local-environment';
+import { hideSdkNodeVersionWarning } from './local-logging';
 
 function fail(message: string): never {
   process.stderr.write(`backfill: ${message}\n`);
@@ -72,24 +74,24 @@ export async function backfillArchiveIndexes(
 }
 
 async function main(): Promise<void> {
-  const env = process.env;
+  hideSdkNodeVersionWarning();
   let client: DynamoDBDocumentClient;
   let tableName: string;
   let close = async (): Promise<void> => {};
   try {
-    if (env.TABLE_NAME && !env.DYNAMODB_ENDPOINT && !env.DATA_DIR) {
+    const config = parseLocalConfig(process.env);
+    const { tableName: givenTable, dynamoDbEndpoint } = config.service;
+    if (givenTable && !dynamoDbEndpoint && !config.dataDir) {
       client = createDocumentClient();
-      tableName = env.TABLE_NAME;
+      tableName = givenTable;
     } else {
-      const environment = await prepareLocalEnvironment();
+      const environment = await prepareLocalEnvironment(config);
       client = createDocumentClient({ endpoint: environment.store.endpoint });
       tableName = environment.store.tableName;
       close = () => environment.close();
     }
   } catch (error) {
-    fail(
-      error instanceof LocalConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`,
-    );
+    fail(error instanceof ConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`);
   }
   try {
     const updated = await backfillArchiveIndexes(client, tableName, (scanned, done) => {

@@ -1,7 +1,9 @@
 import type { CallbackCredentials } from '../domain/callback-payload';
 import type { DeviceKey } from '../domain/upgrade-record';
+import type { ServiceConfig } from '../functions/commons/configuration';
 import type { HistoryDependencies } from '../services/observe-device';
 import { DeviceSyncError, syncDevice } from '../services/sync-device';
+import { CALLBACK_ROUTE } from './api-gateway-server';
 import { InProcessSyncPool } from './in-process-sync-pool';
 
 /** What `npm start` registers with its built-in simulator by default: fine locally, valid nowhere else. */
@@ -58,8 +60,24 @@ export function localCallbackSyncs(
  * With the built-in simulator and no callback credentials of one's own, npm start listens with the demo
  * pair, so the callback loop works out of the box; against a real ThingSpace the operator chooses them.
  */
-export function useDemoCallbackCredentials(env: NodeJS.ProcessEnv, usesSimulator: boolean): void {
-  if (usesSimulator && !env.THINGSPACE_CALLBACK_CREDENTIALS && !env.THINGSPACE_SECRET_ID) {
-    env.THINGSPACE_CALLBACK_CREDENTIALS = JSON.stringify(DEMO_CALLBACK_CREDENTIALS);
+/**
+ * npm start's banner line for POST /callbacks/thingspace. With THINGSPACE_SECRET_ID the secret is read
+ * now: one without callbackUsername/callbackPassword means the route answers 404, so it says off.
+ */
+export async function callbackListenerLine(
+  url: string,
+  credentials: () => Promise<CallbackCredentials | undefined>,
+): Promise<string> {
+  try {
+    if (await credentials()) return `POST ${url}${CALLBACK_ROUTE}`;
+    return 'off (set THINGSPACE_CALLBACK_CREDENTIALS, or callbackUsername/callbackPassword in the secret, to listen)';
+  } catch (error) {
+    // Named without the secret's content (parseCallbackCredentials names fields, never values).
+    return `unavailable: ${(error as Error).message}`;
   }
+}
+
+export function localCallbackConfig(config: ServiceConfig, usesSimulator: boolean): ServiceConfig {
+  if (!usesSimulator || config.callbackCredentials || config.thingspace.secretId) return config;
+  return { ...config, callbackCredentials: DEMO_CALLBACK_CREDENTIALS };
 }

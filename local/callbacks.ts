@@ -6,8 +6,22 @@
  * listener's: THINGSPACE_CALLBACK_CREDENTIALS.
  */
 import { parseArgs } from 'node:util';
+import { createDocumentClient } from '../adapters/dynamodb/client';
+import { DynamoDbLoginGuard } from '../adapters/dynamodb/dynamodb-login-guard';
+import { createThingSpaceClient } from '../adapters/thingspace/client';
 import { parseAccount } from '../domain/device-key';
+import { callbackCredentials } from '../functions/commons/callback-dependencies';
+import {
+  ConfigurationError,
+  ENV,
+  type LocalConfig,
+  parseLocalConfig,
+  type ServiceConfig,
+} from '../functions/commons/configuration';
+import { thingSpaceCredentials } from '../functions/commons/history-dependencies';
 import { DEMO_CALLBACK_CREDENTIALS } from './callback-listener';
+import { hideSdkNodeVersionWarning } from './local-logging';
+import { openLocalStore } from './shared-store';
 import { DEMO_CREDENTIALS } from './thingspace-simulator';
 
 const USAGE =
@@ -50,30 +64,34 @@ async function main(): Promise<void> {
   } catch {
     fail(`--account must be a ThingSpace account name (digits with an optional numeric suffix)\n${USAGE}`);
   }
-  const baseUrl = process.env.THINGSPACE_BASE_URL;
-  if (!baseUrl)
-    fail(`THINGSPACE_BASE_URL is not set (with npm start's simulator: the URL on its "ThingSpace:" line)\n${USAGE}`);
-  // Against a simulator on this machine the demo credentials are the right ones, as in npm start.
-  if (isLoopback(baseUrl) && !process.env.THINGSPACE_CREDENTIALS && !process.env.THINGSPACE_SECRET_ID) {
-    process.env.THINGSPACE_CREDENTIALS = JSON.stringify(DEMO_CREDENTIALS);
-    process.env.THINGSPACE_CALLBACK_CREDENTIALS ||= JSON.stringify(DEMO_CALLBACK_CREDENTIALS);
+  hideSdkNodeVersionWarning();
+  let config: LocalConfig;
+  try {
+    config = parseLocalConfig(process.env);
+  } catch (error) {
+    fail((error as Error).message);
   }
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
-
-  const { createThingSpaceClient } = await import('../adapters/thingspace/client');
-  const { createDocumentClient } = await import('../adapters/dynamodb/client');
-  const { DynamoDbLoginGuard } = await import('../adapters/dynamodb/dynamodb-login-guard');
-  const { credentialsFromEnvironment } = await import('../functions/commons/history-dependencies');
-  const { callbackCredentialsFromEnvironment } = await import('../functions/commons/callback-dependencies');
-  const { openLocalStore } = await import('./shared-store');
-  const { LocalConfigurationError } = await import('./local-environment');
+  const baseUrl = config.thingspaceBaseUrl;
+  if (!baseUrl)
+    fail(
+      `${ENV.THINGSPACE_BASE_URL} is not set (with npm start's simulator: the URL on its "ThingSpace:" line)\n${USAGE}`,
+    );
+  let service: ServiceConfig = { ...config.service, thingspace: { ...config.service.thingspace, baseUrl } };
+  // Against a simulator on this machine the demo credentials are the right ones, as in npm start.
+  if (isLoopback(baseUrl) && !service.thingspace.credentials && !service.thingspace.secretId) {
+    service = {
+      ...service,
+      thingspace: { ...service.thingspace, credentials: DEMO_CREDENTIALS },
+      callbackCredentials: service.callbackCredentials ?? DEMO_CALLBACK_CREDENTIALS,
+    };
+  }
 
   // Checked before the store opens, so a usage error leaves nothing open behind.
   const url = parsed.values.url;
   let listener;
   if (command === 'register') {
     if (!url || !/^https?:\/\//.test(url)) fail(`register needs --url http(s)://.../callbacks/thingspace\n${USAGE}`);
-    listener = await callbackCredentialsFromEnvironment()();
+    listener = await callbackCredentials(service)();
     if (!listener)
       fail(
         'no callback credentials: set THINGSPACE_CALLBACK_CREDENTIALS (or the secret fields callbackUsername/callbackPassword)',
@@ -82,17 +100,17 @@ async function main(): Promise<void> {
 
   let store;
   try {
-    store = await openLocalStore(process.env, { createTable: true });
+    store = await openLocalStore(config, { createTable: true });
   } catch (error) {
     fail(
-      `cannot open the store that holds the login guard: ${error instanceof LocalConfigurationError ? error.message : (error as Error).message}`,
+      `cannot open the store that holds the login guard: ${error instanceof ConfigurationError ? error.message : (error as Error).message}`,
       1,
     );
   }
   const documents = createDocumentClient({ ...(store.endpoint ? { endpoint: store.endpoint } : {}) });
   const client = createThingSpaceClient({
     baseUrl,
-    credentials: credentialsFromEnvironment(),
+    credentials: thingSpaceCredentials(service.thingspace),
     loginGuard: new DynamoDbLoginGuard({ client: documents, tableName: store.tableName }),
   });
 

@@ -1,6 +1,8 @@
+import { resolve } from 'node:path';
 import { ChangeEventEmittingStore } from '../adapters/events/change-event-emitting-store';
+import { DEFAULT_DATA_DIR } from '../functions/commons/configuration';
 import type { HistoryDependencies } from '../services/observe-device';
-import { EventsJsonlSink, eventsDataDir } from './events-jsonl-sink';
+import { EventsJsonlSink } from './events-jsonl-sink';
 
 export interface LocalChangeFeed {
   /** DATA_DIR/events.jsonl */
@@ -12,28 +14,20 @@ export interface LocalChangeFeed {
 }
 
 /**
+ * `dataDir`: DATA_DIR, default ./.data; `webhookUrl`: EVENTS_WEBHOOK_URL (checked by the configuration).
  * dynalite has no streams, so on one machine the change events come from the write path: the shared
  * dependencies' store is wrapped once, before the first request, and every archive write made through
  * them (API, sync, callback-triggered sync) appends its event to DATA_DIR/events.jsonl.
  */
 export function attachLocalChangeFeed(
   dependencies: HistoryDependencies,
-  env: NodeJS.ProcessEnv = process.env,
+  options: { dataDir?: string; webhookUrl?: string },
 ): LocalChangeFeed {
-  const webhookUrl = env.EVENTS_WEBHOOK_URL || undefined;
-  if (webhookUrl && !/^https?:$/.test(safeProtocol(webhookUrl))) {
-    throw new Error('EVENTS_WEBHOOK_URL must be an http(s) URL');
-  }
   if (dependencies.store instanceof ChangeEventEmittingStore) throw new Error('the change feed is already attached');
-  const sink = new EventsJsonlSink({ dataDir: eventsDataDir(env), webhookUrl });
+  const sink = new EventsJsonlSink({
+    dataDir: resolve(options.dataDir ?? DEFAULT_DATA_DIR),
+    webhookUrl: options.webhookUrl,
+  });
   dependencies.store = new ChangeEventEmittingStore(dependencies.store, sink);
   return { path: sink.path, flush: () => sink.flush(), close: () => sink.close() };
-}
-
-function safeProtocol(url: string): string {
-  try {
-    return new URL(url).protocol;
-  } catch {
-    return '';
-  }
 }

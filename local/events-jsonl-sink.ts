@@ -144,8 +144,3 @@ export class EventsJsonlSink implements ChangeEventSink {
     if (!settled) this.warn(`webhook did not accept event ${event.detail.eventId} after ${WEBHOOK_ATTEMPTS} attempts`);
   }
 }
-
-/** events.jsonl lives beside the embedded store: DATA_DIR, default ./.data. */
-export function eventsDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.DATA_DIR || './.data');
-}

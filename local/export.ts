@@ -4,9 +4,9 @@
  * GET /archive/{account}/upgrades as a file, for audits too big for one response. Same filters, same
  * order, same query code; it pages through the store until the end, one page in memory at a time.
  *
- * The store is the one `npm start` uses: the embedded one in DATA_DIR, or DYNAMODB_ENDPOINT +
- * TABLE_NAME; with TABLE_NAME alone (no DATA_DIR, no DYNAMODB_ENDPOINT) a real AWS table, with the
- * usual AWS credentials and region.
+ * The store is the one `npm start` uses: the embedded one in DATA_DIR (a running npm start's, or opened
+ * here), or DYNAMODB_ENDPOINT + TABLE_NAME; with TABLE_NAME alone (no DATA_DIR, no DYNAMODB_ENDPOINT) a
+ * real AWS table, with the usual AWS credentials and region (local/shared-store.ts).
  */
 
 import { once } from 'node:events';
@@ -20,7 +20,9 @@ import { parseArchiveQuery, planArchiveQuery } from '../domain/archive-query';
 import { parseAccount } from '../domain/device-key';
 import { isFailureError } from '../domain/failure';
 import { UPGRADE_RECORD_FIELDS, type UpgradeRecord } from '../domain/upgrade-record';
-import { LocalConfigurationError, prepareLocalEnvironment } from './local-environment';
+import { ConfigurationError, type LocalConfig, parseLocalConfig } from '../functions/commons/configuration';
+import { hideSdkNodeVersionWarning } from './local-logging';
+import { openLocalStore } from './shared-store';
 
 const PAGE_SIZE = 1000;
 const USAGE =
@@ -94,38 +96,30 @@ async function write(stream: Writable, chunk: string): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
 }
 
-async function openStore(): Promise<{ reader: DynamoDbArchiveReader; description: string; close(): Promise<void> }> {
-  const env = process.env;
-  if (env.TABLE_NAME && !env.DYNAMODB_ENDPOINT && !env.DATA_DIR) {
-    const client = createDocumentClient();
-    return {
-      reader: new DynamoDbArchiveReader({ client, tableName: env.TABLE_NAME }),
-      description: `DynamoDB table ${env.TABLE_NAME} (AWS)`,
-      close: async () => client.destroy(),
-    };
-  }
-  // The embedded store or DYNAMODB_ENDPOINT, exactly as npm start opens it (ThingSpace is never called).
-  const environment = await prepareLocalEnvironment();
-  const client = createDocumentClient({ endpoint: environment.store.endpoint });
+async function openStore(
+  config: LocalConfig,
+): Promise<{ reader: DynamoDbArchiveReader; description: string; close(): Promise<void> }> {
+  // A running npm start's store, or the one it would open (ThingSpace is never called).
+  const store = await openLocalStore(config, { createTable: true });
+  const client = createDocumentClient(store.endpoint ? { endpoint: store.endpoint } : {});
   return {
-    reader: new DynamoDbArchiveReader({ client, tableName: environment.store.tableName }),
-    description: environment.store.description,
+    reader: new DynamoDbArchiveReader({ client, tableName: store.tableName }),
+    description: store.where,
     close: async () => {
       client.destroy();
-      await environment.close();
+      await store.close();
     },
   };
 }
 
 async function main(): Promise<void> {
   const { query, format, out } = options();
+  hideSdkNodeVersionWarning();
   let store;
   try {
-    store = await openStore();
+    store = await openStore(parseLocalConfig(process.env));
   } catch (error) {
-    fail(
-      error instanceof LocalConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`,
-    );
+    fail(error instanceof ConfigurationError ? error.message : `cannot open the store: ${(error as Error).message}`);
   }
   const output: Writable = out ? createWriteStream(out) : process.stdout;
   const terminal = process.stderr.isTTY === true;

@@ -3,118 +3,103 @@ import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureHistoryTable } from '../adapters/dynamodb/table-migration';
-import { parseCredentialsJson } from '../adapters/thingspace/credentials';
+import { type CredentialsProvider, CredentialsUnavailableError } from '../adapters/thingspace/credentials';
+import {
+  ConfigurationError,
+  DEFAULT_DATA_DIR,
+  DEFAULT_TABLE_NAME,
+  ENV,
+  type LocalConfig,
+  type ServiceConfig,
+} from '../functions/commons/configuration';
+import { thingSpaceCredentials } from '../functions/commons/history-dependencies';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb';
 import { DEMO_CREDENTIALS, seedDemoData, startThingSpaceSimulator } from './thingspace-simulator';
-
-/** Something in the environment that makes start-up impossible; reported as one line, no stack. */
-export class LocalConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LocalConfigurationError';
-  }
-}
 
 export interface LocalEnvironment {
   thingspace: { baseUrl: string; description: string };
   /** `dataDir` only for the embedded store. */
   store: { endpoint: string; tableName: string; description: string; dataDir?: string };
+  /**
+   * What the handlers are built from on this machine: the configuration given, with the simulator's
+   * URL and demo credentials, the store's endpoint and table, and an archive token key filled in.
+   */
+  service: ServiceConfig;
+  /** The ThingSpace credentials, already read once (THINGSPACE_SECRET_ID): pass them to the handlers. */
+  credentials: CredentialsProvider;
   /** Stops what this process started (simulator, embedded store), flushing the store to disk. */
   close(): Promise<void>;
 }
 
-export const DEFAULT_TABLE_NAME = 'fota-history';
-const DEFAULT_DATA_DIR = './.data';
-
 /**
- * Turns `npm start`'s environment (THINGSPACE_BASE_URL, THINGSPACE_CREDENTIALS / THINGSPACE_SECRET_ID,
- * DATA_DIR, DYNAMODB_ENDPOINT + TABLE_NAME) into the environment the deployed Lambda gets, starting
+ * Turns `npm start`'s configuration (THINGSPACE_BASE_URL, THINGSPACE_CREDENTIALS / THINGSPACE_SECRET_ID,
+ * DATA_DIR, DYNAMODB_ENDPOINT + TABLE_NAME) into the configuration the deployed Lambda gets, starting
  * the built-in simulator and the embedded store where nothing else is named. Everything is checked
  * before anything is served, so a bad configuration never starts half-working.
  */
-export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> {
+export async function prepareLocalEnvironment(local: LocalConfig): Promise<LocalEnvironment> {
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };
-
-  // Lambda runs Node 22+; a developer machine on Node 20 need not be told on every start.
-  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
-  // Set before anything loads the handler's modules, which read them once.
-  // The handler logs as it does in Lambda; locally only warnings and errors by default.
-  env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
-  env.POWERTOOLS_METRICS_DISABLED ||= 'true';
-  env.POWERTOOLS_TRACE_ENABLED ||= 'false';
-  env.POWERTOOLS_SERVICE_NAME ||= 'fota-history';
+  const given = local.service;
   try {
-    if (env.THINGSPACE_CREDENTIALS) {
-      try {
-        parseCredentialsJson(env.THINGSPACE_CREDENTIALS);
-      } catch (error) {
-        throw new LocalConfigurationError(`THINGSPACE_CREDENTIALS: ${(error as Error).message}`);
-      }
-    }
-    const simulatorPort = parseSimulatorPort(env.SIMULATOR_PORT);
-    const dataDir = env.DYNAMODB_ENDPOINT ? undefined : resolve(env.DATA_DIR || DEFAULT_DATA_DIR);
+    const shownDataDir = local.dataDir ?? DEFAULT_DATA_DIR;
+    const dataDir = given.dynamoDbEndpoint ? undefined : resolve(shownDataDir);
     // Conflicts first, before anything is started or created: a DATA_DIR another process holds.
     if (dataDir) await checkDataDirFree(dataDir);
-    if (env.THINGSPACE_SECRET_ID && !env.THINGSPACE_CREDENTIALS) await readSecretOnce();
+    let credentials = thingSpaceCredentialsOrNone(given.thingspace);
+    if (given.thingspace.secretId && !given.thingspace.credentials && credentials) await readSecretOnce(credentials);
 
     let thingspace: LocalEnvironment['thingspace'];
-    if (env.THINGSPACE_BASE_URL) {
+    if (local.thingspaceBaseUrl) {
       try {
-        new URL(env.THINGSPACE_BASE_URL);
+        new URL(local.thingspaceBaseUrl);
       } catch {
-        throw new LocalConfigurationError(`THINGSPACE_BASE_URL is not a URL: ${env.THINGSPACE_BASE_URL}`);
+        throw new ConfigurationError(`${ENV.THINGSPACE_BASE_URL} is not a URL: ${local.thingspaceBaseUrl}`);
       }
-      if (!env.THINGSPACE_CREDENTIALS && !env.THINGSPACE_SECRET_ID) {
-        throw new LocalConfigurationError(
-          'THINGSPACE_BASE_URL is set but no credentials: set THINGSPACE_CREDENTIALS (JSON {"appKey","appSecret","username","password"}) or THINGSPACE_SECRET_ID',
+      if (!credentials) {
+        throw new ConfigurationError(
+          `${ENV.THINGSPACE_BASE_URL} is set but no credentials: set ${ENV.THINGSPACE_CREDENTIALS} (JSON {"appKey","appSecret","username","password"}) or ${ENV.THINGSPACE_SECRET_ID}`,
         );
       }
-      thingspace = { baseUrl: env.THINGSPACE_BASE_URL, description: env.THINGSPACE_BASE_URL };
+      thingspace = { baseUrl: local.thingspaceBaseUrl, description: local.thingspaceBaseUrl };
     } else {
+      const simulatorPort = local.simulatorPort;
       const simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS, port: simulatorPort }).catch(
         (error: NodeJS.ErrnoException) => {
-          throw new LocalConfigurationError(
+          throw new ConfigurationError(
             error.code === 'EADDRINUSE'
-              ? `SIMULATOR_PORT ${simulatorPort} is already in use`
+              ? `${ENV.SIMULATOR_PORT} ${simulatorPort} is already in use`
               : `cannot start the simulator: ${error.message}`,
           );
         },
       );
       closers.push(() => simulator.close());
       seedDemoData(simulator);
-      if (!env.THINGSPACE_CREDENTIALS && !env.THINGSPACE_SECRET_ID) {
-        env.THINGSPACE_CREDENTIALS = JSON.stringify(DEMO_CREDENTIALS);
-      }
-      env.THINGSPACE_BASE_URL = simulator.url;
+      credentials ??= async () => DEMO_CREDENTIALS;
       thingspace = { baseUrl: simulator.url, description: `built-in simulator at ${simulator.url} (demo data)` };
     }
 
     let store: LocalEnvironment['store'];
-    if (env.DYNAMODB_ENDPOINT) {
-      if (!env.TABLE_NAME) throw new LocalConfigurationError('DYNAMODB_ENDPOINT is set but TABLE_NAME is not');
-      // DynamoDB Local and LocalStack accept any credentials; without some the SDK fails before connecting.
-      useLocalAwsDefaults(env);
-      await ensureTable(env.DYNAMODB_ENDPOINT, env.TABLE_NAME, env);
+    if (given.dynamoDbEndpoint) {
+      if (!given.tableName)
+        throw new ConfigurationError(`${ENV.DYNAMODB_ENDPOINT} is set but ${ENV.TABLE_NAME} is not`);
+      await ensureTable(given.dynamoDbEndpoint, given.tableName);
       store = {
-        endpoint: env.DYNAMODB_ENDPOINT,
-        tableName: env.TABLE_NAME,
-        description: `DynamoDB at ${env.DYNAMODB_ENDPOINT}, table ${env.TABLE_NAME}`,
+        endpoint: given.dynamoDbEndpoint,
+        tableName: given.tableName,
+        description: `DynamoDB at ${given.dynamoDbEndpoint}, table ${given.tableName}`,
       };
     } else if (dataDir) {
       // LevelDB allows one process per directory; a second one would fail on its first request.
       closers.push(await lockDataDir(dataDir));
       const embedded = await startEmbeddedDynamoDb({ dataDir, thread: true }).catch((error: Error) => {
-        throw new LocalConfigurationError(`cannot open the embedded store in ${dataDir}: ${error.message}`);
+        throw new ConfigurationError(`cannot open the embedded store in ${dataDir}: ${error.message}`);
       });
       closers.push(() => embedded.close());
-      useLocalAwsDefaults(env);
-      const tableName = env.TABLE_NAME || DEFAULT_TABLE_NAME;
-      await ensureTable(embedded.endpoint, tableName, env, true);
-      env.DYNAMODB_ENDPOINT = embedded.endpoint;
-      env.TABLE_NAME = tableName;
+      const tableName = given.tableName || DEFAULT_TABLE_NAME;
+      await ensureTable(embedded.endpoint, tableName, true);
       // npm run login-guard and npm run callbacks, beside this process, then share its login count.
       const note = join(dataDir, STORE_ENDPOINT_FILE);
       await writeFile(note, JSON.stringify({ pid: process.pid, endpoint: embedded.endpoint, tableName }));
@@ -123,18 +108,25 @@ export async function prepareLocalEnvironment(env: NodeJS.ProcessEnv = process.e
         endpoint: embedded.endpoint,
         tableName,
         // As the user named it, so the banner shows no machine-specific path.
-        description: `embedded DynamoDB (dynalite) with data in ${env.DATA_DIR || DEFAULT_DATA_DIR}, table ${tableName}`,
+        description: `embedded DynamoDB (dynalite) with data in ${shownDataDir}, table ${tableName}`,
         dataDir,
       };
     } else {
-      throw new LocalConfigurationError('no store: set DATA_DIR or DYNAMODB_ENDPOINT');
+      throw new ConfigurationError(`no store: set ${ENV.DATA_DIR} or ${ENV.DYNAMODB_ENDPOINT}`);
     }
 
-    env.AWS_REGION ||= 'us-east-1';
-    // Signs the archive routes' nextTokens; a fresh key per process, so a token outlives no restart.
-    if (!env.ARCHIVE_TOKEN_KEY && !env.ARCHIVE_TOKEN_SECRET_ID)
-      env.ARCHIVE_TOKEN_KEY = randomBytes(32).toString('base64url');
-    return { thingspace, store, close };
+    const service: ServiceConfig = {
+      ...given,
+      tableName: store.tableName,
+      dynamoDbEndpoint: store.endpoint,
+      thingspace: { ...given.thingspace, baseUrl: thingspace.baseUrl },
+      // Signs the archive routes' nextTokens; a fresh key per process, so a token outlives no restart.
+      archiveToken:
+        given.archiveToken.key || given.archiveToken.secretId
+          ? given.archiveToken
+          : { key: randomBytes(32).toString('base64url') },
+    };
+    return { thingspace, store, service, credentials, close };
   } catch (error) {
     await close();
     throw error;
@@ -155,13 +147,9 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function parseSimulatorPort(value: string | undefined): number {
-  if (value === undefined || value === '') return 0;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new LocalConfigurationError(`SIMULATOR_PORT must be a port number, not "${value}"`);
-  }
-  return port;
+/** The configured credentials (inline, or the secret's), or none: the simulator's demo ones then. */
+function thingSpaceCredentialsOrNone(config: ServiceConfig['thingspace']): CredentialsProvider | undefined {
+  return config.credentials || config.secretId ? thingSpaceCredentials(config) : undefined;
 }
 
 /**
@@ -169,13 +157,11 @@ function parseSimulatorPort(value: string | undefined): number {
  * so a secret that cannot be read (no AWS credentials, not found, access denied, not the expected
  * JSON) stops start-up with its real cause instead of failing every request.
  */
-async function readSecretOnce(): Promise<void> {
-  const { readCredentialsNow } = await import('../functions/commons/history-dependencies');
-  const { CredentialsUnavailableError } = await import('../adapters/thingspace/credentials');
+async function readSecretOnce(credentials: CredentialsProvider): Promise<void> {
   try {
-    await readCredentialsNow();
+    await credentials();
   } catch (error) {
-    if (error instanceof CredentialsUnavailableError) throw new LocalConfigurationError(error.message);
+    if (error instanceof CredentialsUnavailableError) throw new ConfigurationError(error.message);
     throw error;
   }
 }
@@ -191,8 +177,8 @@ async function checkDataDirFree(dataDir: string): Promise<void> {
   if (owner !== undefined) throw dataDirInUse(dataDir, owner);
 }
 
-function dataDirInUse(dataDir: string, owner: number): LocalConfigurationError {
-  return new LocalConfigurationError(
+function dataDirInUse(dataDir: string, owner: number): ConfigurationError {
+  return new ConfigurationError(
     `DATA_DIR ${dataDir} is in use by another npm start or npm run sync (pid ${owner}); stop it or set another DATA_DIR`,
   );
 }
@@ -207,7 +193,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
   try {
     await mkdir(dataDir, { recursive: true });
   } catch (error) {
-    throw new LocalConfigurationError(`cannot create DATA_DIR ${dataDir}: ${(error as Error).message}`);
+    throw new ConfigurationError(`cannot create DATA_DIR ${dataDir}: ${(error as Error).message}`);
   }
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
@@ -217,37 +203,29 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       return () => rm(lockPath, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new LocalConfigurationError(`cannot use DATA_DIR ${dataDir}: ${(error as Error).message}`);
+        throw new ConfigurationError(`cannot use DATA_DIR ${dataDir}: ${(error as Error).message}`);
       }
       const owner = await dataDirOwner(dataDir);
       if (owner !== undefined) throw dataDirInUse(dataDir, owner);
       await rm(lockPath, { force: true });
     }
   }
-  throw new LocalConfigurationError(`DATA_DIR ${dataDir} is being claimed by another process; try again`);
+  throw new ConfigurationError(`DATA_DIR ${dataDir} is being claimed by another process; try again`);
 }
 
-/** dynalite accepts any credentials; the SDK still wants some and a region. */
-function useLocalAwsDefaults(env: NodeJS.ProcessEnv): void {
-  env.AWS_REGION ||= 'us-east-1';
-  if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE && !env.THINGSPACE_SECRET_ID) {
-    env.AWS_ACCESS_KEY_ID = 'local';
-    env.AWS_SECRET_ACCESS_KEY = 'local';
-  }
-}
-
-async function ensureTable(
-  endpoint: string,
-  tableName: string,
-  env: NodeJS.ProcessEnv,
-  embedded = false,
-): Promise<void> {
+/** A local endpoint (dynalite, DynamoDB Local) accepts any credentials; the SDK still wants some and a region. */
+export async function ensureTable(endpoint: string, tableName: string, embedded = false): Promise<void> {
+  const env = process.env;
   const client = new DynamoDBClient({
     endpoint,
-    region: env.AWS_REGION || 'us-east-1',
+    region: env[ENV.AWS_REGION] || 'us-east-1',
     // The embedded store accepts any signature: it must not depend on the AWS credentials (or their
-    // absence) meant for THINGSPACE_SECRET_ID.
-    ...(embedded && !env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    // absence) meant for THINGSPACE_SECRET_ID. DynamoDB Local and LocalStack accept any credentials
+    // too; without some the SDK fails before connecting.
+    ...((embedded && !env[ENV.AWS_ACCESS_KEY_ID]) ||
+    (!env[ENV.AWS_ACCESS_KEY_ID] && !env[ENV.AWS_PROFILE] && !env[ENV.THINGSPACE_SECRET_ID])
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
   });
@@ -256,7 +234,7 @@ async function ensureTable(
   } catch (error) {
     if ((error as Error).name !== 'ResourceNotFoundException') {
       client.destroy();
-      throw new LocalConfigurationError(`the store at ${endpoint} is not reachable: ${(error as Error).message}`);
+      throw new ConfigurationError(`the store at ${endpoint} is not reachable: ${(error as Error).message}`);
     }
   }
   try {

@@ -2,22 +2,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Console } from 'node:console';
 import { LogFormatter, type Logger, LogItem } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
-import { useLogFormatter } from '../functions/commons/log-formatter';
+import type { LogFormat } from '../functions/commons/configuration';
+import { configurePowertools } from '../functions/commons/powertools';
 
 /** The device a sync pass is working on, so warnings logged deep in the ThingSpace client name it. */
 export const deviceContext = new AsyncLocalStorage<{ account: string; deviceId: string }>();
 
-export type LogFormat = 'text' | 'json';
-
-/**
- * LOG_FORMAT=text|json, or text on a terminal and JSON otherwise (a file, a pipe, a log collector).
- * Returns an error message for any other value.
- */
-export function logFormatFrom(env: NodeJS.ProcessEnv, isTerminal: boolean): LogFormat | string {
-  const value = env.LOG_FORMAT;
-  if (value === undefined || value === '') return isTerminal ? 'text' : 'json';
-  if (value === 'text' || value === 'json') return value;
-  return `LOG_FORMAT must be text or json, not "${value}"`;
+/** LOG_FORMAT, or text on a terminal and JSON otherwise (a file, a pipe, a log collector). */
+export function logFormatFor(configured: LogFormat | undefined, isTerminal: boolean): LogFormat {
+  return configured ?? (isTerminal ? 'text' : 'json');
 }
 
 /**
@@ -39,9 +32,12 @@ class LocalLogFormatter extends LogFormatter {
   }
 }
 
-/** Call before the handler's modules are loaded (they build the logger on load). */
-export function useLocalLogFormat(): void {
-  useLogFormatter(new LocalLogFormatter());
+/**
+ * Powertools for a local run: shorter log lines at `logLevel` (POWERTOOLS_LOG_LEVEL, WARN by default),
+ * no metrics printed, no tracing. Call before building handlers or their dependencies.
+ */
+export function useLocalPowertools(logLevel: string): void {
+  configurePowertools({ logLevel, logFormatter: new LocalLogFormatter() });
 }
 
 /**
@@ -51,4 +47,17 @@ export function useLocalLogFormat(): void {
  */
 export function routeLoggerTo(logger: Logger, stream: NodeJS.WritableStream): void {
   Object.assign(logger, { console: new Console({ stdout: stream, stderr: stream }) });
+}
+
+/**
+ * Lambda runs Node 22+, so a developer machine on Node 20 need not be told by the AWS SDK on every
+ * start. The SDK reads its switch (AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED) only from the
+ * environment, which nothing here writes; this drops that one warning and passes every other on.
+ */
+export function hideSdkNodeVersionWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (String(warning).startsWith('NodeVersionSupportWarning')) return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
 }

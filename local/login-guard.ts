@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoDbLoginGuard } from '../adapters/dynamodb/dynamodb-login-guard';
 import { type LoginGuardRecord, MAX_LOGIN_ATTEMPTS, userKey } from '../adapters/thingspace/login-guard';
-import { LocalConfigurationError } from './local-environment';
+import { ConfigurationError, parseLocalConfig } from '../functions/commons/configuration';
 import { openLocalStore } from './shared-store';
 
 const USAGE = 'usage: npm run login-guard -- <status|reset> --user <ThingSpace API username>';
@@ -21,8 +21,6 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
   print: (line: string) => void = console.log,
 ): Promise<number> {
-  // Lambda runs Node 22+; an operator on Node 20 need not be told.
-  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
   let command: string | undefined;
   let user: string | undefined;
   try {
@@ -46,7 +44,7 @@ export async function main(
 
   const closers: Array<() => Promise<void>> = [];
   try {
-    const store = await openLocalStore(env);
+    const store = await openLocalStore(parseLocalConfig(env));
     closers.push(() => store.close());
     const { endpoint, tableName, where } = store;
     const client = createDocumentClient({ ...(endpoint ? { endpoint } : {}), maxAttempts: 2 });
@@ -66,7 +64,7 @@ export async function main(
   } catch (error) {
     const name = (error as Error).name;
     const message =
-      error instanceof LocalConfigurationError
+      error instanceof ConfigurationError
         ? error.message
         : name === 'ResourceNotFoundException'
           ? 'the table does not exist there (check TABLE_NAME, DYNAMODB_ENDPOINT or DATA_DIR)'

@@ -1,16 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { createDocumentClient } from '../adapters/dynamodb/client';
-import { createHistoryTable } from '../adapters/dynamodb/table-schema';
-import { startEmbeddedDynamoDb } from './embedded-dynamodb';
 import {
+  ConfigurationError,
+  DEFAULT_DATA_DIR,
   DEFAULT_TABLE_NAME,
-  LOCK_FILE,
-  LocalConfigurationError,
-  lockDataDir,
-  STORE_ENDPOINT_FILE,
-} from './local-environment';
+  ENV,
+  type LocalConfig,
+} from '../functions/commons/configuration';
+import { startEmbeddedDynamoDb } from './embedded-dynamodb';
+import { ensureTable, LOCK_FILE, lockDataDir, STORE_ENDPOINT_FILE } from './local-environment';
 
 export interface OpenedStore {
   /** Undefined for a table in AWS (usual credentials and region). */
@@ -26,28 +24,30 @@ export interface OpenedStore {
  * in to ThingSpace outside the count every other process shares: DYNAMODB_ENDPOINT + TABLE_NAME,
  * TABLE_NAME alone (a real AWS table), or else the embedded store in DATA_DIR (default ./.data): the one
  * a running npm start serves on it, or opened here when none runs. `createTable` creates the table in a
- * DATA_DIR that has none yet.
+ * DATA_DIR that has none yet, and brings one from before the archive-query indexes up to date, as
+ * npm start does (adapters/dynamodb/table-migration.ts).
  */
 export async function openLocalStore(
-  env: NodeJS.ProcessEnv,
+  config: LocalConfig,
   options: { createTable?: boolean } = {},
 ): Promise<OpenedStore> {
+  const { tableName: givenTable, dynamoDbEndpoint } = config.service;
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
   };
-  if (env.DYNAMODB_ENDPOINT) {
-    if (!env.TABLE_NAME) throw new LocalConfigurationError('DYNAMODB_ENDPOINT is set but TABLE_NAME is not');
+  if (dynamoDbEndpoint) {
+    if (!givenTable) throw new ConfigurationError(`${ENV.DYNAMODB_ENDPOINT} is set but ${ENV.TABLE_NAME} is not`);
+    if (options.createTable) await ensureTable(dynamoDbEndpoint, givenTable);
     return {
-      endpoint: env.DYNAMODB_ENDPOINT,
-      tableName: env.TABLE_NAME,
-      where: `table ${env.TABLE_NAME} at ${env.DYNAMODB_ENDPOINT}`,
+      endpoint: dynamoDbEndpoint,
+      tableName: givenTable,
+      where: `table ${givenTable} at ${dynamoDbEndpoint}`,
       close,
     };
   }
-  if (env.TABLE_NAME && !env.DATA_DIR)
-    return { tableName: env.TABLE_NAME, where: `DynamoDB table ${env.TABLE_NAME}`, close };
-  const dataDir = resolve(env.DATA_DIR || './.data');
+  if (givenTable && !config.dataDir) return { tableName: givenTable, where: `DynamoDB table ${givenTable}`, close };
+  const dataDir = resolve(config.dataDir ?? DEFAULT_DATA_DIR);
   try {
     try {
       // The embedded store opens in one process at a time.
@@ -63,8 +63,8 @@ export async function openLocalStore(
     }
     const embedded = await startEmbeddedDynamoDb({ dataDir });
     closers.push(() => embedded.close());
-    const tableName = env.TABLE_NAME || DEFAULT_TABLE_NAME;
-    if (options.createTable) await ensureTable(embedded.endpoint, tableName);
+    const tableName = givenTable || DEFAULT_TABLE_NAME;
+    if (options.createTable) await ensureTable(embedded.endpoint, tableName, true);
     return { endpoint: embedded.endpoint, tableName, where: `embedded store in ${dataDir}, table ${tableName}`, close };
   } catch (error) {
     await close();
@@ -87,17 +87,5 @@ async function runningStore(
     return { pid: owner, endpoint: note.endpoint, tableName: note.tableName };
   } catch {
     return undefined;
-  }
-}
-
-async function ensureTable(endpoint: string, tableName: string): Promise<void> {
-  const client = createDocumentClient({ endpoint, maxAttempts: 2 });
-  try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-  } catch (error) {
-    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
-    await createHistoryTable(client, tableName);
-  } finally {
-    client.destroy();
   }
 }

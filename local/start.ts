@@ -4,13 +4,25 @@
  * built-in ThingSpace simulator unless THINGSPACE_BASE_URL names a real one.
  */
 import { isAbsolute, relative } from 'node:path';
+import { buildArchiveDependencies } from '../functions/commons/archive-dependencies';
+import { callbackCredentials } from '../functions/commons/callback-dependencies';
+import { ConfigurationError, type LocalConfig, parseLocalConfig } from '../functions/commons/configuration';
+import { buildHistoryDependencies } from '../functions/commons/history-dependencies';
+import { makeHandler as makeArchiveHandler } from '../functions/get-archive-api';
+import { makeHandler as makeHistoryHandler } from '../functions/get-history-api';
+import { makeHandler as makeCallbackHandler } from '../functions/thingspace-callback';
 import { accessLogger } from './access-log';
 import { type LocalApiServer, type ProxyHandler, startLocalApiServer } from './api-gateway-server';
-import { type LocalCallbackSyncs, localCallbackSyncs, useDemoCallbackCredentials } from './callback-listener';
+import {
+  callbackListenerLine,
+  type LocalCallbackSyncs,
+  localCallbackConfig,
+  localCallbackSyncs,
+} from './callback-listener';
 import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
 import { healthCheck } from './health';
-import { LocalConfigurationError, type LocalEnvironment, prepareLocalEnvironment } from './local-environment';
-import { logFormatFrom, useLocalLogFormat } from './local-logging';
+import { type LocalEnvironment, prepareLocalEnvironment } from './local-environment';
+import { hideSdkNodeVersionWarning, logFormatFor, useLocalPowertools } from './local-logging';
 import { readOpenApiDocument } from './openapi-document';
 import { DEMO_ACCOUNT, DEMO_DEVICE_WITH_FAILURE } from './thingspace-simulator';
 
@@ -36,13 +48,6 @@ process.on('unhandledRejection', (reason) =>
   fail(`stopped on an unexpected error: ${(reason as Error)?.message ?? String(reason)}`),
 );
 
-function parsePort(value: string | undefined): number {
-  if (value === undefined || value === '') return 3000;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be a port number, not "${value}"`);
-  return port;
-}
-
 /**
  * Calls `onOrphaned` when the process that launched this one (npm, which execs the server) dies
  * without passing a signal on, e.g. on SIGKILL: an orphaned server would hold the port and DATA_DIR
@@ -61,11 +66,18 @@ function watchLauncher(onOrphaned: () => void): void {
 }
 
 async function main(): Promise<void> {
-  const port = parsePort(process.env.PORT);
-  const format = logFormatFrom(process.env, process.stdout.isTTY === true);
-  if (format !== 'text' && format !== 'json') fail(format);
-  const usesSimulator = !process.env.THINGSPACE_BASE_URL;
-  useLocalLogFormat();
+  hideSdkNodeVersionWarning();
+  let config: LocalConfig;
+  try {
+    config = parseLocalConfig(process.env);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const { port } = config;
+  const format = logFormatFor(config.logFormat, process.stdout.isTTY === true);
+  const usesSimulator = !config.thingspaceBaseUrl;
+  // Before any handler or dependency is built: they take the Powertools instances current then.
+  useLocalPowertools(config.logLevel);
 
   // The port first, before the simulator or the store start (or DATA_DIR is created): a port in use
   // is reported at once and leaves nothing behind. Requests wait for the handler until it is ready.
@@ -84,7 +96,7 @@ async function main(): Promise<void> {
       archiveHandler,
       openApiDocument: await readOpenApiDocument(),
       port,
-      host: process.env.HOST || '127.0.0.1',
+      host: config.host,
       health: healthCheck(() => environment),
       onAnswered: accessLogger(format),
     });
@@ -98,43 +110,34 @@ async function main(): Promise<void> {
   }
 
   try {
-    environment = await prepareLocalEnvironment();
+    environment = await prepareLocalEnvironment(config);
   } catch (error) {
-    fail(error instanceof LocalConfigurationError ? error.message : `start-up failed: ${(error as Error).message}`);
+    fail(error instanceof ConfigurationError ? error.message : `start-up failed: ${(error as Error).message}`);
   }
 
   let changeFeed: LocalChangeFeed | undefined;
   let callbackSyncs: LocalCallbackSyncs | undefined;
+  let callbacksLine = '';
   try {
-    // Imported only now: the handler reads its configuration from the environment prepared above.
-    const { handler: lambdaHandler } = await import('../functions/get-history-api');
-    const { historyDependencies } = await import('../functions/commons/history-dependencies');
-    // Built now rather than on the first request, so a bad setting (e.g. THINGSPACE_TIMEOUT_MS=abc)
-    // stops start-up instead of failing every request; the handler then reuses these.
-    historyDependencies();
+    // The composition root: one set of dependencies, built before the first request, shared by the
+    // history route and the callbacks' syncs as one Lambda execution environment would share them.
+    const history = buildHistoryDependencies(environment.service, { credentials: environment.credentials });
     // Every archive write from here on appends its change event to DATA_DIR/events.jsonl.
-    changeFeed = attachLocalChangeFeed(historyDependencies());
+    changeFeed = attachLocalChangeFeed(history, { dataDir: config.dataDir, webhookUrl: config.eventsWebhookUrl });
     // POST /callbacks/thingspace: callbacks' devices are synced in this process (no SQS on one machine).
-    useDemoCallbackCredentials(process.env, usesSimulator);
-    const callbacks = await import('../functions/commons/callback-dependencies');
-    callbackSyncs = localCallbackSyncs(historyDependencies());
-    callbacks.useCallbackDependencies({
-      credentials: callbacks.callbackCredentialsFromEnvironment(),
-      syncQueue: callbackSyncs.pool,
-    });
-    const { handler: thingspaceCallbackHandler } = await import('../functions/thingspace-callback');
+    const callbackConfig = localCallbackConfig(environment.service, usesSimulator);
+    callbackSyncs = localCallbackSyncs(history);
+    const callbacks = { credentials: callbackCredentials(callbackConfig), syncQueue: callbackSyncs.pool };
+    callbacksLine = await callbackListenerLine(server.url, callbacks.credentials);
     // GET /archive/...: reads the archive only, so it is built without ThingSpace.
-    const { handler: archiveLambdaHandler } = await import('../functions/get-archive-api');
-    const { archiveDependencies } = await import('../functions/commons/archive-dependencies');
-    archiveDependencies();
-    handlerReady(lambdaHandler);
-    archiveHandlerReady(archiveLambdaHandler);
-    callbackHandlerReady(thingspaceCallbackHandler);
+    const archive = buildArchiveDependencies(environment.service);
+    handlerReady(makeHistoryHandler(() => history));
+    archiveHandlerReady(makeArchiveHandler(() => archive));
+    callbackHandlerReady(makeCallbackHandler(() => callbacks));
   } catch (error) {
     await changeFeed?.close();
     await environment.close();
-    const name = (error as Error).name;
-    fail(name === 'ConfigurationError' ? (error as Error).message : `start-up failed: ${(error as Error).message}`);
+    fail(error instanceof ConfigurationError ? error.message : `start-up failed: ${(error as Error).message}`);
   }
 
   process.stdout.write(
@@ -143,9 +146,7 @@ async function main(): Promise<void> {
       `  ThingSpace: ${environment.thingspace.description}`,
       `  store:      ${environment.store.description}`,
       `  events:     ${shownPath(changeFeed.path)}`,
-      process.env.THINGSPACE_CALLBACK_CREDENTIALS || process.env.THINGSPACE_SECRET_ID
-        ? `  callbacks:  POST ${server.url}/callbacks/thingspace`
-        : '  callbacks:  off (set THINGSPACE_CALLBACK_CREDENTIALS to listen)',
+      `  callbacks:  ${callbacksLine}`,
       `  try:        curl ${server.url}/reports/${usesSimulator ? DEMO_ACCOUNT : '{account}'}/devices/${usesSimulator ? DEMO_DEVICE_WITH_FAILURE : '{deviceId}'}`,
       '',
     ].join('\n'),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type AskReason, parseFullResyncDays, type SkipReason } from '../domain/fleet-selection';
+import { type AskReason, DEFAULT_FULL_RESYNC_DAYS, type SkipReason } from '../domain/fleet-selection';
 import type { DeviceKey } from '../domain/upgrade-record';
 import { type DeviceSyncRequest, discoverFleet } from '../services/discover-fleet';
 import type { HistoryDependencies } from '../services/observe-device';
@@ -17,7 +17,7 @@ import { deviceContext } from './local-logging';
 export const DEFAULT_SYNC_CONCURRENCY = 16;
 const DEVICE_TIMEOUT_MS = 60_000;
 
-export interface FailedDevice {
+interface FailedDevice {
   device: DeviceKey;
   errorCode: string;
 }
@@ -34,7 +34,7 @@ export interface SyncPassOptions {
   signal?: AbortSignal;
   /** Ask every device's history (except never-upgraded ones with nothing archived). */
   full?: boolean;
-  /** (d) of the change-aware selection; FULL_RESYNC_DAYS or 7 when unset. */
+  /** (d) of the change-aware selection (FULL_RESYNC_DAYS); 7 when omitted. */
   fullResyncDays?: number;
 }
 
@@ -126,7 +126,7 @@ export async function runSyncPass(
         // This pass's queue lives in memory: a pass that died with it cannot be resumed, only replaced.
         replaceRunning: true,
         full: options.full,
-        fullResyncDays: options.fullResyncDays ?? parseFullResyncDays(process.env.FULL_RESYNC_DAYS, 'FULL_RESYNC_DAYS'),
+        fullResyncDays: options.fullResyncDays ?? DEFAULT_FULL_RESYNC_DAYS,
         onPage: (checkpoint) => {
           discovered = checkpoint.devicesEnqueued;
           listed = checkpoint.devicesListed ?? 0;

@@ -8,9 +8,12 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { parseAccount } from '../domain/device-key';
+import { ConfigurationError, type LocalConfig, parseLocalConfig } from '../functions/commons/configuration';
+import { buildHistoryDependencies } from '../functions/commons/history-dependencies';
+import { logger } from '../functions/commons/powertools';
 import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
-import { LocalConfigurationError, type LocalEnvironment, prepareLocalEnvironment } from './local-environment';
-import { routeLoggerTo, useLocalLogFormat } from './local-logging';
+import { type LocalEnvironment, prepareLocalEnvironment } from './local-environment';
+import { hideSdkNodeVersionWarning, routeLoggerTo, useLocalPowertools } from './local-logging';
 import { DEFAULT_SYNC_CONCURRENCY, runSyncPass, type SyncPassOptions } from './sync-pass';
 import { formatSummary } from './sync-summary';
 
@@ -166,21 +169,22 @@ function plainProgress(account: string): Progress {
 async function main(): Promise<void> {
   const { accounts, concurrency, full } = options();
   const onTerminal = process.stderr.isTTY === true;
-  useLocalLogFormat();
+  hideSdkNodeVersionWarning();
+  let config: LocalConfig;
   let environment: LocalEnvironment;
   try {
-    environment = await prepareLocalEnvironment();
+    config = parseLocalConfig(process.env);
+    // Before the dependencies are built: they take the Powertools instances current then.
+    useLocalPowertools(config.logLevel);
+    environment = await prepareLocalEnvironment(config);
   } catch (error) {
-    fail(error instanceof LocalConfigurationError ? error.message : `start-up failed: ${(error as Error).message}`);
+    fail(error instanceof ConfigurationError ? error.message : `start-up failed: ${(error as Error).message}`);
   }
   process.stdout.write(
     `ThingSpace: ${environment.thingspace.description}\nstore:      ${environment.store.description}\n`,
   );
 
   let changeFeed: LocalChangeFeed | undefined;
-  // Imported only now: the dependencies read the environment prepared above.
-  const { historyDependencies } = await import('../functions/commons/history-dependencies');
-  const { logger } = await import('../functions/commons/powertools');
   let logFile: string | undefined;
   let linesLogged = 0;
   if (onTerminal) {
@@ -212,15 +216,16 @@ async function main(): Promise<void> {
 
   let failed = false;
   try {
-    const dependencies = historyDependencies();
+    const dependencies = buildHistoryDependencies(environment.service, { credentials: environment.credentials });
     // The pass's archive writes append their change events to DATA_DIR/events.jsonl, as npm start's do.
-    changeFeed = attachLocalChangeFeed(dependencies);
+    changeFeed = attachLocalChangeFeed(dependencies, { dataDir: config.dataDir, webhookUrl: config.eventsWebhookUrl });
     for (const account of accounts) {
       if (interrupt.signal.aborted) break;
       current = onTerminal ? terminalProgress(account) : plainProgress(account);
       const result = await runSyncPass(account, dependencies, {
         concurrency,
         full,
+        fullResyncDays: environment.service.fullResyncDays,
         signal: interrupt.signal,
         ...current,
       });

@@ -1,3 +1,5 @@
+import type { CallbackCredentials } from '../../domain/callback-payload';
+
 /** The ThingSpace credentials secret's JSON shape: the app's OAuth key pair and the UWS API user. */
 export interface ThingSpaceCredentials {
   appKey: string;
@@ -53,17 +55,11 @@ export function parseSecretJson(text: unknown): unknown {
   }
 }
 
-/** The username/password this service registers for ThingSpace's FOTA callbacks. */
-export interface CallbackListenerCredentials {
-  username: string;
-  password: string;
-}
-
 /**
  * The secret's optional `callbackUsername` and `callbackPassword` fields: both set and non-empty, or
  * undefined (no callback listener). Half a pair is an error, named without the values.
  */
-export function parseCallbackCredentials(value: unknown): CallbackListenerCredentials | undefined {
+export function parseCallbackCredentials(value: unknown): CallbackCredentials | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const source = value as Record<string, unknown>;
   const username = source.callbackUsername;

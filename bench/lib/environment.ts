@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_TABLE_NAME, ENV } from '../../functions/commons/configuration';
 import { type StartedChild, startChild } from './children';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,11 +30,11 @@ export async function startSimulatorProcess(options: {
       ready: /listening on (http:\/\/\S+)/,
       env: {
         ...process.env,
-        PORT: '0',
-        HOST,
-        LATENCY_MS: String(options.latencyMs),
-        SYNTHETIC_FLEET_SIZE: String(options.syntheticFleetSize ?? 0),
-        SYNTHETIC_RECORDS: '3',
+        [ENV.PORT]: '0',
+        [ENV.HOST]: HOST,
+        [ENV.LATENCY_MS]: String(options.latencyMs),
+        [ENV.SYNTHETIC_FLEET_SIZE]: String(options.syntheticFleetSize ?? 0),
+        [ENV.SYNTHETIC_RECORDS]: '3',
       },
     },
   );
@@ -70,14 +71,14 @@ export async function startServiceProcess(options: {
       ready: /listening on (http:\/\/\S+)/,
       env: {
         ...process.env,
-        PORT: '0',
-        HOST,
-        THINGSPACE_BASE_URL: options.thingspaceUrl,
-        THINGSPACE_CREDENTIALS: options.credentials,
-        DATA_DIR: options.dataDir,
-        DYNAMODB_ENDPOINT: options.dynamoDbEndpoint ?? '',
-        TABLE_NAME: options.dynamoDbEndpoint ? 'fota-history' : '',
-        LOG_FORMAT: 'json',
+        [ENV.PORT]: '0',
+        [ENV.HOST]: HOST,
+        [ENV.THINGSPACE_BASE_URL]: options.thingspaceUrl,
+        [ENV.THINGSPACE_CREDENTIALS]: options.credentials,
+        [ENV.DATA_DIR]: options.dataDir,
+        [ENV.DYNAMODB_ENDPOINT]: options.dynamoDbEndpoint ?? '',
+        [ENV.TABLE_NAME]: options.dynamoDbEndpoint ? DEFAULT_TABLE_NAME : '',
+        [ENV.LOG_FORMAT]: 'json',
       },
     },
   );

@@ -1,23 +1,24 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { ErrorBody } from '../../domain/failure';
 import { logger, metrics } from './powertools';
-import { sqsClient } from './sqs-client';
 
 /**
  * A message that can never succeed (not valid, or refused by ThingSpace) goes straight to the queue's
  * dead-letter queue with its reason as message attributes, where the alarm shows it, instead of
  * being received and failed again until the redrive policy gives up on it.
  */
-export async function deadLetter(record: SQSRecord, dlqUrlVariable: string, reason: ErrorBody): Promise<void> {
+export async function deadLetter(
+  record: SQSRecord,
+  dlq: { client: SQSClient; queueUrl: string },
+  reason: ErrorBody,
+): Promise<void> {
   logger.error('message dead-lettered', { messageId: record.messageId, ...reason });
   metrics.addMetric('MessagesDeadLettered', MetricUnit.Count, 1);
-  const dlqUrl = process.env[dlqUrlVariable];
-  if (!dlqUrl) throw new Error(`${dlqUrlVariable} is not set`);
-  await sqsClient().send(
+  await dlq.client.send(
     new SendMessageCommand({
-      QueueUrl: dlqUrl,
+      QueueUrl: dlq.queueUrl,
       MessageBody: record.body,
       MessageAttributes: {
         errorCode: { DataType: 'String', StringValue: reason.errorCode },

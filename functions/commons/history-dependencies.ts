@@ -11,25 +11,12 @@ import {
   parseCredentialsJson,
 } from '../../adapters/thingspace/credentials';
 import type { HistoryDependencies } from '../../services/observe-device';
+import { deployedConfig, ENV, required, type ServiceConfig } from './configuration';
 import { recordDroppedUpstreamRecords } from './history-metrics';
 import { logger, tracer } from './powertools';
 
 /** How long a fetched secret is trusted before it is read again, so a rotation is picked up. */
 const SECRET_MAX_AGE_SECONDS = 300;
-const DEFAULT_THINGSPACE_BASE_URL = 'https://thingspace.verizon.com';
-
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigurationError';
-  }
-}
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new ConfigurationError(`${name} is not set`);
-  return value;
-}
 
 /**
  * THINGSPACE_CREDENTIALS (JSON, for local runs) or THINGSPACE_SECRET_ID (Secrets Manager, deployed).
@@ -37,13 +24,10 @@ function required(name: string): string {
  * fails with CredentialsUnavailableError naming the cause, so it is never mistaken for ThingSpace
  * refusing the credentials (ThingSpace is not asked at all).
  */
-export function credentialsFromEnvironment(): CredentialsProvider {
-  const inline = process.env.THINGSPACE_CREDENTIALS;
-  if (inline) {
-    const credentials = parseCredentialsJson(inline);
-    return async () => credentials;
-  }
-  const secretId = required('THINGSPACE_SECRET_ID');
+export function thingSpaceCredentials(config: ServiceConfig['thingspace']): CredentialsProvider {
+  const inline = config.credentials;
+  if (inline) return async () => inline;
+  const secretId = required(config.secretId, ENV.THINGSPACE_SECRET_ID);
   const secrets = new SecretsProvider({
     awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})),
   });
@@ -91,57 +75,40 @@ function secretReadFailure(error: unknown): [CredentialsUnavailableReason, strin
   return ['unreadable', innermost ? `${innermost.name}: ${innermost.message}`.slice(0, 200) : String(error)];
 }
 
-let credentials: CredentialsProvider | undefined;
-
 /**
- * Reads the credentials once through the same cached provider the ThingSpace client uses, so
- * `npm start` can stop at start-up on a secret it cannot read instead of failing every request.
+ * What the history route, the direct invoke, the sync worker and discovery use. Built once per
+ * execution environment and reused across invocations, so ThingSpace tokens and sessions, the cached
+ * secret and the DynamoDB connections are too. The ThingSpace client's logins go through the login
+ * guard in the same table, shared by every Lambda instance (and by `npm start` / `npm run sync`), so
+ * that many instances together cannot lock the ThingSpace API user. `credentials` lets npm start pass
+ * the provider it has already read the secret through.
  */
-export async function readCredentialsNow(): Promise<void> {
-  await sharedCredentials()();
-}
-
-function sharedCredentials(): CredentialsProvider {
-  credentials ??= credentialsFromEnvironment();
-  return credentials;
-}
-
-/** A positive whole number from the environment, or undefined to keep the client's default. */
-function optionalPositiveInteger(name: string): number | undefined {
-  const value = process.env[name];
-  if (value === undefined || value === '') return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new ConfigurationError(`${name} must be a positive whole number`);
-  return number;
-}
-
-let dependencies: HistoryDependencies | undefined;
-
-/**
- * Built once per execution environment and kept at module scope, so ThingSpace tokens and sessions,
- * the cached secret and the DynamoDB connections are reused across invocations. The ThingSpace client's
- * logins go through the login guard in the same table, shared by every Lambda instance (and by
- * `npm start` / `npm run sync`), so that many instances together cannot lock the ThingSpace API user.
- */
-export function historyDependencies(): HistoryDependencies {
-  if (dependencies) return dependencies;
-  const tableName = required('TABLE_NAME');
-  const client = tracer.captureAWSv3Client(
-    createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined }),
-  );
-  dependencies = {
+export function buildHistoryDependencies(
+  config: ServiceConfig,
+  options: { credentials?: CredentialsProvider } = {},
+): HistoryDependencies {
+  const tableName = required(config.tableName, ENV.TABLE_NAME);
+  const client = tracer.captureAWSv3Client(createDocumentClient({ endpoint: config.dynamoDbEndpoint }));
+  return {
     thingspace: createThingSpaceClient({
-      baseUrl: process.env.THINGSPACE_BASE_URL ?? DEFAULT_THINGSPACE_BASE_URL,
-      credentials: sharedCredentials(),
-      timeoutMs: optionalPositiveInteger('THINGSPACE_TIMEOUT_MS'),
-      maxAttempts: optionalPositiveInteger('THINGSPACE_MAX_ATTEMPTS'),
-      baseDelayMs: optionalPositiveInteger('THINGSPACE_RETRY_BASE_MS'),
-      maxBodyBytes: optionalPositiveInteger('THINGSPACE_MAX_BODY_BYTES'),
+      baseUrl: config.thingspace.baseUrl,
+      credentials: options.credentials ?? thingSpaceCredentials(config.thingspace),
+      timeoutMs: config.thingspace.timeoutMs,
+      maxAttempts: config.thingspace.maxAttempts,
+      baseDelayMs: config.thingspace.retryBaseMs,
+      maxBodyBytes: config.thingspace.maxBodyBytes,
       onRecordsDropped: recordDroppedUpstreamRecords,
       loginGuard: new DynamoDbLoginGuard({ client, tableName }),
       logger,
     }),
     store: new DynamoDbHistoryStore({ client, tableName, logger }),
   };
-  return dependencies;
+}
+
+let deployed: HistoryDependencies | undefined;
+
+/** The deployed functions' set, from the environment the stack sets, built at first use. */
+export function deployedHistoryDependencies(): HistoryDependencies {
+  deployed ??= buildHistoryDependencies(deployedConfig());
+  return deployed;
 }

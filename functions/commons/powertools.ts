@@ -1,19 +1,68 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { type LogFormatter, Logger } from '@aws-lambda-powertools/logger';
+import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { logFormatterOverride } from './log-formatter';
+
+type MetricsOptions = NonNullable<ConstructorParameters<typeof Metrics>[0]>;
 
 /**
- * Powertools, configured once for every function. Service name, namespace, log level and whether
- * tracing and metrics are on come from the POWERTOOLS_* environment the stack (or `npm start`) sets.
+ * Metrics that a run outside Lambda can switch off by an option: Powertools reads "disabled" only from
+ * POWERTOOLS_METRICS_DISABLED / POWERTOOLS_DEV, and a local run must not print EMF blobs on stdout.
  */
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'fota-history';
+class ServiceMetrics extends Metrics {
+  constructor(private readonly settings: MetricsOptions & { publishing: boolean }) {
+    super(settings);
+  }
 
-export const logger = new Logger({ serviceName, logFormatter: logFormatterOverride() });
-export const metrics = new Metrics({
-  serviceName,
+  override publishStoredMetrics(): this {
+    if (this.settings.publishing) return super.publishStoredMetrics();
+    this.clearMetrics();
+    this.clearDimensions();
+    this.clearMetadata();
+    return this;
+  }
+
+  override singleMetric(): Metrics {
+    if (this.settings.publishing) return super.singleMetric();
+    return new ServiceMetrics({ ...this.settings, singleMetric: true });
+  }
+}
+
+const SERVICE_NAME = 'fota-history';
+const METRICS_NAMESPACE = 'FotaHistory';
+
+/**
+ * Powertools, one set per execution environment, under the service name and namespace the stack also
+ * sets (lib/service-function.ts). Deployed, each instance reads the rest of its POWERTOOLS_* environment
+ * itself (the log level from context `logLevel`); a run outside Lambda replaces them with
+ * configurePowertools before it builds a handler or its dependencies.
+ */
+export let logger = new Logger({ serviceName: SERVICE_NAME });
+export let metrics: Metrics = new ServiceMetrics({
+  serviceName: SERVICE_NAME,
   // Its own warnings go through the structured logger and its level, not straight to the console.
   logger,
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'FotaHistory',
+  namespace: METRICS_NAMESPACE,
+  publishing: true,
 });
-export const tracer = new Tracer({ serviceName });
+export let tracer = new Tracer({ serviceName: SERVICE_NAME });
+
+export interface PowertoolsSettings {
+  logLevel: string;
+  /** Lines without Lambda's fields (local/local-logging.ts); Powertools' own format when omitted. */
+  logFormatter?: LogFormatter;
+}
+
+/**
+ * npm start, npm run sync and the bench: the handler's logs at `logLevel`, no metrics printed, no
+ * tracing. Call before building handlers or dependencies, which take the instances current then.
+ */
+export function configurePowertools(settings: PowertoolsSettings): void {
+  logger = new Logger({
+    serviceName: SERVICE_NAME,
+    logLevel: settings.logLevel as ConstructorOptions['logLevel'],
+    logFormatter: settings.logFormatter,
+  });
+  metrics = new ServiceMetrics({ serviceName: SERVICE_NAME, logger, namespace: METRICS_NAMESPACE, publishing: false });
+  tracer = new Tracer({ serviceName: SERVICE_NAME, enabled: false });
+}

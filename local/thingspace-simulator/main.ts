@@ -2,6 +2,7 @@
  * Runs the simulator on its own with the demo data: `npm run simulator` (SIMULATOR_PORT, default 4010).
  * SYNTHETIC_FLEET_SIZE (and SYNTHETIC_RECORDS, LATENCY_MS) add a large generated account for benchmarks.
  */
+import { DEFAULT_HOST, ENV } from '../../functions/commons/configuration';
 import { DEMO_CREDENTIALS, seedDemoData, startThingSpaceSimulator } from './index';
 
 const SYNTHETIC_ACCOUNT = '0000000001-00001';
@@ -14,16 +15,16 @@ function numberFromEnv(name: string, fallback: number): number {
 
 const simulator = await startThingSpaceSimulator({
   // SIMULATOR_PORT, as for npm start's built-in simulator; PORT still works for existing scripts.
-  port: numberFromEnv(process.env.SIMULATOR_PORT ? 'SIMULATOR_PORT' : 'PORT', 4010),
-  host: process.env.HOST ?? '127.0.0.1',
-  latencyMs: numberFromEnv('LATENCY_MS', 0),
+  port: numberFromEnv(process.env[ENV.SIMULATOR_PORT] ? ENV.SIMULATOR_PORT : ENV.PORT, 4010),
+  host: process.env[ENV.HOST] ?? DEFAULT_HOST,
+  latencyMs: numberFromEnv(ENV.LATENCY_MS, 0),
 });
 seedDemoData(simulator);
-const fleetSize = numberFromEnv('SYNTHETIC_FLEET_SIZE', 0);
+const fleetSize = numberFromEnv(ENV.SYNTHETIC_FLEET_SIZE, 0);
 if (fleetSize > 0) {
   simulator.addSyntheticFleet(SYNTHETIC_ACCOUNT, {
     size: fleetSize,
-    recordsPerDevice: numberFromEnv('SYNTHETIC_RECORDS', 3),
+    recordsPerDevice: numberFromEnv(ENV.SYNTHETIC_RECORDS, 3),
   });
 }
 

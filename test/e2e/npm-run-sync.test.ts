@@ -7,8 +7,8 @@ import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { ErrorCode } from '../../domain/failure';
 import type { DeviceSyncState } from '../../domain/ports';
+import { DEFAULT_TABLE_NAME } from '../../functions/commons/configuration';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
-import { DEFAULT_TABLE_NAME } from '../../local/local-environment';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..', '..');

@@ -171,6 +171,22 @@ describe('npm start serves the archive routes after npm run sync', () => {
   });
 });
 
+describe('npm run export beside a running npm start', () => {
+  it("reads the running server's store on the same DATA_DIR instead of refusing it as in use", async () => {
+    // Act
+    const jsonl = await run('export', ['--account', E2E_ACCOUNT, '--format', 'jsonl'], storeEnv());
+
+    // Assess
+    expect(jsonl.code, jsonl.stderr).toBe(0);
+    expect(jsonl.stderr).toMatch(/records exported from embedded store of npm start \(pid \d+\)/);
+    const lines = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as UpgradeRecord);
+    expect(lines).toHaveLength(fleet.length);
+  });
+});
+
 describe('npm run export (on the same DATA_DIR, once npm start has stopped)', () => {
   it('writes the query as RFC 4180 CSV with the nine fields, and as JSON lines', async () => {
     // Prepare

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TABLE_NAME } from '../../local/local-environment';
+import { DEFAULT_TABLE_NAME } from '../../functions/commons/configuration';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { E2E_ACCOUNT, E2E_CREDENTIALS, getHistory, newDeviceId, readArchive, upgrade } from '../support/e2e-fixtures';
 import {

@@ -2,6 +2,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseServiceConfig } from '../../functions/commons/configuration';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler } from '../../functions/get-history-api';
+import { makeHandler as makeInvokeHandler } from '../../functions/get-history-invoke';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
@@ -16,13 +20,11 @@ const secretsManager = mockClient(SecretsManagerClient);
 let simulator: ThingSpaceSimulator;
 let handler: Handler;
 let invokeHandler: InvokeHandler;
-const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   const tableName = await db.createTestTable();
-  delete process.env.THINGSPACE_CREDENTIALS;
-  Object.assign(process.env, {
+  const config = parseServiceConfig({
     TABLE_NAME: tableName,
     DYNAMODB_ENDPOINT: db.endpoint,
     THINGSPACE_BASE_URL: simulator.url,
@@ -30,8 +32,11 @@ beforeAll(async () => {
     THINGSPACE_MAX_ATTEMPTS: '2',
     THINGSPACE_RETRY_BASE_MS: '1',
   });
-  ({ handler } = await import('../../functions/get-history-api'));
-  ({ handler: invokeHandler } = await import('../../functions/get-history-invoke'));
+  // Each function has an execution environment of its own, as deployed.
+  const history = buildHistoryDependencies(config);
+  const invoke = buildHistoryDependencies(config);
+  handler = makeHandler(() => history);
+  invokeHandler = makeInvokeHandler(() => invoke);
 });
 
 beforeEach(() => {
@@ -41,7 +46,6 @@ beforeEach(() => {
 
 afterAll(async () => {
   secretsManager.restore();
-  process.env = savedEnv;
   await simulator.close();
 });
 

@@ -9,9 +9,11 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler } from '../../functions/discover-fleet';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
 
 const SYNC_QUEUE_URL = queueUrlOf('fota-sync-queue');
@@ -36,11 +38,17 @@ beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ pageSize: PAGE_SIZE });
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
-  useHandlerEnvironment(
+  const config = handlerConfig(
     { tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url },
     { SYNC_QUEUE_URL, DISCOVERY_QUEUE_URL, DISCOVERY_DLQ_URL },
   );
-  ({ handler } = await import('../../functions/discover-fleet'));
+  const dependencies = {
+    history: buildHistoryDependencies(config),
+    sqs: new SQSClient({}),
+    queues: config.queues,
+    fullResyncDays: config.fullResyncDays,
+  };
+  handler = makeHandler(() => dependencies);
 });
 
 afterAll(async () => {

@@ -3,8 +3,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient, type DocumentClientOptions } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { planArchiveWrites } from '../../domain/archive-plan';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler } from '../../functions/get-history-api';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
@@ -46,19 +48,19 @@ const server = createServer((request: IncomingMessage, response: ServerResponse)
 });
 let endpoint: string;
 let simulator: ThingSpaceSimulator;
-let handler: typeof import('../../functions/get-history-api')['handler'];
-const savedEnv = { ...process.env };
+let handler: ReturnType<typeof makeHandler>;
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
-  useHandlerEnvironment({ tableName: 'fota-history', dynamoDbEndpoint: endpoint, thingspaceUrl: simulator.url });
-  ({ handler } = await import('../../functions/get-history-api'));
+  const dependencies = buildHistoryDependencies(
+    handlerConfig({ tableName: 'fota-history', dynamoDbEndpoint: endpoint, thingspaceUrl: simulator.url }),
+  );
+  handler = makeHandler(() => dependencies);
 });
 
 afterAll(async () => {
-  process.env = savedEnv;
   await simulator.close();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -12,9 +12,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import type { DiscoveryCheckpoint } from '../../domain/ports';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler as makeDiscoveryHandler } from '../../functions/discover-fleet';
+import { makeHandler as makeSyncHandler } from '../../functions/sync-devices';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
 
 /**
@@ -66,7 +69,7 @@ beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ pageSize: 5 });
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
-  useHandlerEnvironment(
+  const config = handlerConfig(
     { tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url },
     {
       SYNC_QUEUE_URL,
@@ -76,8 +79,10 @@ beforeAll(async () => {
       FULL_RESYNC_DAYS: '7',
     },
   );
-  ({ handler: discover } = await import('../../functions/discover-fleet'));
-  ({ handler: sync } = await import('../../functions/sync-devices'));
+  // One execution environment's set, shared by both functions as the module singleton was.
+  const workers = { history: buildHistoryDependencies(config), sqs: new SQSClient({}), queues: config.queues };
+  discover = makeDiscoveryHandler(() => ({ ...workers, fullResyncDays: config.fullResyncDays }));
+  sync = makeSyncHandler(() => workers);
 });
 
 afterAll(async () => {

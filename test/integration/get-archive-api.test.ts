@@ -1,10 +1,13 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { planArchiveWrites } from '../../domain/archive-plan';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
+import { buildArchiveDependencies } from '../../functions/commons/archive-dependencies';
+import { parseServiceConfig } from '../../functions/commons/configuration';
+import { makeHandler } from '../../functions/get-archive-api';
 import { backfillArchiveIndexes } from '../../local/backfill';
 import { apiGatewayProxyEvent } from '../../local/lambda-emulation';
 import { useTestDynamoDb } from '../support/dynamodb';
@@ -15,7 +18,6 @@ import { nextDeviceId, upgradeRecord } from '../support/records';
 type Handler = typeof import('../../functions/get-archive-api')['handler'];
 
 const db = useTestDynamoDb();
-const savedEnv = { ...process.env };
 let handler: Handler;
 let store: DynamoDbHistoryStore;
 let tableName: string;
@@ -27,17 +29,15 @@ const UPGRADES_ROUTE = '/archive/{account}/upgrades';
 
 beforeAll(async () => {
   tableName = await db.createTestTable();
-  Object.assign(process.env, {
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: db.endpoint,
-    ARCHIVE_TOKEN_KEY: 'integration-test-key-0123456789abcdef',
-  });
-  ({ handler } = await import('../../functions/get-archive-api'));
+  const dependencies = buildArchiveDependencies(
+    parseServiceConfig({
+      TABLE_NAME: tableName,
+      DYNAMODB_ENDPOINT: db.endpoint,
+      ARCHIVE_TOKEN_KEY: 'integration-test-key-0123456789abcdef',
+    }),
+  );
+  handler = makeHandler(() => dependencies);
   store = new DynamoDbHistoryStore({ client: db.client, tableName });
-});
-
-afterAll(() => {
-  process.env = savedEnv;
 });
 
 /** Archives what ThingSpace showed for a device at `observedAt`, through the store's own write path. */

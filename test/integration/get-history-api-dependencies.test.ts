@@ -3,6 +3,10 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseServiceConfig, type ServiceConfig } from '../../functions/commons/configuration';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { logger } from '../../functions/commons/powertools';
+import { makeHandler } from '../../functions/get-history-api';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
@@ -15,13 +19,18 @@ const db = useTestDynamoDb();
 const secretsManager = mockClient(SecretsManagerClient);
 let simulator: ThingSpaceSimulator;
 let handler: Handler;
-const savedEnv = { ...process.env };
+let config: ServiceConfig;
+
+/** A new execution environment: its own ThingSpace session and its own cached secret. */
+function newHandler(): Handler {
+  const dependencies = buildHistoryDependencies(config);
+  return makeHandler(() => dependencies);
+}
 
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   const tableName = await db.createTestTable();
-  delete process.env.THINGSPACE_CREDENTIALS;
-  Object.assign(process.env, {
+  config = parseServiceConfig({
     TABLE_NAME: tableName,
     DYNAMODB_ENDPOINT: db.endpoint,
     THINGSPACE_BASE_URL: simulator.url,
@@ -29,7 +38,7 @@ beforeAll(async () => {
     THINGSPACE_MAX_ATTEMPTS: '2',
     THINGSPACE_RETRY_BASE_MS: '1',
   });
-  ({ handler } = await import('../../functions/get-history-api'));
+  handler = newHandler();
 });
 
 afterEach(() => {
@@ -38,7 +47,6 @@ afterEach(() => {
 
 afterAll(async () => {
   secretsManager.restore();
-  process.env = savedEnv;
   await simulator.close();
 });
 
@@ -53,8 +61,8 @@ function knownDevice() {
   return { deviceId, records };
 }
 
-async function getHistory(deviceId: string): Promise<APIGatewayProxyResult> {
-  return handler(historyRequestEvent({ account: TEST_ACCOUNT, deviceId }), lambdaContext());
+async function getHistory(deviceId: string, through: Handler = handler): Promise<APIGatewayProxyResult> {
+  return through(historyRequestEvent({ account: TEST_ACCOUNT, deviceId }), lambdaContext());
 }
 
 describe('ThingSpace credentials from Secrets Manager', () => {
@@ -97,13 +105,17 @@ describe('ThingSpace credentials from Secrets Manager', () => {
   });
 
   it('reads the secret again once its five minutes are over, so a rotation is picked up', async () => {
-    // Prepare
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-27T10:12:00Z') });
+    // Prepare: an execution environment of its own that read the secret at 10:06
+    const fresh = newHandler();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ID }).resolves(secretString(DEMO_CREDENTIALS));
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-11-27T10:06:00Z') });
+    expect((await getHistory(knownDevice().deviceId, fresh)).statusCode).toBe(200);
+    vi.setSystemTime(Date.parse('2026-11-27T10:12:00Z'));
     const { deviceId } = knownDevice();
     const callsBefore = secretsManager.commandCalls(GetSecretValueCommand).length;
 
     // Act
-    const result = await getHistory(deviceId);
+    const result = await getHistory(deviceId, fresh);
 
     // Assess
     expect(result.statusCode).toBe(200);
@@ -145,7 +157,6 @@ describe('a ThingSpace secret that is not valid JSON', () => {
     // The password unquoted: Node's JSON.parse message quotes the text around the unexpected token.
     const text = `{"appKey":"${appKey}","appSecret":"${appSecret}","username":"${username}","password":${password}}`;
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: text });
-    const { logger } = await import('../../functions/commons/powertools');
     // Powertools prints an error with its message, stack and every cause's: what is searched here.
     const logged = vi.spyOn(logger, 'error');
 

@@ -5,9 +5,11 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { UPGRADE_RECORD_FIELDS, type UpgradeRecord } from '../../domain/upgrade-record';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler } from '../../functions/get-history-api';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
@@ -17,21 +19,20 @@ const db = useTestDynamoDb();
 let simulator: ThingSpaceSimulator;
 let store: DynamoDbHistoryStore;
 let handler: Handler;
-const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   const tableName = await db.createTestTable();
-  useHandlerEnvironment(
+  const config = handlerConfig(
     { tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url },
     { THINGSPACE_TIMEOUT_MS: '1000', THINGSPACE_MAX_ATTEMPTS: '3' },
   );
-  ({ handler } = await import('../../functions/get-history-api'));
+  const dependencies = buildHistoryDependencies(config);
+  handler = makeHandler(() => dependencies);
   store = new DynamoDbHistoryStore({ client: db.client, tableName });
 });
 
 afterAll(async () => {
-  process.env = savedEnv;
   await simulator.close();
 });
 

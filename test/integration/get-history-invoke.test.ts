@@ -3,6 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { ErrorCode } from '../../domain/failure';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler } from '../../functions/get-history-invoke';
 import {
   DEMO_ACCOUNT,
   DEMO_DEVICE_WITH_FAILURE,
@@ -11,7 +13,7 @@ import {
   type ThingSpaceSimulator,
 } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { lambdaContext } from '../support/lambda';
 
 const dynamo = useTestDynamoDb();
@@ -26,8 +28,10 @@ beforeAll(async () => {
   seedDemoData(simulator);
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
-  useHandlerEnvironment({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url });
-  ({ handler } = (await import('../../functions/get-history-invoke')) as unknown as { handler: typeof handler });
+  const dependencies = buildHistoryDependencies(
+    handlerConfig({ tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url }),
+  );
+  handler = makeHandler(() => dependencies) as unknown as typeof handler;
 });
 
 afterAll(async () => {

@@ -1,16 +1,17 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler } from '../../functions/get-history-api';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
 type Handler = typeof import('../../functions/get-history-api')['handler'];
 
 const db = useTestDynamoDb();
-const savedEnv = { ...process.env };
 let simulator: ThingSpaceSimulator;
 let tableName: string;
 let handler: Handler;
@@ -18,15 +19,15 @@ let handler: Handler;
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   tableName = await db.createTestTable();
-  useHandlerEnvironment(
+  const config = handlerConfig(
     { tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url },
     { THINGSPACE_TIMEOUT_MS: '1000' },
   );
-  ({ handler } = await import('../../functions/get-history-api'));
+  const dependencies = buildHistoryDependencies(config);
+  handler = makeHandler(() => dependencies);
 });
 
 afterAll(async () => {
-  process.env = savedEnv;
   await simulator.close();
 });
 

@@ -10,12 +10,18 @@ import {
   UPGRADE_OBSERVED,
   UPGRADE_STATUS_CHANGED,
 } from '../../domain/change-event';
-import type { LocalApiServer } from '../../local/api-gateway-server';
-import type { LocalCallbackSyncs } from '../../local/callback-listener';
-import type { LocalChangeFeed } from '../../local/change-feed';
+import { callbackCredentials } from '../../functions/commons/callback-dependencies';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler as makeHistoryHandler } from '../../functions/get-history-api';
+import { makeHandler as makeCallbackHandler } from '../../functions/thingspace-callback';
+import { type LocalApiServer, startLocalApiServer } from '../../local/api-gateway-server';
+import { type LocalCallbackSyncs, localCallbackSyncs } from '../../local/callback-listener';
+import { attachLocalChangeFeed, type LocalChangeFeed } from '../../local/change-feed';
+import { runSyncPass } from '../../local/sync-pass';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import type { HistoryDependencies } from '../../services/observe-device';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { nextDeviceId, upgradeRecord } from '../support/records';
 
 /**
@@ -26,38 +32,31 @@ const CALLBACK = { username: 'callback-user', password: 'callback-password-1' };
 const ACCOUNT = '0242078689-00007';
 
 const db = useTestDynamoDb();
-const savedEnv = { ...process.env };
 let simulator: ThingSpaceSimulator;
 let server: LocalApiServer;
 let feed: LocalChangeFeed;
 let syncs: LocalCallbackSyncs;
 let dataDir: string;
-let runSyncPass: typeof import('../../local/sync-pass').runSyncPass;
-let historyDependencies: typeof import('../../functions/commons/history-dependencies').historyDependencies;
+let dependencies: HistoryDependencies;
 
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
   dataDir = await mkdtemp(join(tmpdir(), 'fota-events-'));
   const tableName = await db.createTestTable();
-  useHandlerEnvironment(
+  const config = handlerConfig(
     { tableName, dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url },
-    { DATA_DIR: dataDir, THINGSPACE_CALLBACK_CREDENTIALS: JSON.stringify(CALLBACK) },
+    { THINGSPACE_CALLBACK_CREDENTIALS: JSON.stringify(CALLBACK) },
   );
-  ({ historyDependencies } = await import('../../functions/commons/history-dependencies'));
-  const { attachLocalChangeFeed } = await import('../../local/change-feed');
-  const { localCallbackSyncs } = await import('../../local/callback-listener');
-  const callbacks = await import('../../functions/commons/callback-dependencies');
-  const { startLocalApiServer } = await import('../../local/api-gateway-server');
-  ({ runSyncPass } = await import('../../local/sync-pass'));
-  feed = attachLocalChangeFeed(historyDependencies());
-  syncs = localCallbackSyncs(historyDependencies());
-  callbacks.useCallbackDependencies({
-    credentials: callbacks.callbackCredentialsFromEnvironment(),
-    syncQueue: syncs.pool,
+  dependencies = buildHistoryDependencies(config);
+  feed = attachLocalChangeFeed(dependencies, { dataDir });
+  syncs = localCallbackSyncs(dependencies);
+  const callbacks = { credentials: callbackCredentials(config), syncQueue: syncs.pool };
+  server = await startLocalApiServer({
+    handler: makeHistoryHandler(() => dependencies),
+    callbackHandler: makeCallbackHandler(() => callbacks),
+    port: 0,
+    host: '127.0.0.1',
   });
-  const { handler } = await import('../../functions/get-history-api');
-  const { handler: callbackHandler } = await import('../../functions/thingspace-callback');
-  server = await startLocalApiServer({ handler, callbackHandler, port: 0, host: '127.0.0.1' });
 });
 
 afterAll(async () => {
@@ -66,7 +65,6 @@ afterAll(async () => {
   await feed?.close();
   await simulator?.close();
   await rm(dataDir, { recursive: true, force: true });
-  process.env = savedEnv;
 });
 
 async function events(): Promise<ChangeEvent[]> {
@@ -147,8 +145,8 @@ describe('events.jsonl through the sync', () => {
     simulator.setHistory(account, deviceId, [upgradeRecord({ deviceId, id: 's-1', accountName: account })]);
 
     // Act
-    await runSyncPass(account, historyDependencies());
-    await runSyncPass(account, historyDependencies());
+    await runSyncPass(account, dependencies);
+    await runSyncPass(account, dependencies);
 
     // Assess
     const seen = await eventsFor(deviceId);
@@ -167,7 +165,7 @@ describe('events.jsonl when a sync pass is stopped (Ctrl-C of npm run sync)', ()
     const stop = new AbortController();
 
     // Act
-    const result = await runSyncPass(account, historyDependencies(), {
+    const result = await runSyncPass(account, dependencies, {
       concurrency: 2,
       signal: stop.signal,
       onDeviceDone: () => stop.abort(),

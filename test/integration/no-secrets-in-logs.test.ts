@@ -1,24 +1,29 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { configurePowertools } from '../../functions/commons/powertools';
+import { makeHandler } from '../../functions/get-history-api';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
 type Handler = typeof import('../../functions/get-history-api')['handler'];
 
 const db = useTestDynamoDb();
-const savedEnv = { ...process.env };
 let simulator: ThingSpaceSimulator;
 let handler: Handler;
 const output: string[] = [];
 
 beforeAll(async () => {
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
-  useHandlerEnvironment(
-    { tableName: await db.createTestTable(), dynamoDbEndpoint: db.endpoint, thingspaceUrl: simulator.url },
-    { POWERTOOLS_LOG_LEVEL: 'DEBUG' },
-  );
+  const config = handlerConfig({
+    tableName: await db.createTestTable(),
+    dynamoDbEndpoint: db.endpoint,
+    thingspaceUrl: simulator.url,
+  });
+  // Every debug line, in Powertools' own format: what the test searches.
+  configurePowertools({ logLevel: 'DEBUG' });
   // Captured, not echoed: the debug logs are for this test to search, not for the CI log.
   for (const stream of [process.stdout, process.stderr]) {
     vi.spyOn(stream, 'write').mockImplementation((chunk: unknown) => {
@@ -26,12 +31,12 @@ beforeAll(async () => {
       return true;
     });
   }
-  ({ handler } = await import('../../functions/get-history-api'));
+  const dependencies = buildHistoryDependencies(config);
+  handler = makeHandler(() => dependencies);
 });
 
 afterAll(async () => {
   vi.restoreAllMocks();
-  process.env = savedEnv;
   await simulator.close();
 });
 

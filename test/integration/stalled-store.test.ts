@@ -8,10 +8,14 @@ import { createThingSpaceClient } from '../../adapters/thingspace/client';
 import { userKey } from '../../adapters/thingspace/login-guard';
 import { planArchiveWrites } from '../../domain/archive-plan';
 import type { DiscoveryCheckpoint } from '../../domain/ports';
+import { buildArchiveDependencies } from '../../functions/commons/archive-dependencies';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler as makeArchiveHandler } from '../../functions/get-archive-api';
+import { makeHandler } from '../../functions/get-history-api';
 import { apiGatewayProxyEvent } from '../../local/lambda-emulation';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { discoverFleet } from '../../services/discover-fleet';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 import { nextDeviceId, TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
@@ -48,23 +52,21 @@ let stalled: Awaited<ReturnType<typeof startStalledStore>>;
 let simulator: ThingSpaceSimulator;
 let handler: Handler;
 let archiveHandler: typeof import('../../functions/get-archive-api')['handler'];
-const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   stalled = await startStalledStore();
   simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });
-  useHandlerEnvironment({
-    tableName: 'fota-history-stalled',
-    dynamoDbEndpoint: stalled.endpoint,
-    thingspaceUrl: simulator.url,
-  });
-  process.env.ARCHIVE_TOKEN_KEY = 'stalled-store-test-key-0123456789abcdef';
-  ({ handler } = await import('../../functions/get-history-api'));
-  ({ handler: archiveHandler } = await import('../../functions/get-archive-api'));
+  const config = handlerConfig(
+    { tableName: 'fota-history-stalled', dynamoDbEndpoint: stalled.endpoint, thingspaceUrl: simulator.url },
+    { ARCHIVE_TOKEN_KEY: 'stalled-store-test-key-0123456789abcdef' },
+  );
+  const dependencies = buildHistoryDependencies(config);
+  handler = makeHandler(() => dependencies);
+  const archive = buildArchiveDependencies(config);
+  archiveHandler = makeArchiveHandler(() => archive);
 });
 
 afterAll(async () => {
-  process.env = savedEnv;
   await stalled.close();
   await simulator.close();
 });

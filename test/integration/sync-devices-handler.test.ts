@@ -10,6 +10,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { ErrorCode } from '../../domain/failure';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler } from '../../functions/sync-devices';
 import {
   DEVICE_SYNC_REQUESTED_DETAIL_TYPE,
   type DeviceSyncRequestedDetail,
@@ -17,7 +19,7 @@ import {
 } from '../../lib/fleet-sync-events';
 import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { useHandlerEnvironment } from '../support/handler-environment';
+import { handlerConfig } from '../support/handler-environment';
 import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
 
 const ACCOUNT = '0000000042-00001';
@@ -37,12 +39,12 @@ beforeAll(async () => {
   fleet = simulator.addSyntheticFleet(ACCOUNT, { size: 20, recordsPerDevice: 3 });
   const tableName = await dynamo.createTestTable();
   store = new DynamoDbHistoryStore({ client: dynamo.client, tableName });
-  // The handler builds its dependencies from the environment at first use.
-  useHandlerEnvironment(
+  const config = handlerConfig(
     { tableName, dynamoDbEndpoint: dynamo.endpoint, thingspaceUrl: simulator.url },
     { SYNC_DLQ_URL: DLQ_URL, SYNC_QUEUE_URL: queueUrlOf(SYNC_QUEUE) },
   );
-  ({ handler } = await import('../../functions/sync-devices'));
+  const dependencies = { history: buildHistoryDependencies(config), sqs: new SQSClient({}), queues: config.queues };
+  handler = makeHandler(() => dependencies);
 });
 
 afterAll(async () => {

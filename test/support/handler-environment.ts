@@ -1,15 +1,16 @@
+import { parseServiceConfig, type ServiceConfig } from '../../functions/commons/configuration';
 import { DEMO_CREDENTIALS } from '../../local/thingspace-simulator';
 
 /**
- * Points the handlers' dependencies (built from the environment at first use, as in Lambda) at a test
- * table and a simulator, with retries paced for tests. `overrides` adds or replaces variables. Call it
- * before importing a handler module; restore `process.env` after the file.
+ * The handlers' configuration for a test table and a simulator, with retries paced for tests, parsed
+ * from variables as the deployed functions' is. `overrides` adds or replaces variables. Pass it to a
+ * dependencies builder and the result to the handler's makeHandler; nothing touches process.env.
  */
-export function useHandlerEnvironment(
+export function handlerConfig(
   target: { tableName: string; dynamoDbEndpoint: string; thingspaceUrl: string },
-  overrides: Record<string, string> = {},
-): void {
-  Object.assign(process.env, {
+  overrides: Record<string, string | undefined> = {},
+): ServiceConfig {
+  return parseServiceConfig({
     TABLE_NAME: target.tableName,
     DYNAMODB_ENDPOINT: target.dynamoDbEndpoint,
     THINGSPACE_BASE_URL: target.thingspaceUrl,

@@ -1,26 +1,26 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildArchiveDependencies } from '../../functions/commons/archive-dependencies';
+import { parseServiceConfig } from '../../functions/commons/configuration';
+import { makeHandler } from '../../functions/get-archive-api';
 import { apiGatewayProxyEvent } from '../../local/lambda-emulation';
 import { lambdaContext } from '../support/lambda';
 
-type Handler = typeof import('../../functions/get-archive-api')['handler'];
-
 const secretsManager = mockClient(SecretsManagerClient);
-const savedEnv = { ...process.env };
-let handler: Handler;
 
-beforeAll(async () => {
-  delete process.env.ARCHIVE_TOKEN_KEY;
-  Object.assign(process.env, {
+/** A handler of its own for each test, so no cached key or failure carries over. */
+function archiveHandler() {
+  const config = parseServiceConfig({
     TABLE_NAME: 'never-read',
     // The signing key is read before the table, so nothing listens here and nothing needs to.
     DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
     ARCHIVE_TOKEN_SECRET_ID: 'thingspace-fota-history/archive-token-key',
   });
-  ({ handler } = await import('../../functions/get-archive-api'));
-});
+  const dependencies = buildArchiveDependencies(config);
+  return makeHandler(() => dependencies);
+}
 
 beforeEach(() => {
   secretsManager.reset();
@@ -28,7 +28,6 @@ beforeEach(() => {
 
 afterAll(() => {
   secretsManager.restore();
-  process.env = savedEnv;
 });
 
 function listUpgrades(): Promise<APIGatewayProxyResult> {
@@ -39,7 +38,7 @@ function listUpgrades(): Promise<APIGatewayProxyResult> {
     pathParameters: { account: '0242078689-00001' },
     headers: { 'user-agent': 'vitest' },
   });
-  return handler(event, lambdaContext());
+  return archiveHandler()(event, lambdaContext());
 }
 
 const ARCHIVE_UNAVAILABLE = {

@@ -18,6 +18,7 @@ import {
   UPGRADE_STATUS_CHANGED,
 } from '../../domain/change-event';
 import { RECORD_LIMITS, screenUpgradeRecord } from '../../domain/upstream-record';
+import { buildPublisherDependencies, changeEventOfRecord, makeHandler } from '../../functions/publish-change-events';
 import { lambdaContext } from '../support/lambda';
 import { TEST_ACCOUNT, upgradeRecord } from '../support/records';
 
@@ -59,12 +60,6 @@ function streamRecord(
 const insertRecord = () => streamRecord('INSERT', undefined, upgradeToItem(device, insert.next));
 const updateRecord = () =>
   streamRecord('MODIFY', upgradeToItem(device, insert.next), upgradeToItem(device, update.next));
-
-let changeEventOfRecord: typeof import('../../functions/publish-change-events').changeEventOfRecord;
-
-beforeAll(async () => {
-  ({ changeEventOfRecord } = await import('../../functions/publish-change-events'));
-});
 
 describe('stream record -> change event', () => {
   it('maps an inserted upgrade item to "FOTA Upgrade Observed" with the nine fields and a stable id', () => {
@@ -128,6 +123,8 @@ describe('stream record -> change event', () => {
   });
 });
 
+const EVENT_BUS = 'arn:aws:events:us-east-1:123456789012:event-bus/default';
+
 describe('publish-change-events handler', () => {
   const eventBridge = mockClient(EventBridgeClient);
   let handler: (
@@ -136,9 +133,8 @@ describe('publish-change-events handler', () => {
   ) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
 
   beforeAll(async () => {
-    process.env.EVENT_BUS_NAME = 'arn:aws:events:us-east-1:123456789012:event-bus/default';
-    process.env.AWS_REGION ||= 'us-east-1';
-    ({ handler } = await import('../../functions/publish-change-events'));
+    const dependencies = buildPublisherDependencies(EVENT_BUS);
+    handler = makeHandler(() => dependencies);
   });
 
   beforeEach(() => eventBridge.reset());
@@ -161,8 +157,8 @@ describe('publish-change-events handler', () => {
     expect(result.batchItemFailures).toEqual([]);
     const entries = eventBridge.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
     expect(entries.map((entry) => [entry.Source, entry.DetailType, entry.EventBusName])).toEqual([
-      [CHANGE_EVENT_SOURCE, UPGRADE_OBSERVED, process.env.EVENT_BUS_NAME],
-      [CHANGE_EVENT_SOURCE, UPGRADE_STATUS_CHANGED, process.env.EVENT_BUS_NAME],
+      [CHANGE_EVENT_SOURCE, UPGRADE_OBSERVED, EVENT_BUS],
+      [CHANGE_EVENT_SOURCE, UPGRADE_STATUS_CHANGED, EVENT_BUS],
     ]);
     expect(JSON.parse(entries[1]!.Detail!)).toMatchObject({ previous: { status: 'UpgradeFailed' } });
   });

@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { parseServiceConfig } from '../../functions/commons/configuration';
+import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
+import { makeHandler } from '../../functions/get-history-api';
 import { historyRequestEvent, lambdaContext } from '../support/lambda';
 
-type Handler = typeof import('../../functions/get-history-api')['handler'];
-
-const savedEnv = { ...process.env };
-let handler: Handler;
-
-beforeAll(async () => {
-  delete process.env.TABLE_NAME;
-  process.env.THINGSPACE_CREDENTIALS = JSON.stringify({ appKey: 'k', appSecret: 's', username: 'u', password: 'p' });
-  process.env.THINGSPACE_BASE_URL = 'http://127.0.0.1:9';
-  ({ handler } = await import('../../functions/get-history-api'));
+// No TABLE_NAME: the dependencies cannot be built, which the handler finds on its first request.
+const config = parseServiceConfig({
+  THINGSPACE_CREDENTIALS: JSON.stringify({ appKey: 'k', appSecret: 's', username: 'u', password: 'p' }),
+  THINGSPACE_BASE_URL: 'http://127.0.0.1:9',
 });
-
-afterAll(() => {
-  process.env = savedEnv;
-});
+const handler = makeHandler(() => buildHistoryDependencies(config));
 
 it("answers a failure nobody foresaw with 500 in ThingSpace's error shape and no stack trace", async () => {
   // Act
