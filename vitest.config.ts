@@ -1,3 +1,7 @@
+/**
+ * The test runner's configuration: which files are tests, and the quiet Powertools environment they run
+ * in.
+ */
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

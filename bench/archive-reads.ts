@@ -1,3 +1,7 @@
+/**
+ * Section 5b: the archive queries over 100,000 records of 10,000 devices in the embedded store (dynalite
+ * in this process), through the services the Lambda handler calls, with the read units DynamoDB reports.
+ */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
 import { createDocumentClient } from '../adapters/dynamodb/client';
@@ -61,10 +65,6 @@ function recordsOf(device: number): UpgradeRecord[] {
   return records;
 }
 
-/**
- * Section 5b: the archive queries over 100,000 records of 10,000 devices in the embedded store (dynalite
- * in this process), through the services the Lambda handler calls, with the read units DynamoDB reports.
- */
 export async function measureArchiveReads(log: (line: string) => void): Promise<ArchiveReadResults> {
   const dynamo = await startEmbeddedDynamoDb();
   const client = createDocumentClient({ endpoint: dynamo.endpoint, requestTimeoutMs: 30_000 });

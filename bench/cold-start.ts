@@ -1,3 +1,7 @@
+/**
+ * Section 3: each Lambda bundled exactly as the stack bundles it (lib/lambda-bundling.ts through
+ * esbuild's API), then fresh Node processes that load it and serve one event, against empty ones.
+ */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -177,10 +181,6 @@ export function lambdaEnvironment(dynamoEndpoint: string, thingspaceUrl: string)
   };
 }
 
-/**
- * Section 3: each Lambda bundled exactly as the stack bundles it (lib/lambda-bundling.ts through
- * esbuild's API), then fresh Node processes that load it and serve one event, against empty ones.
- */
 export async function measureColdStart(log: (line: string) => void): Promise<ColdStartResults> {
   const workDir = mkdtempSync(path.join(tmpdir(), 'fota-bench-cold-'));
   const simulator = await startSimulatorProcess({ latencyMs: 0 });

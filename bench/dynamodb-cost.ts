@@ -1,3 +1,4 @@
+/** Section 4: read and write request units of one API request, through the service's own store and client. */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../adapters/dynamodb/dynamodb-history-store';
@@ -100,7 +101,6 @@ function records(): UpgradeRecord[] {
   }));
 }
 
-/** Section 4: read and write request units of one API request, through the service's own store and client. */
 export async function measureDynamoDbCost(log: (line: string) => void): Promise<DynamoDbCostResults> {
   const dynamo = await startEmbeddedDynamoDb();
   const simulator = await startThingSpaceSimulator({ credentials: DEMO_CREDENTIALS });

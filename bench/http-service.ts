@@ -1,3 +1,7 @@
+/**
+ * Sections 1 and 2: the npm start server (its own process, embedded dynalite inside it) in front of
+ * the simulator (its own process, answering FOTA calls after 50 ms).
+ */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -137,10 +141,6 @@ async function sequential(options: autocannon.Options & { amount: number }): Pro
   return latencies;
 }
 
-/**
- * Sections 1 and 2: the npm start server (its own process, embedded dynalite inside it) in front of
- * the simulator (its own process, answering FOTA calls after 50 ms).
- */
 export async function measureHttpService(log: (line: string) => void): Promise<HttpServiceResults> {
   const simulator = await startSimulatorProcess({
     latencyMs: SIMULATOR_LATENCY_MS,

@@ -1,3 +1,10 @@
+/**
+ * Section: `npm start` from spawn to listening (issue 13: within 1 s on a quiet 2-core machine), with
+ * the bundle already built (launch.mjs rebuilds it only when a source changes), against an empty Node
+ * process, and against BENCH_BASELINE_DIR's checkout when given. Each variant keeps one DATA_DIR across
+ * its trials (a user's usual start opens an existing store); the built-in simulator is used. Trials
+ * are interleaved, so drift on the machine hits every variant alike.
+ */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -67,13 +74,6 @@ function timeOnce(variant: Variant, env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 
-/**
- * Section: `npm start` from spawn to listening (issue 13: within 1 s on a quiet 2-core machine), with
- * the bundle already built (launch.mjs rebuilds it only when a source changes), against an empty Node
- * process, and against BENCH_BASELINE_DIR's checkout when given. Each variant keeps one DATA_DIR across
- * its trials (a user's usual start opens an existing store); the built-in simulator is used. Trials
- * are interleaved, so drift on the machine hits every variant alike.
- */
 export async function measureStartTime(log: (line: string) => void): Promise<StartTimeResults> {
   const variants: Variant[] = [
     { name: 'empty Node process', command: process.execPath, args: ['-e', ''], cwd: PROJECT_ROOT, server: false },

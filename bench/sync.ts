@@ -1,3 +1,7 @@
+/**
+ * Section 5: bench/sync-throughput.ts (a local fleet pass over 10,000 simulated devices) in its own
+ * process, bounded in time; its JSON is reported as it printed it.
+ */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { track } from './lib/children';
@@ -15,10 +19,6 @@ export interface SyncThroughputResult {
 const SCRIPT = path.join(PROJECT_ROOT, 'bench/sync-throughput.ts');
 const TIMEOUT_MS = 150_000;
 
-/**
- * Section 5: bench/sync-throughput.ts (a local fleet pass over 10,000 simulated devices) in its own
- * process, bounded in time; its JSON is reported as it printed it.
- */
 export async function measureSyncThroughput(log: (line: string) => void): Promise<SyncThroughputResult> {
   const child = track(
     spawn(process.execPath, [...TSX_NODE_ARGS, SCRIPT], {

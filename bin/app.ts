@@ -1,3 +1,4 @@
+/** The CDK app: the stack built from the deployment's context, checked by cdk-nag's AWS Solutions rules. */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type FotaHistoryConfig, FotaHistoryConfigError, readFotaHistoryConfig } from '../lib/fota-history-config';

@@ -1,3 +1,7 @@
+/**
+ * The archive write plan: what one observation of a device's live history means for the archive, and the
+ * bounded status log each upgrade item keeps.
+ */
 import {
   changedFields,
   sameRecord,

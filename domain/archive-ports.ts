@@ -1,3 +1,4 @@
+/** The port the archive API reads the archive through, and what its reads return. */
 import type { ArchivedUpgrade } from './archive-plan';
 import type { QueryPlan } from './archive-query';
 import type { DetachedStatusLog } from './device-archive';

@@ -1,3 +1,7 @@
+/**
+ * The archive query plan: validating the archive routes' query strings, choosing the index a query reads,
+ * and the archive's newest-first order and index keys.
+ */
 import { createHash } from 'node:crypto';
 import { parseDeviceId } from './device-key';
 import { invalidParameter } from './failure';

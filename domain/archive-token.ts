@@ -1,13 +1,13 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { ArchiveFilters } from './archive-query';
-import { invalidParameter } from './failure';
-
 /**
  * The opaque `nextToken` of the upgrades route: where the last page ended (an order key), bound to the
  * account and filters it was issued for and signed with HMAC-SHA256, so a token that was altered, made
  * up, or issued for another account or other filters is refused instead of answering something else.
  * `limit` is not bound: it may change between pages.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ArchiveFilters } from './archive-query';
+import { invalidParameter } from './failure';
+
 interface TokenPayload {
   v: 1;
   a: string;

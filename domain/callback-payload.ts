@@ -1,3 +1,7 @@
+/**
+ * What the service reads from a ThingSpace FOTA callback's body: its size limit, its credentials and the
+ * devices it names.
+ */
 import { parseDeviceKey } from './device-key';
 import { invalidParameter } from './failure';
 import type { DeviceKey } from './upgrade-record';

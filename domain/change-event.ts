@@ -1,3 +1,7 @@
+/**
+ * The change events the service publishes, and the single mapping from an archive write to them, behind
+ * both the deployed stream consumer and the local events.jsonl sink, so the two cannot drift.
+ */
 import { changedFields, UPGRADE_RECORD_FIELDS, type UpgradeRecord, type UpgradeRecordField } from './upgrade-record';
 
 export const CHANGE_EVENT_SOURCE = 'thingspace-fota-history';
@@ -36,8 +40,7 @@ const UPGRADE_ITEM_TYPE = 'upgrade';
 const DEVICE_PARTITION = /^DEVICE#([^#]+)#([^#]+)$/;
 
 /**
- * What one archive write means to the outside world, from the item before and after it: the single
- * mapping behind the deployed stream consumer and the local events.jsonl sink, so the two cannot drift.
+ * What one archive write means to the outside world, from the item before and after it:
  * - a new upgrade item: "FOTA Upgrade Observed";
  * - an upgrade item whose observedAt moved (a new version was archived): "FOTA Upgrade Status Changed";
  * - anything else (sync state, status-log items, login guard, discovery checkpoints, a rewrite of the

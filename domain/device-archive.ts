@@ -1,3 +1,7 @@
+/**
+ * The answer of the archive's device route: one device's upgrades, each with its whole status log, and
+ * how its last sync went.
+ */
 import { type ArchivedUpgrade, mergeStatusLog, type StatusLogEntry } from './archive-plan';
 import { compareNewestFirst } from './history-merge';
 import type { DeviceSyncState } from './ports';

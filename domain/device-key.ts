@@ -1,3 +1,7 @@
+/**
+ * The validation of the account and device id that name a device, wherever they come from (path, invoke
+ * payload, queue message, callback).
+ */
 import { invalidParameter } from './failure';
 import type { DeviceKey } from './upgrade-record';
 

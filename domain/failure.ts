@@ -1,10 +1,10 @@
+/** What can go wrong, in the service's own terms: no HTTP status, no retry policy. */
 import type { ThingSpaceError, ThingSpaceFailure } from './thingspace-error';
 
 /**
- * What can go wrong, in the service's own terms: no HTTP status, no retry policy. The edges translate a
- * failure into what their caller understands (functions/commons/failure-table.ts: an HTTP answer, a
- * direct-invoke error, a sync disposition). Its errorCode is the service's name for it everywhere: in
- * answers, in the archive's sync state and on dead-lettered messages.
+ * The edges translate a failure into what their caller understands (functions/commons/failure-table.ts:
+ * an HTTP answer, a direct-invoke error, a sync disposition). Its errorCode is the service's name for it
+ * everywhere: in answers, in the archive's sync state and on dead-lettered messages.
  */
 export type Failure =
   /** A request, message or query refused by the service's own rules; ThingSpace is not asked. */

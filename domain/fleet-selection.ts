@@ -1,3 +1,7 @@
+/**
+ * The fleet sync's change-aware selection: whether a pass asks ThingSpace for a device's history, from
+ * what the device list says now and what the device's sync state recorded.
+ */
 import type { DeviceSyncState } from './ports';
 
 /** What ThingSpace's device list says about a device: enough to tell whether its history can have changed. */

@@ -1,3 +1,7 @@
+/**
+ * The newest-first order of upgrade records, and the merge of live and archived records that a history
+ * answer is.
+ */
 import type { UpgradeRecord } from './upgrade-record';
 
 /**

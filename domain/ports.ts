@@ -1,3 +1,4 @@
+/** The ports through which the services reach ThingSpace and the archive, with the types they exchange. */
 import type { ArchivedUpgrade, ArchiveWrite, UpgradeStatusLog } from './archive-plan';
 import type { AskReason, ListedDevice, SkipReason } from './fleet-selection';
 import type { DeviceKey, UpgradeRecord } from './upgrade-record';

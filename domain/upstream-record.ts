@@ -1,12 +1,12 @@
+/**
+ * What a record from ThingSpace must be before it is served or archived. A record that fails is dropped
+ * alone and counted; the others are kept.
+ */
 import * as z from 'zod';
 import { ACCOUNT_PATTERN, DEVICE_ID_PATTERN } from './device-key';
 import { type DeviceKey, toUpgradeRecord, UPGRADE_RECORD_FIELDS, type UpgradeRecord } from './upgrade-record';
 
-/**
- * What a record from ThingSpace must be before it is served or archived. A record that fails is
- * dropped alone and counted; the others are kept. The bounds keep every archived item far below
- * DynamoDB's 400 KB, whatever ThingSpace sends.
- */
+/** The bounds keep every archived item far below DynamoDB's 400 KB, whatever ThingSpace sends. */
 export const RECORD_LIMITS = {
   /** An upgrade id: a UUID in practice; any short token of these characters is accepted. */
   id: /^[A-Za-z0-9._:-]{1,64}$/,

@@ -1,3 +1,4 @@
+/** Discovery worker: pages an account's device list into the sync queue, continuing itself until done. */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
@@ -103,7 +104,6 @@ function recordPassMetrics(checkpoint: {
   );
 }
 
-/** Discovery worker: pages an account's device list into the sync queue, continuing itself until done. */
 export function makeHandler(dependencies: () => DiscoveryDependencies) {
   return sqsRecordHandler((record, context) => discoverRecord(record, context, dependencies()));
 }

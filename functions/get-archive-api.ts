@@ -1,3 +1,7 @@
+/**
+ * GET /archive/{account}/devices/{deviceId} and GET /archive/{account}/upgrades: questions to the
+ * archive alone. ThingSpace is never called.
+ */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { parseArchiveQuery, refuseQueryParameters } from '../domain/archive-query';
 import { parseAccount, parseDeviceKey } from '../domain/device-key';
@@ -11,10 +15,6 @@ import { logger } from './commons/powertools';
 /** Time kept back from DynamoDB retries for the answer itself. */
 const ANSWER_RESERVE_MS = 2_000;
 
-/**
- * GET /archive/{account}/devices/{deviceId} and GET /archive/{account}/upgrades: questions to the
- * archive alone. ThingSpace is never called.
- */
 export function makeHandler(dependencies: () => ArchiveQueryDependencies) {
   return apiGatewayHandler((event, context) => answer(event, context, dependencies));
 }

@@ -1,3 +1,4 @@
+/** GET /reports/{account}/devices/{deviceId}: ThingSpace's request, answered with the whole history. */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { parseDeviceKey } from '../domain/device-key';
 import { getDeviceHistory } from '../services/get-device-history';
@@ -14,10 +15,7 @@ const ANSWER_RESERVE_MS = 3_000;
 /** Time kept back from the archive's calls for the answer itself, so a stalled store still gets a 503. */
 const STORE_RESERVE_MS = 1_000;
 
-/**
- * GET /reports/{account}/devices/{deviceId}: ThingSpace's request, answered with the whole history.
- * `dependencies` is asked on each request (a getter that builds them once).
- */
+/** `dependencies` is asked on each request (a getter that builds them once). */
 export function makeHandler(dependencies: () => HistoryDependencies) {
   return apiGatewayHandler((event, context) => answer(event, context, dependencies));
 }

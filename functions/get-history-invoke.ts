@@ -1,3 +1,4 @@
+/** Direct invoke / Step Functions: `{account, deviceId}` in, the merged history (ThingSpace's shape) out. */
 import type { Context } from 'aws-lambda';
 import { parseDeviceKey } from '../domain/device-key';
 import type { UpgradeRecord } from '../domain/upgrade-record';
@@ -18,7 +19,6 @@ export interface HistoryRequest {
   deviceId?: unknown;
 }
 
-/** Direct invoke / Step Functions: `{account, deviceId}` in, the merged history (ThingSpace's shape) out. */
 export function makeHandler(dependencies: () => HistoryDependencies) {
   return withPowertools<HistoryRequest, UpgradeRecord[]>().handler((event, context) =>
     invoke(event, context, dependencies),

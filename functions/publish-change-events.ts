@@ -1,3 +1,9 @@
+/**
+ * The table's stream (NEW_AND_OLD_IMAGES) -> EventBridge. An event that cannot be published fails its
+ * record and every later one (batch item failures), so Lambda retries the shard from there, in order;
+ * after the event source's retries the batch goes to the dead-letter queue. Redelivery repeats an event
+ * with the same detail.eventId, which consumers dedupe on.
+ */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -40,12 +46,6 @@ export function changeEventOfRecord(record: DynamoDBRecord): ChangeEvent | undef
   return changeEventFor(image(record.dynamodb?.OldImage), image(record.dynamodb?.NewImage));
 }
 
-/**
- * The table's stream (NEW_AND_OLD_IMAGES) -> EventBridge. An event that cannot be published fails its
- * record and every later one (batch item failures), so Lambda retries the shard from there, in order;
- * after the event source's retries the batch goes to the dead-letter queue. Redelivery repeats an event
- * with the same detail.eventId, which consumers dedupe on.
- */
 export function makeHandler(dependencies: () => PublisherDependencies) {
   return withPowertools<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler((event) =>
     publish(event, dependencies()),

@@ -1,3 +1,4 @@
+/** SQS worker: syncs each named device; failed messages are reported one by one and retried with backoff. */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
@@ -97,7 +98,6 @@ async function syncRecord(record: SQSRecord, context: Context, dependencies: Syn
   }
 }
 
-/** SQS worker: syncs each named device; failed messages are reported one by one and retried with backoff. */
 export function makeHandler(dependencies: () => SyncWorkerDependencies) {
   return sqsRecordHandler((record, context) => syncRecord(record, context, dependencies()));
 }

@@ -1,3 +1,7 @@
+/**
+ * POST /callbacks/thingspace: ThingSpace's FOTA callback. Answers at once with the number of devices
+ * queued for sync; the sync workers do the rest.
+ */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { acceptCallback, type CallbackDependencies } from '../services/accept-callback';
@@ -10,10 +14,6 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   return entry?.[1] ?? undefined;
 }
 
-/**
- * POST /callbacks/thingspace: ThingSpace's FOTA callback. Answers at once with the number of devices
- * queued for sync; the sync workers do the rest.
- */
 export function makeHandler(dependencies: () => CallbackDependencies) {
   return apiGatewayHandler((event) => answer(event, dependencies()), {
     refusedMetric: 'CallbacksRefused',

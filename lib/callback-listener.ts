@@ -1,3 +1,9 @@
+/**
+ * `POST /callbacks/thingspace`: ThingSpace's FOTA callbacks. ThingSpace cannot sign requests, so this is
+ * the API's one route without IAM; the handler authenticates the username/password registered with
+ * ThingSpace (the secret's callbackUsername/callbackPassword), and the route has its own, lower
+ * throttling. It only enqueues device syncs: nothing in a callback body reaches the archive.
+ */
 import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import { AuthorizationType, type CfnStage, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -20,12 +26,6 @@ export interface CallbackListenerProps {
 const CALLBACK_PATH = '/callbacks/thingspace';
 const CALLBACK_FUNCTION_TIMEOUT = Duration.seconds(10);
 
-/**
- * `POST /callbacks/thingspace`: ThingSpace's FOTA callbacks. ThingSpace cannot sign requests, so this is
- * the API's one route without IAM; the handler authenticates the username/password registered with
- * ThingSpace (the secret's callbackUsername/callbackPassword), and the route has its own, lower
- * throttling. It only enqueues device syncs: nothing in a callback body reaches the archive.
- */
 export class CallbackListener extends Construct {
   readonly handler: ServiceFunction;
   readonly url: string;

@@ -1,3 +1,13 @@
+/**
+ * Change events from the table's stream, never from the request path, so a crash after a write cannot
+ * lose its event:
+ *   history table stream (NEW_AND_OLD_IMAGES) -> publish-change-events (maps with domain/change-event.ts)
+ *   -> PutEvents on the configured bus.
+ * A stream consumer rather than EventBridge Pipes: Pipes would still need a Lambda enrichment for the
+ * mapping, and a consumer reports partial PutEvents failures per record (batch item failures) itself.
+ * Batches that keep failing are bisected, retried, and finally described in a dead-letter queue whose
+ * alarm fires at once (the event is lost to consumers until an operator replays it from the table).
+ */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -22,16 +32,6 @@ const PUBLISHER_TIMEOUT = Duration.seconds(60);
 /** Retries of a failing batch (halved each time by bisection) before it goes to the dead-letter queue. */
 const STREAM_RETRY_ATTEMPTS = 10;
 
-/**
- * Change events from the table's stream, never from the request path, so a crash after a write cannot
- * lose its event:
- *   history table stream (NEW_AND_OLD_IMAGES) -> publish-change-events (maps with domain/change-event.ts)
- *   -> PutEvents on the configured bus.
- * A stream consumer rather than EventBridge Pipes: Pipes would still need a Lambda enrichment for the
- * mapping, and a consumer reports partial PutEvents failures per record (batch item failures) itself.
- * Batches that keep failing are bisected, retried, and finally described in a dead-letter queue whose
- * alarm fires at once (the event is lost to consumers until an operator replays it from the table).
- */
 export class ChangeEvents extends Construct {
   readonly publisher: ServiceFunction;
   readonly eventBus: IEventBus;

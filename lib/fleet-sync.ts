@@ -1,3 +1,10 @@
+/**
+ * Archives whole fleets (planned for 1,000,000 devices per account) before ThingSpace's six-month window
+ * forgets their history:
+ *   schedule -> discovery queue {account} -> discover-fleet (pages the device list, checkpoints in the
+ *   table, re-enqueues itself) -> sync queue {account, deviceId} -> sync-devices (archives one device).
+ * Events `FOTA Device Sync Requested` feed single devices into the same sync queue.
+ */
 import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
@@ -46,13 +53,6 @@ const DISCOVERY_MAX_CONCURRENCY = 2;
 const EVENT_TARGET_RETRY_ATTEMPTS = 20;
 const EVENT_TARGET_MAX_EVENT_AGE = Duration.hours(24);
 
-/**
- * Archives whole fleets (planned for 1,000,000 devices per account) before ThingSpace's six-month window
- * forgets their history:
- *   schedule -> discovery queue {account} -> discover-fleet (pages the device list, checkpoints in the
- *   table, re-enqueues itself) -> sync queue {account, deviceId} -> sync-devices (archives one device).
- * Events `FOTA Device Sync Requested` feed single devices into the same sync queue.
- */
 export class FleetSync extends Construct {
   readonly syncQueue: QueueWithDeadLetterQueue;
   readonly discoveryQueue: QueueWithDeadLetterQueue;

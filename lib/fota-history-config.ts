@@ -1,3 +1,7 @@
+/**
+ * The deployment's choices, read and checked from CDK context, so a bad value stops the synth with one
+ * line rather than failing at deploy.
+ */
 import type { Node } from 'constructs';
 import { parseAccount } from '../domain/device-key';
 import { DEFAULT_FULL_RESYNC_DAYS, parseFullResyncDays } from '../domain/fleet-selection';

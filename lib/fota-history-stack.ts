@@ -1,3 +1,4 @@
+/** ThingSpace FOTA history kept forever: the archive table, the history API, direct invoke and fleet sync. */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -19,7 +20,6 @@ export interface FotaHistoryStackProps extends StackProps {
   readonly config: FotaHistoryConfig;
 }
 
-/** ThingSpace FOTA history kept forever: the archive table, the history API, direct invoke and fleet sync. */
 export class FotaHistoryStack extends Stack {
   /** The table this stack created; undefined when `existingTableName` re-attached a retained one. */
   readonly historyTable: HistoryTable | undefined;

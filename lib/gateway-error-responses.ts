@@ -1,11 +1,11 @@
-import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
-
 /**
  * Errors API Gateway answers itself (before or instead of the Lambda) rewritten into ThingSpace's
  * `{errorCode, errorMessage}` shape, so clients switching from ThingSpace parse every error of this API
  * the same way. `$context.error.messageString` is already a quoted JSON string, hence no quotes around it.
  * DEFAULT_4XX/DEFAULT_5XX catch every type not listed here.
  */
+import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+
 export const GATEWAY_ERROR_CODES: ReadonlyArray<readonly [ResponseType, string]> = [
   [ResponseType.DEFAULT_4XX, 'REQUEST_REJECTED'],
   [ResponseType.DEFAULT_5XX, 'INTERNAL_ERROR'],

@@ -1,3 +1,7 @@
+/**
+ * The functions' IAM grants: each gets the table operations it issues and, if it calls ThingSpace, the
+ * secret; nothing more.
+ */
 import { Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';

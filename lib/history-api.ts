@@ -1,3 +1,7 @@
+/**
+ * The REST API: ThingSpace's history route (`GET /reports/...`) and the archive routes
+ * (`GET /archive/...`), each on its own function.
+ */
 import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,

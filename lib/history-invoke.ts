@@ -1,3 +1,8 @@
+/**
+ * The merged history for callers inside AWS that invoke Lambda directly (Step Functions, other
+ * functions): payload `{account, deviceId}`, result the same array the API returns, without
+ * API Gateway's 29-second limit or its request cost.
+ */
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { grantHistoryAccess, type HistoryAccess } from './history-access';
@@ -10,11 +15,6 @@ export interface HistoryInvokeProps {
   readonly reservedConcurrency?: number;
 }
 
-/**
- * The merged history for callers inside AWS that invoke Lambda directly (Step Functions, other
- * functions): payload `{account, deviceId}`, result the same array the API returns, without
- * API Gateway's 29-second limit or its request cost.
- */
 export class HistoryInvoke extends Construct {
   readonly handler: ServiceFunction;
 

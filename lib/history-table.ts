@@ -1,3 +1,7 @@
+/**
+ * The archive of every upgrade record ever seen. ThingSpace forgets records after six months, so this
+ * table is the only copy of older history: it is retained, protected from deletion and recoverable.
+ */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   AttributeType,
@@ -15,10 +19,6 @@ import {
   ARCHIVE_ORDER_ATTRIBUTE,
 } from '../adapters/dynamodb/archive-indexes';
 
-/**
- * The archive of every upgrade record ever seen. ThingSpace forgets records after six months, so this
- * table is the only copy of older history: it is retained, protected from deletion and recoverable.
- */
 export class HistoryTable extends Construct {
   readonly table: Table;
 

@@ -1,12 +1,11 @@
-import path from 'node:path';
-import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { BuildOptions } from 'esbuild';
-
 /**
  * The one definition of how every Lambda is bundled. The stack uses `lambdaBundlingOptions`
  * (NodejsFunction, local esbuild) and the benchmark uses `esbuildOptionsFor` (plain esbuild), so a
  * measured bundle is byte-for-byte the bundle that gets deployed.
  */
+import path from 'node:path';
+import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BuildOptions } from 'esbuild';
 
 /** NodejsFunction names an ESM bundle `index.mjs`; the `.mjs` extension makes Lambda load it as ESM. */
 export const BUNDLED_HANDLER_FILE = 'index.mjs';

@@ -1,3 +1,8 @@
+/**
+ * What an operator needs to run the service: an alarm on every failure mode that loses or delays
+ * archiving (function errors and throttles, API 5XX, a sync queue falling behind), all notifying the
+ * operator's topic with the DLQ and recursion alarms, and one dashboard of the service's health.
+ */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
@@ -39,11 +44,6 @@ const PERIOD = Duration.minutes(5);
 /** The kinds of ThingSpace failure the functions count (domain/thingspace-error.ts). */
 const UPSTREAM_FAILURE_KINDS = ['unavailable', 'timeout', 'auth', 'malformed', 'rejected'] as const;
 
-/**
- * What an operator needs to run the service: an alarm on every failure mode that loses or delays
- * archiving (function errors and throttles, API 5XX, a sync queue falling behind), all notifying the
- * operator's topic with the DLQ and recursion alarms, and one dashboard of the service's health.
- */
 export class OperationsMonitoring extends Construct {
   readonly alarms: Alarm[] = [];
   readonly dashboard: Dashboard;

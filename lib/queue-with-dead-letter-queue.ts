@@ -1,3 +1,8 @@
+/**
+ * An encrypted, TLS-only work queue whose poison messages land in a dead-letter queue, and an alarm
+ * that fires as soon as anything does. SSE-SQS rather than a CMK: EventBridge can deliver to it without
+ * a key policy, and the messages are device keys, not secrets.
+ */
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -10,11 +15,6 @@ export interface QueueWithDeadLetterQueueProps {
   readonly alarmDescription: string;
 }
 
-/**
- * An encrypted, TLS-only work queue whose poison messages land in a dead-letter queue, and an alarm
- * that fires as soon as anything does. SSE-SQS rather than a CMK: EventBridge can deliver to it without
- * a key policy, and the messages are device keys, not secrets.
- */
 export class QueueWithDeadLetterQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;

@@ -1,3 +1,4 @@
+/** A Lambda with this service's defaults: ESM bundle, arm64, X-Ray, its own log group, least-privilege role. */
 import { fileURLToPath } from 'node:url';
 import { type Duration, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -33,7 +34,6 @@ export interface ServiceFunctionProps {
   readonly reservedConcurrentExecutions?: number;
 }
 
-/** A Lambda with this service's defaults: ESM bundle, arm64, X-Ray, its own log group, least-privilege role. */
 export class ServiceFunction extends Construct {
   readonly lambda: NodejsFunction;
   readonly logGroup: LogGroup;

@@ -1,7 +1,3 @@
-import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
-import type { FotaHistoryConfig } from './fota-history-config';
-
 /**
  * Where and how the functions reach ThingSpace. The secret is created by the operator, never by this
  * stack, so no credential ever passes through CDK, the template or the repository. Its SecretString is
@@ -10,6 +6,10 @@ import type { FotaHistoryConfig } from './fota-history-config';
  * It is encrypted with the AWS managed key aws/secretsmanager, or with a customer managed key named by
  * `thingSpaceSecretKmsKeyArn`, on which the functions then get kms:Decrypt (through Secrets Manager only).
  */
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { FotaHistoryConfig } from './fota-history-config';
+
 export interface ThingSpaceConnection {
   readonly secret: ISecret;
   /** What the functions pass to GetSecretValue: the full ARN when configured, else the name. */

@@ -1,10 +1,10 @@
-import type { LogFormat } from '../functions/commons/configuration';
-import type { AccessEntry } from './api-gateway-server';
-
 /**
  * One line per request on stdout: `12:03:04 GET /reports/.../devices/... 200 14.2 ms, 3 records` on a
  * terminal, one JSON object per line otherwise (LOG_FORMAT chooses).
  */
+import type { LogFormat } from '../functions/commons/configuration';
+import type { AccessEntry } from './api-gateway-server';
+
 export function accessLogger(format: LogFormat, write: (line: string) => void = (line) => process.stdout.write(line)) {
   return (entry: AccessEntry): void => {
     const time = new Date();

@@ -1,3 +1,7 @@
+/**
+ * Serves the Lambda handler over HTTP the way API Gateway's Lambda proxy integration does: each
+ * request becomes the API Gateway event, the handler's result becomes the response.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -253,10 +257,6 @@ function accessEntry(request: IncomingMessage, result: APIGatewayProxyResult, ms
   };
 }
 
-/**
- * Serves the Lambda handler over HTTP the way API Gateway's Lambda proxy integration does: each
- * request becomes the API Gateway event, the handler's result becomes the response.
- */
 export async function startLocalApiServer(
   options: ExtraRoutes & {
     /** A promise lets the server take the port before the handler is ready; requests wait for it. */

@@ -1,3 +1,7 @@
+/**
+ * The callback listener on one machine: its credentials, its banner line, and the in-process syncs that
+ * stand in for the sync queue.
+ */
 import type { CallbackCredentials } from '../domain/callback-payload';
 import type { DeviceKey } from '../domain/upgrade-record';
 import type { ServiceConfig } from '../functions/commons/configuration';

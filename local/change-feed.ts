@@ -1,3 +1,7 @@
+/**
+ * The change feed of a run on one machine: without DynamoDB Streams, change events come from the write
+ * path into DATA_DIR/events.jsonl.
+ */
 import { resolve } from 'node:path';
 import { ChangeEventEmittingStore } from '../adapters/events/change-event-emitting-store';
 import { DEFAULT_DATA_DIR } from '../functions/commons/configuration';

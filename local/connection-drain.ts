@@ -1,3 +1,7 @@
+/**
+ * How npm start's server stops without resetting a connection: connections the kernel already completed
+ * are accepted, and requests already sent are answered, before it closes.
+ */
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 

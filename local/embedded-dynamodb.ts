@@ -1,3 +1,7 @@
+/**
+ * DynamoDB for local runs and tests: dynalite in this process, no Docker, no AWS account. Tables are
+ * ACTIVE as soon as they are created. Unlike DynamoDB it has no transactions and no TTL.
+ */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -27,10 +31,6 @@ export interface EmbeddedDynamoDb {
 /** Keep-alive sockets a client forgot to release must not keep close() waiting forever. */
 const IDLE_SOCKET_GRACE_MS = 1_000;
 
-/**
- * DynamoDB for local runs and tests: dynalite in this process, no Docker, no AWS account. Tables are
- * ACTIVE as soon as they are created. Unlike DynamoDB it has no transactions and no TTL.
- */
 export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions = {}): Promise<EmbeddedDynamoDb> {
   const host = options.host ?? '127.0.0.1';
   const endpointOn = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -1,3 +1,7 @@
+/**
+ * One machine's change feed: every event one JSON object per line, appended to DATA_DIR/events.jsonl, and
+ * optionally POSTed to a webhook.
+ */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import pLimit from 'p-limit';
@@ -25,8 +29,7 @@ export interface EventsJsonlSinkOptions {
 }
 
 /**
- * One machine's change feed: every event one JSON object per line, appended to DATA_DIR/events.jsonl,
- * and optionally POSTed to a webhook. The webhook never holds up a request: posts run in the background,
+ * The webhook never holds up a request: posts run in the background,
  * a few at a time, with bounded retries; the file is the record.
  *
  * Each line is appended synchronously, in one write(2) on an O_APPEND descriptor, before emit() returns:

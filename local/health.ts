@@ -1,3 +1,9 @@
+/**
+ * GET /health on `npm start`: whether the store can be read (one GetItem of a key no item has) and
+ * whether ThingSpace's host accepts a TCP connection. ThingSpace's API itself is not called: a probe
+ * must cost no token, no login and no FOTA request. 503 when the store cannot be read, since no
+ * request can then be answered; an unreachable ThingSpace still leaves stale answers from the archive.
+ */
 import { connect } from 'node:net';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -11,12 +17,6 @@ const PROBE_TIMEOUT_MS = 1_000;
 
 type Reachability = 'reachable' | 'unreachable';
 
-/**
- * GET /health on `npm start`: whether the store can be read (one GetItem of a key no item has) and
- * whether ThingSpace's host accepts a TCP connection. ThingSpace's API itself is not called: a probe
- * must cost no token, no login and no FOTA request. 503 when the store cannot be read, since no
- * request can then be answered; an unreachable ThingSpace still leaves stale answers from the archive.
- */
 export function healthCheck(environment: () => LocalEnvironment | undefined): () => Promise<APIGatewayProxyResult> {
   let client: ReturnType<typeof createDocumentClient> | undefined;
   return async () => {

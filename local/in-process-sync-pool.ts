@@ -1,12 +1,12 @@
-import pLimit, { type LimitFunction } from 'p-limit';
-import type { DeviceKey } from '../domain/upgrade-record';
-import type { DeviceSyncQueue } from '../services/discover-fleet';
-
 /**
  * The one-machine stand-in for the sync queue and its workers: at most `concurrency` devices are
  * synced at once (ThingSpace is shared), and discovery waits while the backlog is full, so a fleet of
  * a million devices never sits in memory at once.
  */
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { DeviceKey } from '../domain/upgrade-record';
+import type { DeviceSyncQueue } from '../services/discover-fleet';
+
 export class InProcessSyncPool<T extends DeviceKey = DeviceKey> implements DeviceSyncQueue {
   private readonly limit: LimitFunction;
   /** Every device's turn, waiting or in flight; settles when the device is done, failed or discarded. */

@@ -1,3 +1,7 @@
+/**
+ * The events and context Lambda hands a handler (API Gateway proxy, SQS), built as the runtime builds
+ * them, for npm start, the bench and the tests.
+ */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
 

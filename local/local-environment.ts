@@ -1,3 +1,7 @@
+/**
+ * What npm start and npm run sync run against: the configuration made whole (simulator, embedded store),
+ * the claim on DATA_DIR, the table.
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

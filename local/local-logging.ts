@@ -1,3 +1,7 @@
+/**
+ * Logging for a run outside Lambda: shorter Powertools lines, the device of a sync on each line, and a
+ * logger that leaves a progress bar alone.
+ */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Console } from 'node:console';
 import { LogFormatter, type Logger, LogItem } from '@aws-lambda-powertools/logger';

@@ -1,3 +1,4 @@
+/** Where npm start and the tests read the OpenAPI description from. */
 import { readFile } from 'node:fs/promises';
 
 /** The OpenAPI 3.1 description of every route, kept in the repository (openapi/openapi.json). */

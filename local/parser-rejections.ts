@@ -1,13 +1,13 @@
-import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { failureAnswer } from '../functions/commons/failure-table';
-
 /**
  * What a caller gets for a request Node's HTTP parser refuses before any handler sees it (control
  * bytes in the path, headers over 16 KB, a method HTTP does not know, a request that never ends).
  * Node itself answers those with an empty 400/431; the API promises ThingSpace's error shape on
  * every error, so these get it too.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { failureAnswer } from '../functions/commons/failure-table';
+
 interface ParserRejection {
   statusCode: number;
   errorCode: string;

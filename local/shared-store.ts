@@ -1,3 +1,7 @@
+/**
+ * The store the local commands (export, callbacks, login-guard) open: the one npm start uses, so their
+ * ThingSpace logins count in the same login guard.
+ */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {

@@ -1,3 +1,9 @@
+/**
+ * One pass over an account on one machine, with the services the deployed workers run: discovery pages
+ * the device list, selects the devices that can have changed (domain/fleet-selection.ts; all of them
+ * with `full`) into an in-process pool, which syncs each through syncDevice (the archive code the API
+ * uses). It syncs every device it can; failures are collected, never thrown.
+ */
 import { randomUUID } from 'node:crypto';
 import { type AskReason, DEFAULT_FULL_RESYNC_DAYS, type SkipReason } from '../domain/fleet-selection';
 import type { DeviceKey } from '../domain/upgrade-record';
@@ -64,12 +70,6 @@ export interface SyncPassResult {
   seconds: number;
 }
 
-/**
- * One pass over an account on one machine, with the services the deployed workers run: discovery pages
- * the device list, selects the devices that can have changed (domain/fleet-selection.ts; all of them
- * with `full`) into an in-process pool, which syncs each through syncDevice (the archive code the API
- * uses). It syncs every device it can; failures are collected, never thrown.
- */
 export async function runSyncPass(
   account: string,
   dependencies: HistoryDependencies,

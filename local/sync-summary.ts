@@ -1,10 +1,10 @@
-import { ASK_REASONS, SKIP_REASONS } from '../domain/fleet-selection';
-import type { SyncPassResult } from './sync-pass';
-
 /**
  * The pass's result as the lines printed at the end, whatever the display was. One function over the
  * result object, so what a pass reports is decided in one place.
  */
+import { ASK_REASONS, SKIP_REASONS } from '../domain/fleet-selection';
+import type { SyncPassResult } from './sync-pass';
+
 export function formatSummary(result: SyncPassResult): string {
   const rate = result.synced / Math.max(result.seconds, 0.001);
   const skipped = Object.values(result.skipped).reduce((sum, count) => sum + (count ?? 0), 0);

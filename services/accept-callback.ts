@@ -1,3 +1,7 @@
+/**
+ * A ThingSpace FOTA callback: authenticated by the credentials registered with it (HTTP Basic, or the
+ * body's username/password), it enqueues one sync of each device it names and nothing else.
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   bodyCredentials,
@@ -24,10 +28,8 @@ export interface CallbackDependencies {
 }
 
 /**
- * A ThingSpace FOTA callback: authenticated by the credentials registered with it (HTTP Basic, or the
- * body's username/password), it enqueues one sync of each device it names and nothing else. The archive
- * and the change events then come from ThingSpace's own history, never from the callback body. A
- * duplicate callback costs one more sync of its devices, which writes nothing if nothing changed.
+ * The archive and the change events then come from ThingSpace's own history, never from the callback
+ * body. A duplicate callback costs one more sync of its devices, which writes nothing if nothing changed.
  */
 export async function acceptCallback(
   request: CallbackRequest,

@@ -1,3 +1,7 @@
+/**
+ * What the archive routes do: answer from the archive alone, one device's whole archive or one page of an
+ * account's upgrades.
+ */
 import type { ArchiveReader } from '../domain/archive-ports';
 import { type ArchiveQuery, type IndexKind, planArchiveQuery } from '../domain/archive-query';
 import type { ArchiveTokenSigner } from '../domain/archive-token';

@@ -1,3 +1,7 @@
+/**
+ * The fleet discovery pass: pages through an account's device list and enqueues a sync of each device
+ * whose history may have changed.
+ */
 import pLimit from 'p-limit';
 import { parseDeviceId } from '../domain/device-key';
 import {

@@ -1,3 +1,7 @@
+/**
+ * A device's whole upgrade history, as the history route and the direct invoke answer it: what ThingSpace
+ * shows now merged with everything archived.
+ */
 import { FailureError, upstreamFailure } from '../domain/failure';
 import { mergeHistory } from '../domain/history-merge';
 import type { ArchiveResult, CallOptions } from '../domain/ports';
@@ -17,7 +21,6 @@ export interface DeviceHistory {
 }
 
 /**
- * A device's whole upgrade history: what ThingSpace shows now merged with everything archived.
  * Failures are FailureErrors: ThingSpace's own refusals, the archive unavailable, and an unreachable
  * ThingSpace when the archive has nothing for the device (with something archived, the answer is stale).
  */

@@ -1,3 +1,7 @@
+/**
+ * The one path by which anything reaches the archive, shared by the API, direct invocations and the fleet
+ * sync.
+ */
 import { setImmediate as afterPendingIo } from 'node:timers/promises';
 import { type ArchivedUpgrade, planArchiveWrites } from '../domain/archive-plan';
 import type { ArchiveResult, CallOptions, HistoryStore, ThingSpaceApi } from '../domain/ports';
@@ -23,9 +27,8 @@ export type DeviceObservation =
   | { kind: 'upstream-failed'; error: ThingSpaceError; archived: ArchivedUpgrade[] };
 
 /**
- * The one path by which anything reaches the archive, shared by the API, direct invocations and the
- * fleet sync: ask ThingSpace and read the archive at the same time (so the archive read adds no
- * latency), then write only what is new or changed. Archive calls are bounded by the store deadline;
+ * Asks ThingSpace and reads the archive at the same time (so the archive read adds no latency), then
+ * writes only what is new or changed. Archive calls are bounded by the store deadline;
  * a record the archive refuses for good is skipped (counted in `archive.skipped`) and still served.
  */
 export async function observeDevice(

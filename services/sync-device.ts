@@ -1,3 +1,7 @@
+/**
+ * Archives what ThingSpace shows for one device now, with the same code path as the API, and
+ * remembers on the device when it was last synced and how that went.
+ */
 import { type Failure, FailureError, failureCode, upstreamFailure } from '../domain/failure';
 import { summariseUpgrades } from '../domain/fleet-selection';
 import type { ArchiveResult, CallOptions, ListedState, SyncOutcome } from '../domain/ports';
@@ -23,10 +27,6 @@ export class DeviceSyncError extends FailureError {
   }
 }
 
-/**
- * Archives what ThingSpace shows for one device now, with the same code path as the API, and
- * remembers on the device when it was last synced and how that went.
- */
 export interface SyncDeviceOptions extends CallOptions {
   /** The device-list entry the fleet sync selected the device on; the next pass compares against it. */
   listed?: ListedState;

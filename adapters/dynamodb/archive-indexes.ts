@@ -1,6 +1,3 @@
-import type { IndexKind } from '../../domain/archive-query';
-import { UPGRADE_RECORD_FIELDS } from '../../domain/upgrade-record';
-
 /**
  * The table's global secondary indexes for the archive queries (GET /archive/{account}/upgrades), one
  * per filter, all sparse on upgrade items only. Each is keyed by `<account>#<value>#<shard>` (the
@@ -8,6 +5,9 @@ import { UPGRADE_RECORD_FIELDS } from '../../domain/upgrade-record';
  * filter is a key condition, from/to a range on the sort key, and newest first a descending Query.
  * CDK (lib/history-table.ts) and the local store (table-schema.ts) create exactly these.
  */
+import type { IndexKind } from '../../domain/archive-query';
+import { UPGRADE_RECORD_FIELDS } from '../../domain/upgrade-record';
+
 export const ARCHIVE_ORDER_ATTRIBUTE = 'gsiOrder';
 
 export type AccountIndexKind = Exclude<IndexKind, 'device'>;

@@ -1,3 +1,7 @@
+/**
+ * The DynamoDB document client that the store, the archive reader and the login guard use, with the SDK's
+ * retries and timeouts set for them.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/core/retry';

@@ -1,3 +1,7 @@
+/**
+ * The archive's read-only queries: one device's whole partition in one (paged) Query, and pages of
+ * an account's upgrades from the account-wide indexes (see archive-indexes.ts), merged across shards.
+ */
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { StatusLogEntry } from '../../domain/archive-plan';
 import type { ArchivePage, ArchiveReader, DevicePartition } from '../../domain/archive-ports';
@@ -34,10 +38,6 @@ export interface DynamoDbArchiveReaderOptions {
 
 const DEFAULT_BUDGET_MS = 20_000;
 
-/**
- * The archive's read-only queries: one device's whole partition in one (paged) Query, and pages of
- * an account's upgrades from the account-wide indexes (see archive-indexes.ts), merged across shards.
- */
 export class DynamoDbArchiveReader implements ArchiveReader {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;

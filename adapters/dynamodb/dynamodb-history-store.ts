@@ -1,3 +1,4 @@
+/** The archive (domain/ports.ts's HistoryStore) over one DynamoDB table. */
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -103,7 +104,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const LOGGED_ID_LENGTH = 64;
 
 /**
- * The archive over one DynamoDB table. Every upgrade write is conditional on what the planner saw, so
+ * Every upgrade write is conditional on what the planner saw, so
  * concurrent syncs of one device cannot duplicate, lose, or roll back a record; a writer that loses a
  * race re-reads the item and re-plans instead of overwriting. Every call, retries included, is aborted
  * at the caller's deadline, so a stalled store fails in time instead of holding the request.

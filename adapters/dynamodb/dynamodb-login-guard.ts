@@ -1,3 +1,7 @@
+/**
+ * The ThingSpace login guard's records in the history table:
+ * pk THINGSPACE#LOGIN, sk GUARD#<hash of the username>.
+ */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CallOptions } from '../../domain/ports';
 import { type LoginGuardRecord, type LoginGuardStore, MAX_LOGIN_ATTEMPTS } from '../thingspace/login-guard';
@@ -17,8 +21,7 @@ const NUMBERS = ['version', 'attempts', 'pausedUntil', 'leaseUntil', 'lastAttemp
 const STRINGS = ['fingerprint', 'salt', 'leaseOwner', 'lastOutcome'] as const;
 
 /**
- * The login guard's records in the history table (pk THINGSPACE#LOGIN, sk GUARD#<hash of the username>):
- * a consistent GetItem and a PutItem conditional on the version read. The same code serves Lambda,
+ * A consistent GetItem and a PutItem conditional on the version read. The same code serves Lambda,
  * `npm start` and `npm run sync` (whose embedded store speaks the DynamoDB API too), so every process
  * shares one count per user.
  */

@@ -1,3 +1,7 @@
+/**
+ * How upgrades, status-log entries, sync states and discovery checkpoints become table items, and how
+ * they are read back, tolerating items written by hand or by an older version.
+ */
 import type { ArchivedUpgrade, StatusLogEntry } from '../../domain/archive-plan';
 import type { DeviceSyncState, DiscoveryCheckpoint, SyncOutcome } from '../../domain/ports';
 import {

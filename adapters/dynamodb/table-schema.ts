@@ -1,3 +1,7 @@
+/**
+ * The archive's single table. CDK creates it with exactly this key schema, so every key the store
+ * writes is built here and nowhere else.
+ */
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -14,10 +18,6 @@ import {
   ARCHIVE_ORDER_ATTRIBUTE,
 } from './archive-indexes';
 
-/**
- * The archive's single table. CDK creates it with exactly this key schema, so every key the store
- * writes is built here and nowhere else.
- */
 export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
 

@@ -1,3 +1,9 @@
+/**
+ * The archive with a change feed, for where DynamoDB Streams do not exist (dynalite on one machine).
+ * Each write the store really applied (re-planned after a lost race, never a planned write that became a
+ * no-op) is turned into its item images and mapped by changeEventFor, the mapping the deployed stream
+ * consumer uses, so both produce the same events for the same writes.
+ */
 import type { ArchiveWrite } from '../../domain/archive-plan';
 import { type ChangeEvent, changeEventFor } from '../../domain/change-event';
 import type { ApplyWritesOptions, ArchiveResult, HistoryStore } from '../../domain/ports';
@@ -9,12 +15,6 @@ export interface ChangeEventSink {
   emit(event: ChangeEvent): void;
 }
 
-/**
- * The archive with a change feed, for where DynamoDB Streams do not exist (dynalite on one machine).
- * Each write the store really applied (re-planned after a lost race, never a planned write that became a
- * no-op) is turned into its item images and mapped by changeEventFor, the mapping the deployed stream
- * consumer uses, so both produce the same events for the same writes.
- */
 export class ChangeEventEmittingStore implements HistoryStore {
   constructor(
     private readonly inner: HistoryStore,

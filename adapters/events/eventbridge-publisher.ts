@@ -1,3 +1,8 @@
+/**
+ * Publishes change events to EventBridge. PutEvents answers 200 even when some entries fail
+ * (FailedEntryCount); those entries are sent again with backoff, and whatever still fails is returned to
+ * the caller, which must not treat it as delivered.
+ */
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { ChangeEvent } from '../../domain/change-event';
 import { retryUntil, type Sleep } from '../retry';
@@ -31,11 +36,6 @@ export interface EventBridgePublisherOptions {
   sleep?: Sleep;
 }
 
-/**
- * Publishes change events to EventBridge. PutEvents answers 200 even when some entries fail
- * (FailedEntryCount); those entries are sent again with backoff, and whatever still fails is returned to
- * the caller, which must not treat it as delivered.
- */
 export class EventBridgePublisher {
   private readonly maxRounds: number;
   private readonly baseDelayMs: number;

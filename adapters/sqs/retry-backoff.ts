@@ -1,3 +1,7 @@
+/**
+ * The sync worker's backoff for a failed message: its next receive is delayed through its visibility
+ * timeout.
+ */
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { backoff } from '../retry';
 

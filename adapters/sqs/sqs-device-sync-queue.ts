@@ -1,3 +1,4 @@
+/** The device sync queue of the fleet discovery, over SQS. */
 import type { DeviceSyncQueue, DeviceSyncRequest } from '../../services/discover-fleet';
 import type { SqsMessageSender } from './sqs-message-sender';
 

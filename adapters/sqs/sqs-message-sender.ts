@@ -1,3 +1,7 @@
+/**
+ * Sends JSON message bodies in batches of ten. SendMessageBatch can succeed for some entries and fail
+ * for others; the failed ones are sent again, so no message is silently dropped.
+ */
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { type BackoffPolicy, retryUntil, type Sleep } from '../retry';
@@ -14,10 +18,6 @@ export interface SqsMessageSenderOptions {
   sleep?: Sleep;
 }
 
-/**
- * Sends JSON message bodies in batches of ten. SendMessageBatch can succeed for some entries and fail
- * for others; the failed ones are sent again, so no message is silently dropped.
- */
 export class SqsMessageSender {
   private readonly parallelBatches: number;
   private readonly sleep: Sleep | undefined;

@@ -1,3 +1,7 @@
+/**
+ * How the ThingSpace client authenticates: the OAuth token and M2M session of each set of credentials,
+ * renewed before they expire, every login through the login guard.
+ */
 import { createHash } from 'node:crypto';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { Budget } from './budget';

@@ -1,6 +1,6 @@
+/** The time one API call may still spend, from its deadline (epoch ms); unlimited without one. */
 import { ThingSpaceError } from '../../domain/thingspace-error';
 
-/** The time one API call may still spend, from its deadline (epoch ms); unlimited without one. */
 export class Budget {
   constructor(
     readonly deadline: number | undefined,

@@ -1,3 +1,7 @@
+/**
+ * The ThingSpace FOTA client: device history, device list and callback registration over HTTP, with
+ * authentication, retries and validation of every answer.
+ */
 import type { CallOptions, DeviceListPage, ThingSpaceApi } from '../../domain/ports';
 import { ThingSpaceError } from '../../domain/thingspace-error';
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';

@@ -1,3 +1,7 @@
+/**
+ * The ThingSpace credentials secret: its shape, reading it without ever echoing it, and the error when it
+ * cannot be read.
+ */
 import type { CallbackCredentials } from '../../domain/callback-payload';
 
 /** The ThingSpace credentials secret's JSON shape: the app's OAuth key pair and the UWS API user. */

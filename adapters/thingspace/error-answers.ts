@@ -1,3 +1,7 @@
+/**
+ * Reading ThingSpace's error answers in the shapes they come in, with every secret of the request scrubbed
+ * out first.
+ */
 import type { Exchange, RequestInit } from './exchange';
 
 /** What a non-2xx ThingSpace body says, in the few shapes it comes in; never the raw body. */

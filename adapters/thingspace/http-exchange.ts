@@ -1,3 +1,7 @@
+/**
+ * The ThingSpace client's requests over node:http(s): kept-alive connections, one timeout per request, a
+ * bounded body.
+ */
 import { isUtf8 } from 'node:buffer';
 import http from 'node:http';
 import https from 'node:https';

@@ -1,3 +1,7 @@
+/**
+ * The ThingSpace login guard: keeps every process, together, from locking the API user out with failed
+ * logins.
+ */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { CallOptions } from '../../domain/ports';
 import { ThingSpaceError } from '../../domain/thingspace-error';

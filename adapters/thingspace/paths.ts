@@ -1,3 +1,4 @@
+/** The ThingSpace paths the client calls, with values encoded so that none can send a request elsewhere. */
 import { ThingSpaceError } from '../../domain/thingspace-error';
 
 /**

@@ -1,3 +1,4 @@
+/** The shapes of ThingSpace's 2xx answers (token, login, history, device list), and their parsing. */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { MAX_LISTED_FIELD_LENGTH } from '../../domain/fleet-selection';

@@ -1,3 +1,7 @@
+/**
+ * What the ThingSpace client's parts share to make requests: the transport, the logger and the transient
+ * failure met while authenticating.
+ */
 import type { SendRequest } from './exchange';
 
 /**

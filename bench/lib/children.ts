@@ -1,11 +1,11 @@
-import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-
 /**
  * Every process the benchmark starts goes through here, so that it can be stopped by its own pid
  * when the run ends, fails, times out or is interrupted: the benchmark leaves nothing running.
  */
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
 const running = new Set<ChildProcess>();
 
 /** Registers a child started elsewhere, so that the run's end or an interrupt stops it too. */

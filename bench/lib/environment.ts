@@ -1,3 +1,6 @@
+/**
+ * How the benchmarks start what they measure, each in its own process: the simulator, npm start, dynalite.
+ */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_TABLE_NAME, ENV } from '../../functions/commons/configuration';

@@ -1,3 +1,4 @@
+/** The benchmarks' HTTP load generator (autocannon). */
 import autocannon from 'autocannon';
 
 /** One autocannon run, with a listener for each response (status and latency in ms). */

@@ -1,3 +1,5 @@
+/** The statistics the benchmarks report. */
+
 /** Nearest-rank percentile of a sample (p in 0..100). */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;

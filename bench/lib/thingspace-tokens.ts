@@ -1,6 +1,6 @@
+/** The two headers every FOTA call needs, obtained the documented way (OAuth token, then M2M login). */
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 
-/** The two headers every FOTA call needs, obtained the documented way (OAuth token, then M2M login). */
 export async function fotaHeaders(
   baseUrl: string,
   credentials: ThingSpaceCredentials,

@@ -1,3 +1,9 @@
+/**
+ * An API Gateway route's handler with Powertools, every failure answered in ThingSpace's error shape
+ * (domain failures by the failure table, anything else as INTERNAL_ERROR).
+ * A refused request (4xx) is counted and logged by its code alone, never with its body or headers (they
+ * may hold credentials); anything else is logged as an error.
+ */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -19,12 +25,6 @@ const REQUEST_FAILURES: FailureNames = {
   subject: 'request',
 };
 
-/**
- * An API Gateway route's handler with Powertools, every failure answered in ThingSpace's error shape
- * (domain failures by the failure table, anything else as INTERNAL_ERROR).
- * A refused request (4xx) is counted and logged by its code alone, never with its body or headers (they
- * may hold credentials); anything else is logged as an error.
- */
 export function apiGatewayHandler(
   lambdaHandler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>,
   names: FailureNames = REQUEST_FAILURES,

@@ -1,3 +1,7 @@
+/**
+ * The history route's answer: the records as ThingSpace returns them, marked when served from the archive
+ * alone.
+ */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { DeviceHistory } from '../../services/get-device-history';
 

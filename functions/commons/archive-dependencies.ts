@@ -1,3 +1,4 @@
+/** What the archive routes' handler is built from: the table's reader and the nextToken signer. */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createDocumentClient } from '../../adapters/dynamodb/client';

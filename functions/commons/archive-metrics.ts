@@ -1,3 +1,4 @@
+/** The archive routes' metrics. */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { metrics } from './powertools';
 

@@ -1,3 +1,4 @@
+/** What the callback listener's handler is built from: the callback credentials and the sync queue. */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SqsDeviceSyncQueue } from '../../adapters/sqs/sqs-device-sync-queue';

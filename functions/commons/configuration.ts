@@ -1,14 +1,14 @@
-import * as z from 'zod';
-import { parseCredentialsJson, type ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import type { CallbackCredentials } from '../../domain/callback-payload';
-import { parseFullResyncDays } from '../../domain/fleet-selection';
-
 /**
  * Every environment variable this project reads, named once, with its meaning and default. The CDK
  * stack (lib/) sets the deployed ones through these names; `parseServiceConfig` and `parseLocalConfig`
  * turn an environment into the typed configuration the composition roots pass on. Nothing else reads
  * the environment for them, and nothing writes it.
  */
+import * as z from 'zod';
+import { parseCredentialsJson, type ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
+import type { CallbackCredentials } from '../../domain/callback-payload';
+import { parseFullResyncDays } from '../../domain/fleet-selection';
+
 export const ENV = {
   // What the deployed functions read (the stack sets them; npm start and the tests pass the same config).
   /** The history table. Required by every function but the change-event publisher. */

@@ -1,3 +1,7 @@
+/**
+ * The one table of what each failure becomes: the HTTP answer (API Gateway handlers and npm start), the
+ * direct- invoke error and the SQS workers' disposition.
+ */
 import { ErrorCode, type Failure, type FailureKind, failureCode } from '../../domain/failure';
 
 /** What an SQS worker does with a message whose work failed: try again later, or park it for good. */
@@ -15,10 +19,9 @@ interface FailureRow<F extends Failure = Failure> {
 type FailureTable = { [K in FailureKind]: FailureRow<Extract<Failure, { kind: K }>> };
 
 /**
- * The one table of what each failure becomes: the HTTP answer (API Gateway handlers and npm start), the
- * direct-invoke error (named by the errorCode, with the same message and status) and the SQS workers'
- * disposition. A refusal fails the same way every time, so its message is dead-lettered; anything
- * unavailable is retried. The README's error table documents this one (test/unit/failure-table.test.ts).
+ * The direct-invoke error is named by the errorCode, with the HTTP answer's message and status. A refusal
+ * fails the same way every time, so its message is dead-lettered; anything unavailable is retried. The
+ * README's error table documents this one (test/unit/failure-table.test.ts).
  */
 export const FAILURE_TABLE: FailureTable = {
   'invalid-parameter': { status: 400, message: (failure) => failure.message, sync: 'dead-letter' },

@@ -1,3 +1,7 @@
+/**
+ * What the history route, the direct invoke, the sync worker and discovery are built from: the ThingSpace
+ * client with its credentials and login guard, and the store.
+ */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
@@ -76,8 +80,7 @@ function secretReadFailure(error: unknown): [CredentialsUnavailableReason, strin
 }
 
 /**
- * What the history route, the direct invoke, the sync worker and discovery use. Built once per
- * execution environment and reused across invocations, so ThingSpace tokens and sessions, the cached
+ * Built once per execution environment and reused across invocations, so ThingSpace tokens and sessions, the cached
  * secret and the DynamoDB connections are too. The ThingSpace client's logins go through the login
  * guard in the same table, shared by every Lambda instance (and by `npm start` / `npm run sync`), so
  * that many instances together cannot lock the ThingSpace API user. `credentials` lets npm start pass

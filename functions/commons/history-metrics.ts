@@ -1,3 +1,7 @@
+/**
+ * The metrics of history requests and ThingSpace calls: what the archive gained, ThingSpace's failures by
+ * kind, the records dropped.
+ */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { RecordsDropped } from '../../adapters/thingspace/client';
 import type { ThingSpaceFailure } from '../../domain/thingspace-error';

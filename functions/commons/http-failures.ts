@@ -1,3 +1,4 @@
+/** Failures as HTTP answers, for the API Gateway handlers and npm start. */
 import { type ErrorBody, isFailureError } from '../../domain/failure';
 import { failureAnswer, UNFORESEEN } from './failure-table';
 

@@ -1,3 +1,4 @@
+/** Failures as errors of the direct invocation (functions/get-history-invoke.ts). */
 import { UNFORESEEN } from './failure-table';
 import { apiErrorOf } from './http-failures';
 

@@ -1,10 +1,11 @@
+/**
+ * A queue message body validated with the same rules as the API: JSON, then `parse` (which throws an
+ * invalid- parameter failure for bad fields).
+ */
 import { type ErrorBody, ErrorCode } from '../../domain/failure';
 import { syncDisposition } from './sync-failures';
 
-/**
- * A message body validated with the same rules as the API: JSON, then `parse` (which throws an
- * invalid-parameter failure for bad fields). Returns the value, or the ThingSpace-shaped reason it was refused.
- */
+/** Returns the value, or the ThingSpace-shaped reason it was refused. */
 export function parseMessage<T>(
   body: string,
   parse: (payload: Record<string, unknown>) => T,

@@ -1,3 +1,7 @@
+/**
+ * The Powertools middleware every handler is wrapped in, and the SQS workers' record-by-record batch
+ * handling.
+ */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';

@@ -1,3 +1,7 @@
+/**
+ * The Powertools logger, metrics and tracer every handler uses, and how a run outside Lambda configures
+ * them.
+ */
 import { type LogFormatter, Logger } from '@aws-lambda-powertools/logger';
 import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';

@@ -1,7 +1,7 @@
+/** What an SQS worker does with a failed message, by the failure table's sync column. */
 import { type ErrorBody, failureCode, isFailureError } from '../../domain/failure';
 import { FAILURE_TABLE, UNFORESEEN } from './failure-table';
 
-/** What an SQS worker does with a failed message, by the failure table's sync column. */
 export type SyncDisposition =
   /** It would fail the same way again: to the dead-letter queue, with this reason as its attributes. */
   | { action: 'dead-letter'; reason: ErrorBody }

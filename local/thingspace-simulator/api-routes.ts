@@ -1,3 +1,7 @@
+/**
+ * The simulator's ThingSpace routes: the OAuth token, the M2M login and logout, and the FOTA history and
+ * device list, each with ThingSpace's checks.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimulatorCore } from './core';
 import { errorBody, gatewayFault, parseJsonObject, readBody, send, sendJson } from './http-util';

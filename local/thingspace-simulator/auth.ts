@@ -1,3 +1,4 @@
+/** The OAuth token and M2M session rules of ThingSpace, including the five-failure lockout. */
 import { randomBytes } from 'node:crypto';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 
@@ -17,7 +18,6 @@ function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** The OAuth token and M2M session rules of ThingSpace, including the five-failure lockout. */
 export class SimulatedAuth {
   private currentToken: { value: string; expiresAt: number } | undefined;
   private readonly validTokens = new Map<string, number>();

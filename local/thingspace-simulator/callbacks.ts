@@ -1,3 +1,8 @@
+/**
+ * ThingSpace's FOTA callback registrations, and their delivery: when a device's records change, a POST
+ * goes to the account's listener with the registered username and password in the body (as ThingSpace
+ * sends them back with each message). Delivery is best effort, in the background, one attempt.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimulatorCore } from './core';
 import { errorBody, parseJsonObject, readBody, sendJson } from './http-util';
@@ -22,11 +27,6 @@ export interface SentCallback {
 const SENT_LOG_LIMIT = 1_000;
 const DELIVERY_TIMEOUT_MS = 5_000;
 
-/**
- * ThingSpace's FOTA callback registrations, and their delivery: when a device's records change, a POST
- * goes to the account's listener with the registered username and password in the body (as ThingSpace
- * sends them back with each message). Delivery is best effort, in the background, one attempt.
- */
 export class CallbackRegistry {
   private readonly listeners = new Map<string, RegisteredListener>();
   private readonly sent: SentCallback[] = [];

@@ -1,14 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
-import { errorBody, readBody, sendJson } from './http-util';
-import type { ThingSpaceSimulator } from './simulator';
-import type { FaultAction } from './types';
-
 /**
  * The test switches over HTTP, so a simulator started by `npm start` can be driven with curl:
  * `curl -X POST localhost:PORT/_simulator/fail -d '{"count":3,"status":503}'`. `GET /_simulator` lists
  * them all, from the one table below, with each body's JSON schema and an example.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { errorBody, readBody, sendJson } from './http-util';
+import type { ThingSpaceSimulator } from './simulator';
+import type { FaultAction } from './types';
 
 const faultAction = z.union([
   z.object({

@@ -1,3 +1,4 @@
+/** Everything the simulator's routes share. */
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 import { SimulatedAuth } from './auth';
 import { CallbackRegistry } from './callbacks';
@@ -10,7 +11,6 @@ const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 const DEFAULT_SESSION_IDLE_SECONDS = 20 * 60;
 const DEFAULT_PAGE_SIZE = 1000;
 
-/** Everything the simulator's routes share. */
 export class SimulatorCore {
   readonly fleet = new Fleet();
   readonly callbacks = new CallbackRegistry();

@@ -1,3 +1,4 @@
+/** The demo account and devices the simulator is seeded with (npm start, npm run simulator). */
 import type { ThingSpaceSimulator } from './simulator';
 
 export const DEMO_ACCOUNT = '0242078689-00001';

@@ -1,3 +1,4 @@
+/** The device list's fields of a simulated device, derived from its history as ThingSpace would show them. */
 import type { UpgradeRecord } from '../../domain/upgrade-record';
 import type { SimulatedDevice } from './types';
 

@@ -1,3 +1,4 @@
+/** The misbehaviour tests ask for: one-shot faults in order, per-device faults, and fixed latency. */
 import type { FaultAction } from './types';
 
 interface QueuedFault {
@@ -6,7 +7,6 @@ interface QueuedFault {
   deviceId?: string;
 }
 
-/** The misbehaviour tests ask for: one-shot faults in order, per-device faults, and fixed latency. */
 export class Faults {
   private queue: QueuedFault[] = [];
   private readonly perDevice = new Map<string, FaultAction>();

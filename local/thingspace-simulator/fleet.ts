@@ -1,3 +1,4 @@
+/** The accounts, devices and upgrade histories the simulator serves. */
 import type { UpgradeRecord } from '../../domain/upgrade-record';
 import { NEVER_UPGRADED_TIME, withListedFields } from './device-list';
 import { SyntheticFleet, type SyntheticFleetOptions } from './synthetic-fleet';
@@ -26,7 +27,6 @@ function defaultDevice(deviceId: string): SimulatedDevice {
   return { deviceId, mdn: '', model: 'SIM-MODEL-1', make: 'SIMULATED', firmware: '', upgradeTime: NEVER_UPGRADED_TIME };
 }
 
-/** The accounts, devices and upgrade histories the simulator serves. */
 export class Fleet {
   private readonly accounts = new Map<string, SimulatedAccount>();
 

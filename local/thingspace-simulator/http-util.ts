@@ -1,3 +1,4 @@
+/** The simulator's HTTP helpers: reading request bodies, and answering in ThingSpace's shapes. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const MAX_BODY_BYTES = 1_000_000;

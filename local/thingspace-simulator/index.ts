@@ -1,3 +1,4 @@
+/** The ThingSpace simulator as npm start, the bench and the tests use it. */
 export {
   DEMO_ACCOUNT,
   DEMO_DEVICE_FROM_DOCS,

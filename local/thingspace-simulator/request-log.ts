@@ -1,6 +1,6 @@
+/** What the simulator saw: method, path and status only (never a header value or a body). */
 import type { RequestLogEntry } from './types';
 
-/** What the simulator saw: method, path and status only (never a header value or a body). */
 export class RequestLog {
   private entries: RequestLogEntry[] = [];
   total = 0;

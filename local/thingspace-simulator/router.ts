@@ -1,3 +1,4 @@
+/** Sends each request to the simulator to its route (ThingSpace's API, callbacks, the test switches). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fotaCallAuthorized, handleFota, handleLogin, handleLogout, handleToken, parseFotaRoute } from './api-routes';
 import { handleCallbacks, parseCallbacksRoute } from './callbacks';

@@ -1,3 +1,7 @@
+/**
+ * A ThingSpace simulator over HTTP: ThingSpace's FOTA API as this service uses it, with switches for
+ * tests.
+ */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';

@@ -1,3 +1,7 @@
+/**
+ * A large fleet whose ids and histories are computed from the device's position, so a million-device
+ * benchmark costs no memory and every run sees the same data.
+ */
 import { createHash } from 'node:crypto';
 import type { UpgradeRecord } from '../../domain/upgrade-record';
 import { withListedFields } from './device-list';
@@ -42,10 +46,6 @@ function isoDay(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 10);
 }
 
-/**
- * A large fleet whose ids and histories are computed from the device's position, so a million-device
- * benchmark costs no memory and every run sees the same data.
- */
 export class SyntheticFleet {
   readonly size: number;
   readonly recordsPerDevice: number;

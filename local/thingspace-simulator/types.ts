@@ -1,3 +1,4 @@
+/** The types the simulator's parts and its users share. */
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
 
 /** A device as the FOTA device list reports it. */

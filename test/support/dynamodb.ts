@@ -1,3 +1,6 @@
+/**
+ * The tests' DynamoDB: one in-memory dynalite per test file, and a count of the operations a client sends.
+ */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';

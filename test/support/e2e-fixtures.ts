@@ -1,3 +1,7 @@
+/**
+ * What the end-to-end tests share: the account and credentials of their simulator, upgrades, requests to
+ * npm start, and the archive as stored.
+ */
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';

@@ -1,10 +1,13 @@
+/**
+ * The handlers' configuration for a test table and a simulator, with retries paced for tests, parsed
+ * from variables as the deployed functions' is.
+ */
 import { parseServiceConfig, type ServiceConfig } from '../../functions/commons/configuration';
 import { DEMO_CREDENTIALS } from '../../local/thingspace-simulator';
 
 /**
- * The handlers' configuration for a test table and a simulator, with retries paced for tests, parsed
- * from variables as the deployed functions' is. `overrides` adds or replaces variables. Pass it to a
- * dependencies builder and the result to the handler's makeHandler; nothing touches process.env.
+ * `overrides` adds or replaces variables. Pass the result to a dependencies builder and that to the
+ * handler's makeHandler; nothing touches process.env.
  */
 export function handlerConfig(
   target: { tableName: string; dynamoDbEndpoint: string; thingspaceUrl: string },

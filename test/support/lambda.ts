@@ -1,3 +1,4 @@
+/** The Lambda events and context the handler tests invoke with. */
 import type { APIGatewayProxyEvent, Context, SQSRecord } from 'aws-lambda';
 import {
   apiGatewayProxyEvent,

@@ -1,3 +1,7 @@
+/**
+ * npm start as a child process for the end-to-end tests: launched as a user types it, waited for until
+ * it listens, and stopped as a whole process group.
+ */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';

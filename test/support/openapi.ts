@@ -1,3 +1,4 @@
+/** Checks answers against the repository's OpenAPI description. */
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { OPENAPI_DOCUMENT_URL } from '../../local/openapi-document';

@@ -1,3 +1,4 @@
+/** Upgrade records and device ids for tests. */
 import type { DeviceKey, UpgradeRecord } from '../../domain/upgrade-record';
 
 export const TEST_ACCOUNT = '0242078689-00001';
