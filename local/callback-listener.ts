@@ -61,10 +61,6 @@ export function localCallbackSyncs(
 }
 
 /**
- * With the built-in simulator and no callback credentials of one's own, npm start listens with the demo
- * pair, so the callback loop works out of the box; against a real ThingSpace the operator chooses them.
- */
-/**
  * npm start's banner line for POST /callbacks/thingspace. With THINGSPACE_SECRET_ID the secret is read
  * now: one without callbackUsername/callbackPassword means the route answers 404, so it says off.
  */
@@ -81,6 +77,10 @@ export async function callbackListenerLine(
   }
 }
 
+/**
+ * With the built-in simulator and no callback credentials of one's own, npm start listens with the demo
+ * pair, so the callback loop works out of the box; against a real ThingSpace the operator chooses them.
+ */
 export function localCallbackConfig(config: ServiceConfig, usesSimulator: boolean): ServiceConfig {
   if (!usesSimulator || config.callbackCredentials || config.thingspace.secretId) return config;
   return { ...config, callbackCredentials: DEMO_CALLBACK_CREDENTIALS };

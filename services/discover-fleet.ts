@@ -77,7 +77,8 @@ export type DiscoveryOutcome =
 const DEFAULT_STALE_AFTER_MS = 2 * 60 * 60 * 1000;
 
 /**
- * Pages through the account's device list in order, enqueueing every device for sync and
+ * Pages through the account's device list in order, enqueueing the devices the change-aware selection
+ * picks (domain/fleet-selection.ts) and
  * checkpointing after each page, so a pass that fails mid-way resumes from its last page. A page that
  * was enqueued but not checkpointed is enqueued again on resume: syncing a device twice is harmless.
  */

@@ -20,7 +20,7 @@ export function recordHistoryMetrics(history: DeviceHistory): void {
   if (history.upstreamFailure) recordUpstreamFailure(history.upstreamFailure.failure);
 }
 
-/** Metric names and the dimension the dashboard (lib/operations-dashboard.ts) reads. */
+/** Metric names and the dimension the dashboard (lib/operations-monitoring.ts) reads. */
 export const UPSTREAM_FAILURES_METRIC = 'UpstreamFailures';
 export const UPSTREAM_FAILURE_KIND_DIMENSION = 'kind';
 
