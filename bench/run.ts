@@ -84,7 +84,7 @@ export function renderTables(results: BenchResults): string {
         ['path', 'p50', 'p95'],
         [
           [
-            'device with 10 upgrades through npm start (service; embedded dynalite in the same process)',
+            'device with 10 upgrades through npm start (service; the embedded store on its own thread)',
             fmt(ten.service.p50Ms, ' ms'),
             fmt(ten.service.p95Ms, ' ms'),
           ],
