@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/core/retry';
+import { StandardRetryStrategy } from '@smithy/core/retry';
 import { type BackoffPolicy, backoff } from '../retry';
 
 export interface DocumentClientOptions {
@@ -17,8 +17,6 @@ export interface DocumentClientOptions {
    * high enough for the deadline, not the count, to end a throttled call (about 20 s of waits).
    */
   maxAttempts?: number;
-  /** 'adaptive' adds client-side rate limiting when DynamoDB throttles; 'standard' is the SDK default. */
-  retryMode?: 'standard' | 'adaptive';
   /** The waits between the SDK's attempts, full jitter (adapters/retry.ts). */
   retryBackoff?: BackoffPolicy;
   random?: () => number;
@@ -29,6 +27,22 @@ export interface DocumentClientOptions {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 25;
+
+/**
+ * The SDK's strategy, except that a throttling retry takes nothing from the client's retry quota: the
+ * quota (500, 5 a throttled retry) is one per client, so a few calls throttled to their deadline would
+ * empty it and every later throttled call in the execution environment would fail at its first answer.
+ * Throttling is bounded by each call's deadline instead; other errors keep the SDK's accounting. The cost
+ * function is private to the SDK (@smithy/core 3.x), so a test drains the quota to catch a change there.
+ */
+function deadlineBoundedRetryStrategy(options: ConstructorParameters<typeof StandardRetryStrategy>[0]) {
+  const strategy = new StandardRetryStrategy(options);
+  const accounting = strategy as unknown as { getCapacityCost(errorType: string): number };
+  const sdkCost = accounting.getCapacityCost.bind(strategy);
+  accounting.getCapacityCost = (errorType) => (errorType === 'THROTTLING' ? 0 : sdkCost(errorType));
+  return strategy;
+}
+
 const DEFAULT_RETRY_BACKOFF: BackoffPolicy = { baseMs: 50, capMs: 2_000 };
 
 /**
@@ -39,7 +53,7 @@ export function createDocumentClient(options: DocumentClientOptions = {}): Dynam
   const local = options.endpoint !== undefined;
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const policy = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
-  // The SDK's strategy (what is retryable, its retry quota, adaptive rate limiting) with this project's
+  // The SDK's strategy (what is retryable, its retry quota) with this project's
   // backoff: one base for throttling and other errors, and the SDK's wait is cut short by the call's abort signal.
   const retry = {
     maxAttempts,
@@ -52,10 +66,7 @@ export function createDocumentClient(options: DocumentClientOptions = {}): Dynam
     endpoint: options.endpoint,
     region: options.region ?? process.env.AWS_REGION ?? (local ? 'us-east-1' : undefined),
     maxAttempts,
-    retryStrategy:
-      options.retryMode === 'adaptive'
-        ? new AdaptiveRetryStrategy(maxAttempts, retry)
-        : new StandardRetryStrategy(retry),
+    retryStrategy: deadlineBoundedRetryStrategy(retry),
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 2_000,
       requestTimeout: options.requestTimeoutMs ?? 5_000,

@@ -106,6 +106,26 @@ describe('DynamoDB throttling, retried by the SDK within the deadline', () => {
     expect(count('GetItem')).toBe(3);
   });
 
+  it('keeps retrying throttling on a client whose SDK retry quota (500, 5 a throttled retry) would be spent', async () => {
+    // Prepare: one client for 40 reads, each answered only after 4 throttled attempts: 160 retries.
+    let throttledInARow = 0;
+    script = (operation) => {
+      if (operation !== 'GetItem') return ok();
+      throttledInARow = (throttledInARow + 1) % 5;
+      return throttledInARow === 0 ? ok() : throttled;
+    };
+    const store = storeWith();
+    const target = device();
+
+    // Act
+    for (let read = 0; read < 40; read += 1) {
+      await store.getSyncState(target, { deadline: Date.now() + 10_000 });
+    }
+
+    // Assess: every read was answered (a spent quota fails a throttled call at its first answer).
+    expect(count('GetItem')).toBe(200);
+  });
+
   it("keeps retrying throttling until the caller's deadline, then gives up", async () => {
     // Prepare: waits of about 40 ms, so the attempts would outlast the deadline.
     script = () => throttled;
