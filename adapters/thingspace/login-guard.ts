@@ -114,6 +114,11 @@ export interface LoginGuardOptions {
 }
 
 const MAX_CONFLICTS = 10;
+/**
+ * The verdict's read and write together: inside the 3 s an API request keeps back for its archive writes
+ * and answer, so a throttled or stalled login-guard item cannot make the request overrun its function.
+ */
+const VERDICT_BUDGET_MS = 2_000;
 
 export class LoginGuard {
   private readonly store: LoginGuardStore;
@@ -204,16 +209,18 @@ export class LoginGuard {
   /**
    * Writes the verdict only onto the record this attempt wrote. Anything newer (an operator's reset,
    * another attempt after this lease ran out) is left as it is: the count is never lowered on a guess.
-   * Under the store's own budget, not the API call's deadline: a success that is not recorded still
-   * counts as an attempt against the user's lockout.
+   * Under a short budget of its own, not the API call's deadline (a success that is not recorded still
+   * counts as an attempt against the user's lockout, so it is worth the time the answer has left).
    */
   private async finish(
     permit: LoginPermit,
     change: (record: LoginGuardRecord, now: number) => LoginGuardRecord,
   ): Promise<void> {
-    const record = await this.store.read(permit.key);
+    const verdict = { deadline: Date.now() + VERDICT_BUDGET_MS };
+    const record = await this.store.read(permit.key, verdict);
     if (record?.version !== permit.version) return;
-    await this.store.write(permit.key, { ...change(record, this.now()), version: record.version + 1 }, record.version);
+    const next = { ...change(record, this.now()), version: record.version + 1 };
+    await this.store.write(permit.key, next, record.version, verdict);
   }
 
   /** No jitter: the pause is the rule an operator is told about, not a spread of retries. */

@@ -5,7 +5,7 @@ import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard';
 import { createThingSpaceClient } from '../../adapters/thingspace/client';
-import { userKey } from '../../adapters/thingspace/login-guard';
+import { InMemoryLoginGuardStore, type LoginGuardStore, userKey } from '../../adapters/thingspace/login-guard';
 import { planArchiveWrites } from '../../domain/archive-plan';
 import type { DiscoveryCheckpoint } from '../../domain/ports';
 import { buildArchiveDependencies } from '../../functions/commons/archive-dependencies';
@@ -214,6 +214,38 @@ describe('a DynamoDB that accepts connections and never answers', () => {
     // Assess
     await expect(pass).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - startedAt).toBeLessThan(10_000);
+    client.destroy();
+  });
+
+  it("answers within the login guard's verdict budget when the login's verdict cannot be recorded", async () => {
+    // Prepare: the attempt is counted in memory; recording its verdict goes to the stalled table.
+    const client = createDocumentClient({ endpoint: stalled.endpoint, requestTimeoutMs: 60_000 });
+    const stalledGuard = new DynamoDbLoginGuard({ client, tableName: 'fota-history-stalled' });
+    const memory = new InMemoryLoginGuardStore();
+    let counted = false;
+    const store: LoginGuardStore = {
+      read: (key, options) => (counted ? stalledGuard.read(key, options) : memory.read(key)),
+      write: async (key, record, expectedVersion) => {
+        counted = true;
+        return memory.write(key, record, expectedVersion);
+      },
+    };
+    const thingspace = createThingSpaceClient({
+      baseUrl: simulator.url,
+      credentials: async () => DEMO_CREDENTIALS,
+      loginGuard: store,
+    });
+    const startedAt = Date.now();
+
+    // Act
+    const history = await thingspace.getDeviceHistory(
+      { account: TEST_ACCOUNT, deviceId: nextDeviceId() },
+      { deadline: startedAt + 25_000 },
+    );
+
+    // Assess: the verdict gave up after its 2 s, not after the store's default 20 s.
+    expect(history).toBeDefined();
+    expect(Date.now() - startedAt).toBeLessThan(8_000);
     client.destroy();
   });
 
