@@ -198,7 +198,7 @@ async function selectPage(
   );
   const archiveCounts = new Map<string, number>();
   const toCheck = listed.filter((device) => needsArchiveCheck(device, states.get(device.deviceId)));
-  await pLimit(ARCHIVE_CHECK_CONCURRENCY).map(toCheck, async (device) => {
+  await mapUntilFailure(toCheck, async (device) => {
     const archived = await store.hasArchivedUpgrades({ account, deviceId: device.deviceId }, storeCall);
     archiveCounts.set(device.deviceId, archived ? 1 : 0);
   });
@@ -222,7 +222,7 @@ async function selectPage(
       }
     }
   }
-  await pLimit(ARCHIVE_CHECK_CONCURRENCY).map(neverUpgradedStates, ({ device, state, listed: entry }) =>
+  await mapUntilFailure(neverUpgradedStates, ({ device, state, listed: entry }) =>
     store.recordSyncOutcome(
       device,
       {
@@ -257,4 +257,18 @@ function isValidDeviceId(deviceId: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * At most ARCHIVE_CHECK_CONCURRENCY store calls at once; after the first failure, which fails the page,
+ * the calls not started yet are not started at all (they would land after the pass had given up).
+ */
+async function mapUntilFailure<T>(items: readonly T[], call: (item: T) => Promise<unknown>): Promise<void> {
+  const limit = pLimit(ARCHIVE_CHECK_CONCURRENCY);
+  await limit.map(items, (item) =>
+    call(item).catch((error: unknown) => {
+      limit.clearQueue();
+      throw error;
+    }),
+  );
 }

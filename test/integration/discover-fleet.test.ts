@@ -267,4 +267,35 @@ describe('discoverFleet against the simulator and dynalite', () => {
     expect(queue.devices).toEqual([{ account: mixedAccount, deviceId: '990000473475989' }]);
     expect(simulator.stats().listCalls).toBe(2);
   });
+
+  it('starts no further archive checks once one has failed, and fails the page', async () => {
+    // Prepare: 100 never-upgraded devices, each needing a look at the archive; the first look fails.
+    const neverUpgraded = '0000000045-00001';
+    simulator.addSyntheticFleet(neverUpgraded, { size: 100, recordsPerDevice: 0 });
+    let checks = 0;
+    const failingStore = Object.assign(Object.create(store) as DynamoDbHistoryStore, {
+      hasArchivedUpgrades: async () => {
+        checks += 1;
+        const first = checks === 1;
+        await new Promise((resolve) => setTimeout(resolve, first ? 5 : 50));
+        if (first) throw new Error('store unavailable');
+        return false;
+      },
+    });
+
+    // Act
+    const pass = discoverFleet(
+      neverUpgraded,
+      { thingspace, store: failingStore, syncQueue: new RecordingQueue() },
+      {
+        runId: 'run-1',
+      },
+    );
+
+    // Assess: only the first concurrent batch (16) was ever started.
+    await expect(pass).rejects.toThrow('store unavailable');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(checks).toBeGreaterThan(1);
+    expect(checks).toBeLessThanOrEqual(16);
+  });
 });
