@@ -108,9 +108,16 @@ export function makeHandler(dependencies: () => DiscoveryDependencies) {
   return sqsRecordHandler((record, context) => discoverRecord(record, context, dependencies()));
 }
 
-/** Deployed: one set of dependencies per execution environment, from the environment the stack sets. */
+/**
+ * Deployed: one set of dependencies per execution environment, from the environment the stack sets. The
+ * ThingSpace and store side is built at its first use, after the message is parsed: a message that can
+ * never succeed is still dead-lettered with its reason when that side cannot be built (say, a secret id
+ * missing), and such a failure is retried like any other.
+ */
 export const handler = makeHandler(() => ({
-  history: deployedHistoryDependencies(),
+  get history() {
+    return deployedHistoryDependencies();
+  },
   sqs: sqsClient(),
   queues: deployedConfig().queues,
   fullResyncDays: deployedConfig().fullResyncDays,
