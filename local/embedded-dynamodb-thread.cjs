@@ -10,8 +10,13 @@ const IDLE_SOCKET_GRACE_MS = 1_000;
 const { dataDir, port, host } = workerData;
 if (dataDir) mkdirSync(dataDir, { recursive: true });
 const server = dynalite({ path: dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-server.once('error', (error) => parentPort.postMessage({ error: error.message, code: error.code }));
-server.listen(port, host, () => parentPort.postMessage({ port: server.address().port }));
+const refused = (error) => parentPort.postMessage({ error: error.message, code: error.code });
+server.once('error', refused);
+server.listen(port, host, () => {
+  // Past start-up, an error of the server's is the thread's: it reaches the main thread as its 'error'.
+  server.off('error', refused);
+  parentPort.postMessage({ port: server.address().port });
+});
 parentPort.once('message', () => {
   server.close((error) => {
     parentPort.postMessage({ closed: true, error: error?.message });

@@ -101,17 +101,28 @@ async function startOnThread(data: {
     throw error;
   });
   worker.removeAllListeners('error').removeAllListeners('exit');
+  // A thread that dies later (an uncaught error in it) must neither crash this process through an
+  // unhandled 'error' event nor leave close() waiting for an answer that cannot come.
+  let died: Error | undefined;
+  worker.on('error', (error) => {
+    died = error;
+    process.stderr.write(`the embedded store stopped: ${error.message}\n`);
+  });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve, reject) => {
-      worker.once('message', (message: ThreadMessage) => {
-        if ('closed' in message && message.error) reject(new Error(message.error));
-        else resolve();
-      });
-      worker.once('error', reject);
-      worker.postMessage('close');
-    }).finally(() => exited);
+    closing ??= Promise.race([
+      new Promise<void>((resolve, reject) => {
+        worker.once('message', (message: ThreadMessage) => {
+          if ('closed' in message && message.error) reject(new Error(message.error));
+          else resolve();
+        });
+        worker.postMessage('close');
+      }),
+      exited.then(() => {
+        if (died) throw new Error(`the store's thread had stopped: ${died.message}`);
+      }),
+    ]).finally(() => exited);
     return closing;
   };
   return { port, close };
