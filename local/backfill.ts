@@ -15,6 +15,12 @@ import { ConfigurationError, parseLocalConfig } from '../functions/commons/confi
 import { prepareLocalEnvironment } from './local-environment';
 import { hideSdkNodeVersionWarning } from './local-logging';
 
+/**
+ * Its calls carry no deadline, so the SDK's attempts bound a stalled store (the client's default is
+ * sized for calls that a deadline ends); running it again is harmless.
+ */
+const BACKFILL_ATTEMPTS = 5;
+
 function fail(message: string): never {
   process.stderr.write(`backfill: ${message}\n`);
   process.exit(2);
@@ -82,11 +88,11 @@ async function main(): Promise<void> {
     const config = parseLocalConfig(process.env);
     const { tableName: givenTable, dynamoDbEndpoint } = config.service;
     if (givenTable && !dynamoDbEndpoint && !config.dataDir) {
-      client = createDocumentClient();
+      client = createDocumentClient({ maxAttempts: BACKFILL_ATTEMPTS });
       tableName = givenTable;
     } else {
       const environment = await prepareLocalEnvironment(config);
-      client = createDocumentClient({ endpoint: environment.store.endpoint });
+      client = createDocumentClient({ endpoint: environment.store.endpoint, maxAttempts: BACKFILL_ATTEMPTS });
       tableName = environment.store.tableName;
       close = () => environment.close();
     }
