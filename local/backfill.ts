@@ -88,11 +88,15 @@ async function main(): Promise<void> {
     const config = parseLocalConfig(process.env);
     const { tableName: givenTable, dynamoDbEndpoint } = config.service;
     if (givenTable && !dynamoDbEndpoint && !config.dataDir) {
-      client = createDocumentClient({ maxAttempts: BACKFILL_ATTEMPTS });
+      client = createDocumentClient({ ...config.service.aws, maxAttempts: BACKFILL_ATTEMPTS });
       tableName = givenTable;
     } else {
       const environment = await prepareLocalEnvironment(config);
-      client = createDocumentClient({ endpoint: environment.store.endpoint, maxAttempts: BACKFILL_ATTEMPTS });
+      client = createDocumentClient({
+        ...config.service.aws,
+        endpoint: environment.store.endpoint,
+        maxAttempts: BACKFILL_ATTEMPTS,
+      });
       tableName = environment.store.tableName;
       close = () => environment.close();
     }

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       1,
     );
   }
-  const documents = createDocumentClient({ ...(store.endpoint ? { endpoint: store.endpoint } : {}) });
+  const documents = createDocumentClient({ ...service.aws, ...(store.endpoint ? { endpoint: store.endpoint } : {}) });
   const client = createThingSpaceClient({
     baseUrl,
     credentials: thingSpaceCredentials(service.thingspace),

@@ -101,7 +101,10 @@ async function openStore(
 ): Promise<{ reader: DynamoDbArchiveReader; description: string; close(): Promise<void> }> {
   // A running npm start's store, or the one it would open (ThingSpace is never called).
   const store = await openLocalStore(config, { createTable: true });
-  const client = createDocumentClient(store.endpoint ? { endpoint: store.endpoint } : {});
+  const client = createDocumentClient({
+    ...config.service.aws,
+    ...(store.endpoint ? { endpoint: store.endpoint } : {}),
+  });
   return {
     reader: new DynamoDbArchiveReader({ client, tableName: store.tableName }),
     description: store.where,

@@ -24,6 +24,7 @@ export function healthCheck(environment: () => LocalEnvironment | undefined): ()
     if (!current) return json(503, { status: 'starting' });
     client ??= createDocumentClient({
       endpoint: current.store.endpoint,
+      ...current.service.aws,
       maxAttempts: 1,
       requestTimeoutMs: PROBE_TIMEOUT_MS,
     });

@@ -44,10 +44,11 @@ export async function main(
 
   const closers: Array<() => Promise<void>> = [];
   try {
-    const store = await openLocalStore(parseLocalConfig(env));
+    const config = parseLocalConfig(env);
+    const store = await openLocalStore(config);
     closers.push(() => store.close());
     const { endpoint, tableName, where } = store;
-    const client = createDocumentClient({ ...(endpoint ? { endpoint } : {}), maxAttempts: 2 });
+    const client = createDocumentClient({ ...config.service.aws, ...(endpoint ? { endpoint } : {}), maxAttempts: 2 });
     closers.push(async () => client.destroy());
     const guard = new DynamoDbLoginGuard({ client, tableName });
     const key = userKey(user);

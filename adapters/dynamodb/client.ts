@@ -10,7 +10,13 @@ import { type BackoffPolicy, backoff } from '../retry';
 export interface DocumentClientOptions {
   /** A local endpoint such as dynalite's; omitted in AWS. */
   endpoint?: string;
+  /** Default: the SDK's own (AWS_REGION, ...); us-east-1 for a local endpoint. */
   region?: string;
+  /**
+   * Whether the SDK's own credential chain has keys to sign with (AWS_ACCESS_KEY_ID set): a local
+   * endpoint otherwise gets placeholder keys, which dynalite and DynamoDB Local accept.
+   */
+  accessKeyInEnvironment?: boolean;
   /**
    * SDK attempts per call, first included. The SDK retries throttling, 5xx and timeouts; the store and
    * the archive reader abort every call at its caller's deadline, waits included, so the default is
@@ -64,7 +70,7 @@ export function createDocumentClient(options: DocumentClientOptions = {}): Dynam
   };
   const client = new DynamoDBClient({
     endpoint: options.endpoint,
-    region: options.region ?? process.env.AWS_REGION ?? (local ? 'us-east-1' : undefined),
+    region: options.region ?? (local ? 'us-east-1' : undefined),
     maxAttempts,
     retryStrategy: deadlineBoundedRetryStrategy(retry),
     requestHandler: {
@@ -80,7 +86,7 @@ export function createDocumentClient(options: DocumentClientOptions = {}): Dynam
       ...(local ? { httpAgent: { maxSockets: Infinity } } : {}),
     },
     // A local endpoint (dynalite) accepts any signature; dummy keys spare `npm start` an AWS profile.
-    ...(local && !process.env.AWS_ACCESS_KEY_ID
+    ...(local && !options.accessKeyInEnvironment
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
   });

@@ -19,7 +19,7 @@ const MIN_KEY_LENGTH = 32;
  */
 export function buildArchiveDependencies(config: ServiceConfig): ArchiveQueryDependencies {
   const tableName = required(config.tableName, ENV.TABLE_NAME);
-  const client = tracer.captureAWSv3Client(createDocumentClient({ endpoint: config.dynamoDbEndpoint }));
+  const client = tracer.captureAWSv3Client(createDocumentClient({ endpoint: config.dynamoDbEndpoint, ...config.aws }));
   return {
     reader: new DynamoDbArchiveReader({ client, tableName }),
     tokenSigner: tokenSigner(config.archiveToken),

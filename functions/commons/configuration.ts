@@ -80,6 +80,8 @@ export const ENV = {
   AWS_REGION: 'AWS_REGION',
   AWS_ACCESS_KEY_ID: 'AWS_ACCESS_KEY_ID',
   AWS_PROFILE: 'AWS_PROFILE',
+  /** Read by the X-Ray SDK when it loads; npm start's bundle fixes it to manual mode (local/launch.mjs). */
+  AWS_XRAY_MANUAL_MODE: 'AWS_XRAY_MANUAL_MODE',
 } as const;
 
 const DEFAULT_THINGSPACE_BASE_URL = 'https://thingspace.verizon.com';
@@ -118,6 +120,8 @@ export interface ServiceConfig {
   queues: { sync?: string; syncDeadLetter?: string; discovery?: string; discoveryDeadLetter?: string };
   fullResyncDays: number;
   eventBusName: string;
+  /** The AWS SDK's own settings a DynamoDB client on a local endpoint needs (adapters/dynamodb/client.ts). */
+  aws: { region?: string; accessKeyInEnvironment: boolean };
 }
 
 export type LogFormat = 'text' | 'json';
@@ -281,6 +285,7 @@ export function parseServiceConfig(env: Environment): ServiceConfig {
     },
     fullResyncDays: values.FULL_RESYNC_DAYS,
     eventBusName: values.EVENT_BUS_NAME ?? 'default',
+    aws: { region: env[ENV.AWS_REGION] || undefined, accessKeyInEnvironment: Boolean(env[ENV.AWS_ACCESS_KEY_ID]) },
   };
 }
 

@@ -91,7 +91,7 @@ export function buildHistoryDependencies(
   options: { credentials?: CredentialsProvider } = {},
 ): HistoryDependencies {
   const tableName = required(config.tableName, ENV.TABLE_NAME);
-  const client = tracer.captureAWSv3Client(createDocumentClient({ endpoint: config.dynamoDbEndpoint }));
+  const client = tracer.captureAWSv3Client(createDocumentClient({ endpoint: config.dynamoDbEndpoint, ...config.aws }));
   return {
     thingspace: createThingSpaceClient({
       baseUrl: config.thingspace.baseUrl,
