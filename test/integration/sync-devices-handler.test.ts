@@ -10,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbHistoryStore } from '../../adapters/dynamodb/dynamodb-history-store';
 import { ErrorCode } from '../../domain/failure';
+import { ConfigurationError } from '../../functions/commons/configuration';
 import { buildHistoryDependencies } from '../../functions/commons/history-dependencies';
 import { makeHandler } from '../../functions/sync-devices';
 import {
@@ -150,6 +151,31 @@ describe('sync-devices handler (SQS worker) with the simulator and dynalite', ()
     }
     expect(simulator.stats().historyCalls).toBe(0);
     expect(visibilityChanges()).toEqual([]);
+  });
+
+  it('dead-letters an invalid message with its reason and delays a valid one when the ThingSpace and store side cannot be built', async () => {
+    // Prepare: the deployed handler builds that side at first use; here building it fails, as it does
+    // with a secret id missing from the function's environment.
+    const unbuildable = makeHandler(() => ({
+      get history(): never {
+        throw new ConfigurationError('THINGSPACE_SECRET_ID or THINGSPACE_CREDENTIALS must be set');
+      },
+      sqs: new SQSClient({}),
+      queues: { sync: queueUrlOf(SYNC_QUEUE), syncDeadLetter: DLQ_URL },
+    }));
+    const badImei = sqsRecord(JSON.stringify({ account: ACCOUNT, deviceId: '12345' }), { queueName: SYNC_QUEUE });
+    const valid = sqsRecord(deviceMessage(fleet.deviceIdAt(7)), { queueName: SYNC_QUEUE });
+
+    // Act
+    const response = await unbuildable(sqsEvent([badImei, valid]), lambdaContext(60_000, 'sync-devices'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: valid.messageId }] });
+    expect(deadLettered()).toMatchObject([
+      { MessageBody: badImei.body, MessageAttributes: { errorCode: { StringValue: ErrorCode.invalidParameter } } },
+    ]);
+    expect(visibilityChanges()).toMatchObject([{ ReceiptHandle: valid.receiptHandle }]);
+    expect(simulator.stats().historyCalls).toBe(0);
   });
 
   it('dead-letters a device ThingSpace refuses (400) and records the refusal code on the device', async () => {
