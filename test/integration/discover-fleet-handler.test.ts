@@ -1,7 +1,6 @@
 import {
   SendMessageBatchCommand,
   type SendMessageBatchCommandInput,
-  type SendMessageBatchCommandOutput,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -15,6 +14,7 @@ import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/
 import { useTestDynamoDb } from '../support/dynamodb';
 import { handlerConfig } from '../support/handler-environment';
 import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
+import { allAccepted } from '../support/sqs';
 
 const SYNC_QUEUE_URL = queueUrlOf('fota-sync-queue');
 const DISCOVERY_QUEUE = 'fota-discovery-queue';
@@ -72,19 +72,6 @@ function newFleet(): { account: string; deviceIds: string[] } {
   return { account, deviceIds: Array.from({ length: FLEET_SIZE }, (_, index) => fleet.deviceIdAt(index)) };
 }
 
-/** Accepts every entry, as SQS does when all is well. */
-function acceptAll(input: SendMessageBatchCommandInput): SendMessageBatchCommandOutput {
-  return {
-    Successful: (input.Entries ?? []).map((entry) => ({
-      Id: entry.Id,
-      MessageId: `m-${entry.Id}`,
-      MD5OfMessageBody: '',
-    })),
-    Failed: [],
-    $metadata: {},
-  };
-}
-
 function batchesSentTo(queueUrl: string): SendMessageBatchCommandInput[] {
   return sqs
     .commandCalls(SendMessageBatchCommand)
@@ -112,7 +99,7 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
   it('sends every device of the fleet to the sync queue in batches of at most 10', async () => {
     // Prepare
     const { account, deviceIds } = newFleet();
-    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    sqs.on(SendMessageBatchCommand).callsFake(allAccepted);
     const record = sqsRecord(JSON.stringify({ account }), { queueName: DISCOVERY_QUEUE });
 
     // Act
@@ -137,7 +124,7 @@ describe('discover-fleet handler with the simulator and dynalite', () => {
   it('stops at a page boundary when time is short and continues itself through the discovery queue', async () => {
     // Prepare: plenty of time for the first page, then less than the reserve the handler keeps.
     const { account, deviceIds } = newFleet();
-    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    sqs.on(SendMessageBatchCommand).callsFake(allAccepted);
     const context = lambdaContext(() => (simulator.stats().listCalls >= 1 ? 30_000 : FULL_BUDGET_MS), 'discover-fleet');
     const record = sqsRecord(JSON.stringify({ account }), { queueName: DISCOVERY_QUEUE });
 

@@ -19,6 +19,7 @@ import { startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/
 import { useTestDynamoDb } from '../support/dynamodb';
 import { handlerConfig } from '../support/handler-environment';
 import { lambdaContext, queueUrlOf, sqsEvent, sqsRecord } from '../support/lambda';
+import { allAccepted } from '../support/sqs';
 
 /**
  * The deployed fleet sync end to end on one machine: the discovery handler pages the simulator's device
@@ -48,15 +49,7 @@ function acceptAll(input: SendMessageBatchCommandInput): SendMessageBatchCommand
   const bodies = sent.get(input.QueueUrl ?? '') ?? [];
   for (const entry of input.Entries ?? []) bodies.push(JSON.parse(entry.MessageBody ?? 'null'));
   sent.set(input.QueueUrl ?? '', bodies);
-  return {
-    Successful: (input.Entries ?? []).map((entry) => ({
-      Id: entry.Id,
-      MessageId: `m-${entry.Id}`,
-      MD5OfMessageBody: '',
-    })),
-    Failed: [],
-    $metadata: {},
-  };
+  return allAccepted(input);
 }
 
 function take(queueUrl: string): unknown[] {
