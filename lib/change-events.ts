@@ -9,14 +9,15 @@
  * alarm fires at once (the event is lost to consumers until an operator replays it from the table).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/commons/configuration';
+import { deadLetterAlarm, deadLetterQueue } from './queue-with-dead-letter-queue';
 import { ServiceFunction } from './service-function';
 
 export interface ChangeEventsProps {
@@ -45,23 +46,13 @@ export class ChangeEvents extends Construct {
       ? EventBus.fromEventBusArn(this, 'Bus', props.eventBusArn)
       : EventBus.fromEventBusName(this, 'Bus', props.eventBusName ?? 'default');
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'Change events could not be published: the dead-letter queue names the stream records (shard and sequence numbers). Re-read those upgrades and replay their events.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue');
+    this.deadLetterAlarm = deadLetterAlarm(
+      this,
+      'DeadLetterAlarm',
+      this.deadLetterQueue,
+      'Change events could not be published: the dead-letter queue names the stream records (shard and sequence numbers). Re-read those upgrades and replay their events.',
+    );
 
     this.publisher = new ServiceFunction(this, 'Publisher', {
       entryFile: 'publish-change-events.ts',

@@ -11,12 +11,12 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { RecursiveLoop } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/commons/configuration';
 import { DEVICE_SYNC_REQUESTED_DETAIL_TYPE, FLEET_SYNC_EVENT_SOURCE } from './fleet-sync-events';
 import { DISCOVERY_TABLE_ACTIONS, grantHistoryAccess, type HistoryAccess } from './history-access';
-import { QueueWithDeadLetterQueue } from './queue-with-dead-letter-queue';
+import { deadLetterAlarm, deadLetterQueue, QueueWithDeadLetterQueue } from './queue-with-dead-letter-queue';
 import { ServiceFunction } from './service-function';
 
 export interface FleetSyncProps {
@@ -150,28 +150,18 @@ export class FleetSync extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    this.eventTargetDeadLetterQueue = new Queue(this, 'EventTargetDeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.eventTargetDeadLetterQueue = deadLetterQueue(this, 'EventTargetDeadLetterQueue');
     Validations.of(this.eventTargetDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
         'This queue is itself a dead-letter queue: that of the EventBridge rule targets (schedules and device sync requests).',
     });
-    this.eventTargetDeadLetterAlarm = new Alarm(this, 'EventTargetDeadLetterAlarm', {
-      alarmDescription:
-        'EventBridge could not deliver a schedule or a device sync request to its queue: an account pass or a device sync did not start. Inspect the event target DLQ.',
-      metric: this.eventTargetDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.eventTargetDeadLetterAlarm = deadLetterAlarm(
+      this,
+      'EventTargetDeadLetterAlarm',
+      this.eventTargetDeadLetterQueue,
+      'EventBridge could not deliver a schedule or a device sync request to its queue: an account pass or a device sync did not start. Inspect the event target DLQ.',
+    );
 
     this.schedules = this.scheduleFleetDiscovery(props.fleetAccounts, props.schedule);
 

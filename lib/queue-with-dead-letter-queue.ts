@@ -23,12 +23,7 @@ export class QueueWithDeadLetterQueue extends Construct {
   constructor(scope: Construct, id: string, props: QueueWithDeadLetterQueueProps) {
     super(scope, id);
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // The longest SQS allows: time for an operator to inspect and redrive.
-      retentionPeriod: Duration.days(14),
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue');
 
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -38,17 +33,29 @@ export class QueueWithDeadLetterQueue extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
 
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: props.alarmDescription,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      // SQS publishes no datapoint for an idle queue; silence means nothing is dead-lettered.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.deadLetterAlarm = deadLetterAlarm(this, 'DeadLetterAlarm', this.deadLetterQueue, props.alarmDescription);
   }
+}
+
+/** An encrypted, TLS-only dead-letter queue that keeps its messages as long as SQS allows. */
+export function deadLetterQueue(scope: Construct, id: string): Queue {
+  return new Queue(scope, id, {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    // The longest SQS allows: time for an operator to inspect and redrive.
+    retentionPeriod: Duration.days(14),
+  });
+}
+
+/** Fires as soon as anything is in the dead-letter queue. */
+export function deadLetterAlarm(scope: Construct, id: string, queue: Queue, alarmDescription: string): Alarm {
+  return new Alarm(scope, id, {
+    alarmDescription,
+    metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+    threshold: 0,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    // SQS publishes no datapoint for an idle queue; silence means nothing is dead-lettered.
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
 }
