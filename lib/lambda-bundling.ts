@@ -24,11 +24,19 @@ export const ESM_REQUIRE_SHIM =
   "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
 /**
- * Nothing is external, not even `@aws-sdk/*`: the SDK version is then the one pinned in package-lock.json
- * (not whatever the runtime ships that month), and esbuild keeps only the clients and commands we
- * import, which loads faster at cold start than resolving the runtime's full SDK from disk.
+ * Every package is bundled, so the SDK version is the one pinned in package-lock.json (not whatever the
+ * runtime ships that month) and esbuild keeps only the clients and commands we import. The exception is
+ * the credential providers the SDK's default chain imports only after `fromEnv` has failed: Lambda always
+ * puts the function's role credentials in the environment, so they never load there, yet bundled they
+ * (with the STS and SSO clients they need) were a sixth of every bundle for each cold start to compile.
+ * `test/integration/lambda-bundle.test.ts` runs a bundle where none of them can be resolved.
  */
-const EXTERNAL_MODULES: readonly string[] = [];
+export const EXTERNAL_MODULES: readonly string[] = [
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+];
 
 /**
  * Source maps carry mappings only, not a copy of every source file: Node needs just the mappings to
