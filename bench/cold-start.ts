@@ -2,7 +2,7 @@
  * Section 3: each Lambda bundled exactly as the stack bundles it (lib/lambda-bundling.ts through
  * esbuild's API), then fresh Node processes that load it and serve one event, against empty ones.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,11 +24,13 @@ export interface ColdStartRow {
   /** What the fresh process did after loading the bundle. */
   firstEvent: string;
   nodeOptions: string;
+  /** The Node binary's version (`process.version` of the runtime that ran it). */
+  node: string;
   bundleKb: number | undefined;
   /** Median wall time from spawn to the answer of the first event (or to loaded, for load-only rows). */
   medianMs: number | undefined;
   p90Ms: number | undefined;
-  /** medianMs minus the empty process's median. */
+  /** medianMs minus the median of an empty process of the same Node binary. */
   aboveEmptyMs: number | undefined;
   /** Median CPU time (user + system, all threads) of the process minus the empty process's. */
   cpuAboveEmptyMs: number | undefined;
@@ -42,7 +44,10 @@ export interface ColdStartRow {
 export interface ColdStartResults {
   trials: number;
   simulatorLatencyMs: number;
+  /** The benchmark's own Node binary's empty process. */
   emptyProcess: { medianMs: number; p90Ms: number; cpuMs: number };
+  /** With BENCH_NODE: that binary's version and empty process; its rows name it. */
+  otherNode?: { version: string; emptyProcess: { medianMs: number; p90Ms: number; cpuMs: number } };
   rows: ColdStartRow[];
 }
 
@@ -79,12 +84,11 @@ export function runChild(
   args: string[],
   env: NodeJS.ProcessEnv,
   nodeArgs: readonly string[] = [],
+  node: string = process.execPath,
 ): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
-    const child = track(
-      spawn(process.execPath, [...nodeArgs, CHILD, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
-    );
+    const child = track(spawn(node, [...nodeArgs, CHILD, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     let settled = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -121,6 +125,16 @@ export function apiGatewayEvent(): unknown {
 
 function sqsDeviceEvent(body: unknown): unknown {
   return sqsEvent([sqsRecord(JSON.stringify(body), { queueName: 'fota-history-sync' })]);
+}
+
+/**
+ * BENCH_NODE: another Node binary (e.g. the Lambda runtime's major version) that runs every variant
+ * again, against its own empty process.
+ */
+function otherNode(): { path: string; version: string } | undefined {
+  const node = process.env.BENCH_NODE;
+  if (!node) return undefined;
+  return { path: node, version: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim() };
 }
 
 const VARIANTS: Variant[] = [
@@ -204,76 +218,83 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
       }
     }
 
-    const empties: number[] = [];
-    const emptyCpu: number[] = [];
+    const other = otherNode();
+    const runtimes = [{ path: process.execPath, version: process.version }, ...(other ? [other] : [])];
+    // Each runtime's empty processes, by binary: a row is compared with its own runtime's.
+    const empties = new Map(runtimes.map((runtime) => [runtime.path, { wall: [] as number[], cpu: [] as number[] }]));
+    const rowRuntime = new Map<ColdStartRow, string>();
     const rows: ColdStartRow[] = [];
-    for (const variant of VARIANTS) {
-      const bundle = bundles.get(variant.file)!;
-      const base: Omit<
-        ColdStartRow,
-        'medianMs' | 'p90Ms' | 'aboveEmptyMs' | 'cpuAboveEmptyMs' | 'loadMs' | 'firstEventMs' | 'ok'
-      > = {
-        name: variant.name,
-        entry: `functions/${variant.file}`,
-        firstEvent: variant.firstEvent,
-        nodeOptions: variant.nodeOptions || '(none)',
-        bundleKb: bundle instanceof Error ? undefined : bundle.kb,
-      };
-      if (bundle instanceof Error) {
+    for (const runtime of runtimes)
+      for (const variant of VARIANTS) {
+        const bundle = bundles.get(variant.file)!;
+        const runtimeEmpties = empties.get(runtime.path)!;
+        const base: Omit<
+          ColdStartRow,
+          'medianMs' | 'p90Ms' | 'aboveEmptyMs' | 'cpuAboveEmptyMs' | 'loadMs' | 'firstEventMs' | 'ok'
+        > = {
+          name: runtime.path === process.execPath ? variant.name : `${variant.name} on Node ${runtime.version}`,
+          node: runtime.version,
+          entry: `functions/${variant.file}`,
+          firstEvent: variant.firstEvent,
+          nodeOptions: variant.nodeOptions || '(none)',
+          bundleKb: bundle instanceof Error ? undefined : bundle.kb,
+        };
+        if (bundle instanceof Error) {
+          rows.push({
+            ...base,
+            medianMs: undefined,
+            p90Ms: undefined,
+            aboveEmptyMs: undefined,
+            cpuAboveEmptyMs: undefined,
+            loadMs: undefined,
+            firstEventMs: undefined,
+            ok: false,
+            note: `bundle failed: ${bundle.message.split('\n')[0]}`,
+          });
+          continue;
+        }
+        const eventFile = path.join(workDir, `${variant.name.replace(/\W+/g, '-')}.json`);
+        if (variant.event !== undefined) writeFileSync(eventFile, JSON.stringify(variant.event));
+        const args = [bundle.file, variant.event === undefined ? '-' : eventFile];
+        const childEnv = { ...env, NODE_OPTIONS: variant.nodeOptions };
+        const emptyEnv = { ...env, NODE_OPTIONS: variant.nodeOptions };
+
+        // One discarded run: the device's first sight is archived, the OS caches the bundle file.
+        const warmUp = await runChild(args, childEnv, [], runtime.path);
+        const reports: ChildReport[] = [];
+        for (let trial = 0; trial < TRIALS; trial += 1) {
+          // Interleaved with empty processes, so drift on the machine hits both alike.
+          const empty = await runChild(['-', '-'], emptyEnv, [], runtime.path);
+          runtimeEmpties.wall.push(empty.wallMs);
+          runtimeEmpties.cpu.push(empty.cpuMs ?? Number.NaN);
+          reports.push(await runChild(args, childEnv, [], runtime.path));
+        }
+        const failed = [warmUp, ...reports].find(
+          (report) =>
+            !report.ok || (report.statusCode !== undefined && report.statusCode !== 200) || (report.failures ?? 0) > 0,
+        );
+        const walls = reports.map((report) => report.wallMs);
         rows.push({
           ...base,
-          medianMs: undefined,
-          p90Ms: undefined,
+          medianMs: round(median(walls), 1),
+          p90Ms: round(percentile(walls, 90), 1),
           aboveEmptyMs: undefined,
-          cpuAboveEmptyMs: undefined,
-          loadMs: undefined,
-          firstEventMs: undefined,
-          ok: false,
-          note: `bundle failed: ${bundle.message.split('\n')[0]}`,
+          cpuAboveEmptyMs: median(reports.map((report) => report.cpuMs ?? Number.NaN)),
+          loadMs: round(median(reports.map((report) => report.loadMs ?? Number.NaN)), 1),
+          firstEventMs:
+            variant.event === undefined
+              ? undefined
+              : round(median(reports.map((report) => report.firstEventMs ?? Number.NaN)), 1),
+          ok: failed === undefined,
+          ...(failed
+            ? {
+                note: `first event failed: ${failed.error ?? `status ${failed.statusCode}, failures ${failed.failures}`}`,
+              }
+            : {}),
         });
-        continue;
+        rowRuntime.set(rows.at(-1)!, runtime.path);
+        log(`cold start ${rows.at(-1)!.name}: median ${rows.at(-1)!.medianMs} ms (load ${rows.at(-1)!.loadMs} ms)`);
       }
-      const eventFile = path.join(workDir, `${variant.name.replace(/\W+/g, '-')}.json`);
-      if (variant.event !== undefined) writeFileSync(eventFile, JSON.stringify(variant.event));
-      const args = [bundle.file, variant.event === undefined ? '-' : eventFile];
-      const childEnv = { ...env, NODE_OPTIONS: variant.nodeOptions };
-      const emptyEnv = { ...env, NODE_OPTIONS: variant.nodeOptions };
-
-      // One discarded run: the device's first sight is archived, the OS caches the bundle file.
-      const warmUp = await runChild(args, childEnv);
-      const reports: ChildReport[] = [];
-      for (let trial = 0; trial < TRIALS; trial += 1) {
-        // Interleaved with empty processes, so drift on the machine hits both alike.
-        const empty = await runChild(['-', '-'], emptyEnv);
-        empties.push(empty.wallMs);
-        emptyCpu.push(empty.cpuMs ?? Number.NaN);
-        reports.push(await runChild(args, childEnv));
-      }
-      const failed = [warmUp, ...reports].find(
-        (report) =>
-          !report.ok || (report.statusCode !== undefined && report.statusCode !== 200) || (report.failures ?? 0) > 0,
-      );
-      const walls = reports.map((report) => report.wallMs);
-      rows.push({
-        ...base,
-        medianMs: round(median(walls), 1),
-        p90Ms: round(percentile(walls, 90), 1),
-        aboveEmptyMs: undefined,
-        cpuAboveEmptyMs: median(reports.map((report) => report.cpuMs ?? Number.NaN)),
-        loadMs: round(median(reports.map((report) => report.loadMs ?? Number.NaN)), 1),
-        firstEventMs:
-          variant.event === undefined
-            ? undefined
-            : round(median(reports.map((report) => report.firstEventMs ?? Number.NaN)), 1),
-        ok: failed === undefined,
-        ...(failed
-          ? {
-              note: `first event failed: ${failed.error ?? `status ${failed.statusCode}, failures ${failed.failures}`}`,
-            }
-          : {}),
-      });
-      log(`cold start ${variant.name}: median ${rows.at(-1)!.medianMs} ms (load ${rows.at(-1)!.loadMs} ms)`);
-    }
     const profileDir = process.env.BENCH_CPU_PROF_DIR;
     const api = bundles.get(VARIANTS[0]!.file);
     if (profileDir && api && !(api instanceof Error)) {
@@ -301,20 +322,20 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
         `cold start profile in ${profileDir}: npx tsx bench/cpu-profile-summary.ts ${profileDir}/<file>.cpuprofile ${bundleCopy}`,
       );
     }
-    const emptyMedian = median(empties);
-    const emptyCpuMedian = median(emptyCpu);
+    const emptyOf = (node: string) => {
+      const { wall, cpu } = empties.get(node)!;
+      return { medianMs: round(median(wall), 1), p90Ms: round(percentile(wall, 90), 1), cpuMs: round(median(cpu), 1) };
+    };
     for (const row of rows) {
-      if (row.medianMs !== undefined) row.aboveEmptyMs = round(row.medianMs - emptyMedian, 1);
-      if (row.cpuAboveEmptyMs !== undefined) row.cpuAboveEmptyMs = round(row.cpuAboveEmptyMs - emptyCpuMedian, 1);
+      const empty = emptyOf(rowRuntime.get(row) ?? process.execPath);
+      if (row.medianMs !== undefined) row.aboveEmptyMs = round(row.medianMs - empty.medianMs, 1);
+      if (row.cpuAboveEmptyMs !== undefined) row.cpuAboveEmptyMs = round(row.cpuAboveEmptyMs - empty.cpuMs, 1);
     }
     return {
       trials: TRIALS,
       simulatorLatencyMs: 0,
-      emptyProcess: {
-        medianMs: round(emptyMedian, 1),
-        p90Ms: round(percentile(empties, 90), 1),
-        cpuMs: round(emptyCpuMedian, 1),
-      },
+      emptyProcess: emptyOf(process.execPath),
+      ...(other ? { otherNode: { version: other.version, emptyProcess: emptyOf(other.path) } } : {}),
       rows,
     };
   } finally {

@@ -16,6 +16,7 @@ import {
   type SimulatorProcess,
   SYNTHETIC_ACCOUNT,
   startDynaliteProcess,
+  startForwardingProxy,
   startServiceProcess,
   startSimulatorProcess,
 } from './lib/environment';
@@ -37,6 +38,11 @@ export interface WarmOverheadResult extends SideComparison {
   device: string;
   /** npm start with DYNAMODB_ENDPOINT: the store in its own process, as DynamoDB is in AWS (10-record device). */
   serviceExternalStore: { p50Ms: number; p95Ms: number; ratioP50: number; ratioP95: number; overheadP50Ms: number };
+  /**
+   * A process that only forwards the direct call (bench/lib/forwarding-proxy.mjs), against the same direct
+   * calls: the floor of any service that runs in a process of its own (10-record device).
+   */
+  hopFloor: { p50Ms: number; p95Ms: number; ratioP50: number; ratioP95: number; overheadP50Ms: number };
   /** BENCH_BASELINE_DIR's server with the 10-record device against the same direct calls, when given. */
   baseline?: { p50Ms: number; p95Ms: number; ratioP50: number; ratioP95: number; overheadP50Ms: number };
   /** The same comparison for a device with 10 archived, unchanged upgrades (issue 14's target). */
@@ -165,6 +171,7 @@ export async function measureHttpService(log: (line: string) => void): Promise<H
           dataDir,
           dynamoDbEndpoint: store.endpoint,
         });
+        const proxy = await startForwardingProxy(simulator.url);
         const base = baselineRoot();
         const baseline = base
           ? await startServiceProcess({
@@ -176,8 +183,18 @@ export async function measureHttpService(log: (line: string) => void): Promise<H
             })
           : undefined;
         try {
-          warm = await measureWarmOverhead(service.url, serviceExternalStore.url, simulator.url, log, baseline?.url);
+          warm = await measureWarmOverhead(
+            {
+              service: service.url,
+              externalStore: serviceExternalStore.url,
+              hopFloor: proxy.url,
+              simulator: simulator.url,
+            },
+            log,
+            baseline?.url,
+          );
         } finally {
+          await proxy.stop();
           await serviceExternalStore.stop();
           await baseline?.stop();
         }
@@ -273,12 +290,11 @@ function compare(service: number[], direct: number[]): SideComparison {
 }
 
 async function measureWarmOverhead(
-  serviceUrl: string,
-  externalStoreServiceUrl: string,
-  simulatorUrl: string,
+  urls: { service: string; externalStore: string; hopFloor: string; simulator: string },
   log: (line: string) => void,
   baselineUrl?: string,
 ): Promise<WarmOverheadResult> {
+  const { service: serviceUrl, externalStore: externalStoreServiceUrl, simulator: simulatorUrl } = urls;
   const headers = await fotaHeaders(simulatorUrl, DEMO_CREDENTIALS);
   const threePath = `/reports/${DEMO_ACCOUNT}/devices/${DEMO_DEVICE_WITH_FAILURE}`;
   const tenPath = `/reports/${DEMO_ACCOUNT}/devices/${TEN_RECORD_DEVICE}`;
@@ -288,6 +304,7 @@ async function measureWarmOverhead(
     service10: { url: `${serviceUrl}${tenPath}` },
     direct10: { url: `${simulatorUrl}/api/fota/v1${tenPath}`, headers },
     external10: { url: `${externalStoreServiceUrl}${tenPath}` },
+    proxy10: { url: `${urls.hopFloor}/api/fota/v1${tenPath}`, headers },
     baseline10: { url: `${baselineUrl}${tenPath}` },
   };
   const names = [
@@ -296,6 +313,7 @@ async function measureWarmOverhead(
     'service10',
     'direct10',
     'external10',
+    'proxy10',
     ...(baselineUrl ? (['baseline10'] as const) : []),
   ] as const;
   // Warm-up (discarded): JIT, the service's token and session, its first sight of the device.
@@ -315,6 +333,7 @@ async function measureWarmOverhead(
   const three = compare(samples.service, samples.direct);
   const ten = compare(samples.service10, samples.direct10);
   const external = compare(samples.external10, samples.direct10);
+  const floor = compare(samples.proxy10, samples.direct10);
   const baseline = baselineUrl ? compare(samples.baseline10, samples.direct10) : undefined;
   const result: WarmOverheadResult = {
     simulatorLatencyMs: SIMULATOR_LATENCY_MS,
@@ -323,11 +342,12 @@ async function measureWarmOverhead(
     ...three,
     tenRecords: { device: `${DEMO_ACCOUNT}/${TEN_RECORD_DEVICE} (10 upgrades, archived, unchanged)`, ...ten },
     serviceExternalStore: { ...external.service, ...pick(external) },
+    hopFloor: { ...floor.service, ...pick(floor) },
     ...(baseline ? { baseline: { ...baseline.service, ...pick(baseline) } } : {}),
     loadAverage: loadAverage(),
   };
   log(
-    `warm: 3 records ratio ${three.ratioP50} (p95 ${three.ratioP95}); 10 records ratio ${ten.ratioP50} (p95 ${ten.ratioP95}), store in its own process ${external.ratioP50}${baseline ? `, baseline build ${baseline.ratioP50} (p95 ${baseline.ratioP95})` : ''}; load ${result.loadAverage.join(' ')}`,
+    `warm: 3 records ratio ${three.ratioP50} (p95 ${three.ratioP95}); 10 records ratio ${ten.ratioP50} (p95 ${ten.ratioP95}), store in its own process ${external.ratioP50}, forwarding proxy (floor) ${floor.ratioP50} (p95 ${floor.ratioP95})${baseline ? `, baseline build ${baseline.ratioP50} (p95 ${baseline.ratioP95})` : ''}; load ${result.loadAverage.join(' ')}`,
   );
   return result;
 }

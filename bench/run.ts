@@ -94,6 +94,11 @@ export function renderTables(results: BenchResults): string {
             fmt(warm.serviceExternalStore.p95Ms, ' ms'),
           ],
           [
+            'same device through a process that only forwards it (bench/lib/forwarding-proxy.mjs)',
+            fmt(warm.hopFloor.p50Ms, ' ms'),
+            fmt(warm.hopFloor.p95Ms, ' ms'),
+          ],
+          [
             'same device straight to the simulator (direct)',
             fmt(ten.direct.p50Ms, ' ms'),
             fmt(ten.direct.p95Ms, ' ms'),
@@ -102,6 +107,11 @@ export function renderTables(results: BenchResults): string {
             '**ratio service/direct, 10 upgrades (target p50 <= 1.03, p95 <= 1.08)**',
             `**${ten.ratioP50}** (+${ten.overheadP50Ms} ms)`,
             `**${ten.ratioP95}**`,
+          ],
+          [
+            'ratio forwarding proxy/direct: the floor of one more hop on this machine',
+            `${warm.hopFloor.ratioP50} (+${warm.hopFloor.overheadP50Ms} ms)`,
+            `${warm.hopFloor.ratioP95}`,
           ],
           [
             'ratio with the store in its own process, 10 upgrades',
@@ -163,7 +173,7 @@ export function renderTables(results: BenchResults): string {
   }
   if (coldStart) {
     parts.push(
-      `### 3. Cold start (median of ${coldStart.trials} fresh processes; empty Node process: ${coldStart.emptyProcess.medianMs} ms, ${coldStart.emptyProcess.cpuMs} ms CPU; simulator latency ${coldStart.simulatorLatencyMs} ms)`,
+      `### 3. Cold start (median of ${coldStart.trials} fresh processes; empty Node process: ${coldStart.emptyProcess.medianMs} ms, ${coldStart.emptyProcess.cpuMs} ms CPU${coldStart.otherNode ? `; on Node ${coldStart.otherNode.version}: ${coldStart.otherNode.emptyProcess.medianMs} ms, ${coldStart.otherNode.emptyProcess.cpuMs} ms CPU` : ''}; simulator latency ${coldStart.simulatorLatencyMs} ms)`,
       table(
         [
           'function',

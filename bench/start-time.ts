@@ -5,7 +5,7 @@
  * its trials (a user's usual start opens an existing store); the built-in simulator is used. Trials
  * are interleaved, so drift on the machine hits every variant alike.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -86,6 +86,27 @@ export async function measureStartTime(log: (line: string) => void): Promise<Sta
     },
     { name: 'npm start', command: 'npm', args: ['start', '--silent'], cwd: PROJECT_ROOT, server: true },
   ];
+  const other = process.env.BENCH_NODE;
+  if (other) {
+    // Another runtime (BENCH_NODE): its own empty process, and the same start; it builds its own bundle.
+    const version = execFileSync(other, ['--version'], { encoding: 'utf8' }).trim();
+    variants.push(
+      {
+        name: `empty Node process (Node ${version})`,
+        command: other,
+        args: ['-e', ''],
+        cwd: PROJECT_ROOT,
+        server: false,
+      },
+      {
+        name: `node local/launch.mjs start (Node ${version})`,
+        command: other,
+        args: ['local/launch.mjs', 'start'],
+        cwd: PROJECT_ROOT,
+        server: true,
+      },
+    );
+  }
   const base = baselineRoot();
   if (base) {
     variants.push({

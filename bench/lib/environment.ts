@@ -93,6 +93,21 @@ export function baselineRoot(): string | undefined {
   return process.env.BENCH_BASELINE_DIR || undefined;
 }
 
+/** bench/lib/forwarding-proxy.mjs in front of `upstreamUrl`: one more hop that does nothing else. */
+export async function startForwardingProxy(upstreamUrl: string): Promise<StartedChild & { url: string }> {
+  const started = await startChild(
+    process.execPath,
+    [path.join(PROJECT_ROOT, 'bench/lib/forwarding-proxy.mjs'), upstreamUrl],
+    {
+      cwd: PROJECT_ROOT,
+      name: 'forwarding proxy',
+      ready: /listening on (http:\/\/\S+)/,
+      env: process.env,
+    },
+  );
+  return { ...started, url: started.match[1]! };
+}
+
 /** dynalite in its own process (bench/lib/dynalite-main.ts), in memory. */
 export async function startDynaliteProcess(): Promise<StartedChild & { endpoint: string }> {
   const started = await startChild(
