@@ -219,7 +219,7 @@ export async function measureHttpService(log: (line: string) => void): Promise<H
 function newestStartBundle(root: string): string | undefined {
   const dir = path.join(root, '.build');
   const bundles = readdirSync(dir)
-    .filter((name) => /^start\.[0-9a-f]+\.mjs$/.test(name))
+    .filter((name) => new RegExp(`^start\\.node${process.versions.node.split('.')[0]}\\.[0-9a-f]+\\.mjs$`).test(name))
     .map((name) => path.join(dir, name));
   return bundles.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }

@@ -1,11 +1,13 @@
 /**
  * `npm start` and `npm run sync`: runs local/<entry>.ts from a bundle that esbuild builds once into
  * .build/ and reuses until a source file changes. Loading TypeScript through tsx compiled every module
- * on every start, about half the CPU time of a start.
+ * on every start, about half the CPU time of a start. `launch.mjs build` (npm's postinstall) builds the
+ * bundles ahead, so the first start after `npm ci` is as quick as the next.
  * Plain JavaScript on purpose: it must run before anything is compiled.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import module from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -14,10 +16,12 @@ const ENTRIES = ['start', 'sync'];
 /** What the local entries import; a change to any .ts file in them (or to the lock file) rebuilds. */
 const SOURCE_DIRS = ['local', 'functions', 'adapters', 'domain', 'services'];
 const OUT_DIR = join(ROOT, '.build');
+/** Bundles are per Node major (their syntax target), so two Node versions on one checkout keep one each. */
+const NODE_MAJOR = process.versions.node.split('.')[0];
 
-const entry = process.argv[2];
-if (!ENTRIES.includes(entry)) {
-  process.stderr.write(`launch: expected one of ${ENTRIES.join(', ')}, not "${entry ?? ''}"\n`);
+const command = process.argv[2];
+if (command !== 'build' && !ENTRIES.includes(command)) {
+  process.stderr.write(`launch: expected build or one of ${ENTRIES.join(', ')}, not "${command ?? ''}"\n`);
   process.exit(2);
 }
 // The entry parses its own options from process.argv.slice(2).
@@ -45,22 +49,24 @@ function sourceStamp() {
   return hash.digest('hex').slice(0, 16);
 }
 
-const stamp = sourceStamp();
-const bundle = join(OUT_DIR, `${entry}.${stamp}.mjs`);
-if (!existsSync(bundle)) {
+/** The entry's bundle for these sources and this Node, built (and older ones removed) if missing. */
+async function bundleFor(entry, stamp) {
+  const prefix = `${entry}.node${NODE_MAJOR}.`;
+  const fileName = `${prefix}${stamp}.mjs`;
+  const bundle = join(OUT_DIR, fileName);
+  if (existsSync(bundle)) return bundle;
   const { build } = await import('esbuild');
   mkdirSync(OUT_DIR, { recursive: true });
   // Written aside (under the name it will have, which its map comment names) and renamed, so two
   // starts building at once never load a half-written bundle.
   const aside = join(OUT_DIR, `.${process.pid}.tmp`);
-  const fileName = `${entry}.${stamp}.mjs`;
   await build({
     entryPoints: [join(ROOT, 'local', `${entry}.ts`)],
     outfile: join(aside, fileName),
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: `node${process.versions.node.split('.')[0]}`,
+    target: `node${NODE_MAJOR}`,
     // Packages bundled too: loading them from node_modules file by file (resolving, reading, telling
     // CommonJS from ESM, hundreds of small AWS SDK files) was most of a start's CPU. The store's
     // packages stay out: it runs on its own thread (local/embedded-dynamodb-thread.cjs) and LevelDB is a
@@ -85,9 +91,24 @@ if (!existsSync(bundle)) {
   rmSync(aside, { recursive: true, force: true });
   for (const name of readdirSync(OUT_DIR)) {
     const file = join(OUT_DIR, name);
-    if (name.startsWith(`${entry}.`) && file !== bundle && file !== `${bundle}.map` && !name.startsWith('.')) {
-      rmSync(join(OUT_DIR, name), { force: true });
-    }
+    // This Node's older bundles of the entry, and those named before bundles were per Node major.
+    const older = name.startsWith(prefix) || (name.startsWith(`${entry}.`) && !/^[a-z]+\.node\d+\./.test(name));
+    if (older && file !== bundle && file !== `${bundle}.map`) rmSync(file, { force: true });
   }
+  return bundle;
 }
-await import(pathToFileURL(bundle).href);
+
+const stamp = sourceStamp();
+if (command === 'build') {
+  try {
+    for (const entry of ENTRIES) await bundleFor(entry, stamp);
+  } catch (error) {
+    // Only a head start: the first npm start builds (and reports) it again.
+    process.stderr.write(`launch: could not build ahead (npm start will try again): ${error.message}\n`);
+  }
+} else {
+  const bundle = await bundleFor(command, stamp);
+  // Node 22+ keeps V8's compiled code for the bundle between starts; Node 20 has no compile cache.
+  module.enableCompileCache?.(join(OUT_DIR, 'compile-cache'));
+  await import(pathToFileURL(bundle).href);
+}
