@@ -183,6 +183,8 @@ export class DynamoDbHistoryStore implements HistoryStore {
     writes: readonly ArchiveWrite[],
     options?: ApplyWritesOptions,
   ): Promise<ArchiveResult> {
+    // An unchanged re-read (the usual warm request) has nothing to write: no deadline timer, no pool.
+    if (writes.length === 0) return { inserted: 0, updated: 0, unchanged: 0, skipped: 0 };
     return this.within(options, async (call) => {
       const limit = pLimit(this.writeConcurrency);
       const outcomes = await limit.map(writes, (write) =>
