@@ -2,7 +2,7 @@
  * What a record from ThingSpace must be before it is served or archived. A record that fails is dropped
  * alone and counted; the others are kept.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ACCOUNT_PATTERN, DEVICE_ID_PATTERN } from './device-key';
 import { type DeviceKey, toUpgradeRecord, UPGRADE_RECORD_FIELDS, type UpgradeRecord } from './upgrade-record';
 
@@ -50,19 +50,21 @@ const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBF
 const REPLACEMENT_CHARACTER = '\uFFFD';
 
 const upgradeRecordSchema = z.object({
-  deviceId: z.string().regex(DEVICE_ID_PATTERN),
-  id: z.string().regex(RECORD_LIMITS.id),
-  accountName: z.string().regex(ACCOUNT_PATTERN),
-  firmwareFrom: z.string().max(RECORD_LIMITS.firmwareLength),
-  firmwareTo: z.string().max(RECORD_LIMITS.firmwareLength),
-  startDate: z.string().regex(RECORD_LIMITS.startDate),
-  upgradeStartTime: z
-    .string()
-    .nullish()
-    .transform((value) => value ?? '')
-    .pipe(z.string().max(RECORD_LIMITS.upgradeStartTimeLength).regex(RECORD_LIMITS.upgradeStartTime)),
-  status: z.string().min(1).max(RECORD_LIMITS.statusLength),
-  reason: z.string().max(RECORD_LIMITS.reasonLength),
+  deviceId: z.string().check(z.regex(DEVICE_ID_PATTERN)),
+  id: z.string().check(z.regex(RECORD_LIMITS.id)),
+  accountName: z.string().check(z.regex(ACCOUNT_PATTERN)),
+  firmwareFrom: z.string().check(z.maxLength(RECORD_LIMITS.firmwareLength)),
+  firmwareTo: z.string().check(z.maxLength(RECORD_LIMITS.firmwareLength)),
+  startDate: z.string().check(z.regex(RECORD_LIMITS.startDate)),
+  upgradeStartTime: z.pipe(
+    z.pipe(
+      z.nullish(z.string()),
+      z.transform((value: string | null | undefined) => value ?? ''),
+    ),
+    z.string().check(z.maxLength(RECORD_LIMITS.upgradeStartTimeLength), z.regex(RECORD_LIMITS.upgradeStartTime)),
+  ),
+  status: z.string().check(z.minLength(1), z.maxLength(RECORD_LIMITS.statusLength)),
+  reason: z.string().check(z.maxLength(RECORD_LIMITS.reasonLength)),
 });
 
 function isRecordObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,6 @@
 /** The shapes of ThingSpace's 2xx answers (token, login, history, device list), and their parsing. */
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { MAX_LISTED_FIELD_LENGTH } from '../../domain/fleet-selection';
 import type { DeviceListPage } from '../../domain/ports';
 import { ThingSpaceError } from '../../domain/thingspace-error';
@@ -12,12 +12,13 @@ import {
   screenDeviceIds,
   screenUpgradeRecords,
 } from '../../domain/upstream-record';
+import { IN_ENGLISH } from '../zod-english';
 
 /** A documented string field that ThingSpace may leave out or null: it becomes ''. */
-const optionalText = z
-  .string()
-  .nullish()
-  .transform((value) => value ?? '');
+const optionalText = z.pipe(
+  z.nullish(z.string()),
+  z.transform((value: string | null | undefined) => value ?? ''),
+);
 
 /**
  * Only the outer shape is checked here: each record (or device) is screened on its own by the domain's
@@ -29,40 +30,39 @@ const deviceListPageSchema = z
   .object({
     hasMoreData: z.boolean(),
     lastSeenDeviceId: optionalText,
-    deviceList: z
-      .array(z.unknown())
-      .nullish()
-      .transform((devices) => devices ?? []),
+    deviceList: z.pipe(
+      z.nullish(z.array(z.unknown())),
+      z.transform((devices: unknown[] | null | undefined) => devices ?? []),
+    ),
   })
-  .refine((page) => !page.hasMoreData || page.lastSeenDeviceId !== '', {
-    message: 'lastSeenDeviceId is required when hasMoreData is true',
-    path: ['lastSeenDeviceId'],
-  });
+  .check(
+    z.refine((page) => !page.hasMoreData || page.lastSeenDeviceId !== '', {
+      error: 'lastSeenDeviceId is required when hasMoreData is true',
+      path: ['lastSeenDeviceId'],
+    }),
+  );
 
 const expiresInSeconds = z.union([
-  z.number().positive(),
-  z
-    .string()
-    .regex(/^[0-9]+$/)
-    .transform(Number),
+  z.number().check(z.positive()),
+  z.pipe(z.string().check(z.regex(/^[0-9]+$/)), z.transform(Number)),
 ]);
 
 export const tokenAnswerSchema = z.object({
-  access_token: z.string().min(1),
-  expires_in: expiresInSeconds.optional(),
+  access_token: z.string().check(z.minLength(1)),
+  expires_in: z.optional(expiresInSeconds),
 });
 
-export const loginAnswerSchema = z.object({ sessionToken: z.string().min(1) });
+export const loginAnswerSchema = z.object({ sessionToken: z.string().check(z.minLength(1)) });
 
 /** Parses and validates a 2xx body; anything but the documented JSON is a 'malformed' failure. */
-export function parseAnswer<T>(text: string, schema: z.ZodType<T>, what: string): T {
+export function parseAnswer<T>(text: string, schema: z.ZodMiniType<T>, what: string): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new ThingSpaceError('malformed', `ThingSpace ${what} answer is not valid JSON`);
   }
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, IN_ENGLISH);
   if (!result.success) {
     // Paths and expectations only: zod issues do not carry the offending values.
     const issue = result.error.issues[0];

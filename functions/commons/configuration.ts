@@ -4,8 +4,9 @@
  * turn an environment into the typed configuration the composition roots pass on. Nothing else reads
  * the environment for them, and nothing writes it.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { parseCredentialsJson, type ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
+import { IN_ENGLISH } from '../../adapters/zod-english';
 import type { CallbackCredentials } from '../../domain/callback-payload';
 import { parseFullResyncDays } from '../../domain/fleet-selection';
 
@@ -146,40 +147,52 @@ export interface LocalConfig {
 type Environment = Readonly<Record<string, string | undefined>>;
 
 /** Unset and empty are the same: `FOO= npm start` unsets FOO. */
-const optional = z
-  .string()
-  .optional()
-  .transform((value) => (value === '' ? undefined : value));
+const optional = z.pipe(
+  z.optional(z.string()),
+  z.transform((value: string | undefined) => (value === '' ? undefined : value)),
+);
 
-const positiveWhole = optional.transform((value, context) => {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (Number.isInteger(number) && number > 0) return number;
-  context.addIssue({ code: 'custom', message: 'must be a positive whole number' });
+/** Why the variable cannot be used, as its issue: `message` never quotes the value (credentials). */
+function refuse(payload: z.core.ParsePayload, message: string): never {
+  payload.issues.push({ code: 'custom', message, input: payload.value });
   return z.NEVER;
-});
+}
+
+const positiveWhole = z.pipe(
+  optional,
+  z.transform((value: string | undefined, payload) => {
+    if (value === undefined) return undefined;
+    const number = Number(value);
+    if (Number.isInteger(number) && number > 0) return number;
+    return refuse(payload, 'must be a positive whole number');
+  }),
+);
 
 function port(fallback: number) {
-  return optional.transform((value, context) => {
-    if (value === undefined) return fallback;
-    const number = Number(value);
-    if (Number.isInteger(number) && number >= 0 && number <= 65535) return number;
-    context.addIssue({ code: 'custom', message: `must be a port number, not "${value}"` });
-    return z.NEVER;
-  });
+  return z.pipe(
+    optional,
+    z.transform((value: string | undefined, payload) => {
+      if (value === undefined) return fallback;
+      const number = Number(value);
+      if (Number.isInteger(number) && number >= 0 && number <= 65535) return number;
+      return refuse(payload, `must be a port number, not "${value}"`);
+    }),
+  );
 }
 
 /** Parsed by `parse`, whose message never quotes the value (credentials). */
 function parsedWith<T>(parse: (text: string) => T) {
-  return optional.transform((value, context): T | undefined => {
-    if (value === undefined) return undefined;
-    try {
-      return parse(value);
-    } catch (error) {
-      context.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
+  return z.pipe(
+    optional,
+    z.transform((value: string | undefined, payload): T | undefined => {
+      if (value === undefined) return undefined;
+      try {
+        return parse(value);
+      } catch (error) {
+        return refuse(payload, (error as Error).message);
+      }
+    }),
+  );
 }
 
 function parseCallbackCredentialsJson(text: string): CallbackCredentials {
@@ -218,14 +231,16 @@ const serviceSchema = z.object({
   [ENV.SYNC_DLQ_URL]: optional,
   [ENV.DISCOVERY_QUEUE_URL]: optional,
   [ENV.DISCOVERY_DLQ_URL]: optional,
-  [ENV.FULL_RESYNC_DAYS]: optional.transform((value, context) => {
-    try {
-      return parseFullResyncDays(value, ENV.FULL_RESYNC_DAYS);
-    } catch (error) {
-      context.addIssue({ code: 'custom', message: (error as Error).message.replace(`${ENV.FULL_RESYNC_DAYS} `, '') });
-      return z.NEVER;
-    }
-  }),
+  [ENV.FULL_RESYNC_DAYS]: z.pipe(
+    optional,
+    z.transform((value: string | undefined, payload) => {
+      try {
+        return parseFullResyncDays(value, ENV.FULL_RESYNC_DAYS);
+      } catch (error) {
+        return refuse(payload, (error as Error).message.replace(`${ENV.FULL_RESYNC_DAYS} `, ''));
+      }
+    }),
+  ),
   [ENV.EVENT_BUS_NAME]: optional,
 });
 
@@ -234,10 +249,12 @@ const localSchema = z.object({
   [ENV.HOST]: optional,
   [ENV.DATA_DIR]: optional,
   [ENV.SIMULATOR_PORT]: port(0),
-  [ENV.LOG_FORMAT]: optional.pipe(z.enum(['text', 'json'], { error: 'must be text or json' }).optional()),
-  [ENV.EVENTS_WEBHOOK_URL]: optional.refine((value) => value === undefined || /^https?:$/.test(protocolOf(value)), {
-    error: 'must be an http(s) URL',
-  }),
+  [ENV.LOG_FORMAT]: z.pipe(optional, z.optional(z.enum(['text', 'json'], { error: 'must be text or json' }))),
+  [ENV.EVENTS_WEBHOOK_URL]: optional.check(
+    z.refine((value: string | undefined) => value === undefined || /^https?:$/.test(protocolOf(value)), {
+      error: 'must be an http(s) URL',
+    }),
+  ),
   [ENV.POWERTOOLS_LOG_LEVEL]: optional,
 });
 
@@ -250,8 +267,8 @@ function protocolOf(url: string): string {
 }
 
 /** Every problem, one sentence each: `NAME what is wrong` (never the value of a credential). */
-function parsed<T extends z.ZodType>(schema: T, env: Environment): z.output<T> {
-  const result = schema.safeParse(env);
+function parsed<T extends z.ZodMiniType>(schema: T, env: Environment): z.output<T> {
+  const result = schema.safeParse(env, IN_ENGLISH);
   if (result.success) return result.data;
   throw new ConfigurationError(
     result.error.issues

@@ -4,25 +4,29 @@
  * them all, from the one table below, with each body's JSON schema and an example.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { IN_ENGLISH } from '../../adapters/zod-english';
 import { errorBody, readBody, sendJson } from './http-util';
 import type { ThingSpaceSimulator } from './simulator';
 import type { FaultAction } from './types';
 
+const httpStatus = z.number().check(z.int(), z.minimum(100), z.maximum(599));
 const faultAction = z.union([
   z.object({
     kind: z.literal('status'),
-    status: z.number().int().min(100).max(599),
-    body: z.unknown().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
+    status: httpStatus,
+    body: z.optional(z.unknown()),
+    headers: z.optional(z.record(z.string(), z.string())),
   }),
-  z.object({ kind: z.literal('delay'), delayMs: z.number().min(0) }),
+  z.object({ kind: z.literal('delay'), delayMs: z.number().check(z.minimum(0)) }),
   z.object({ kind: z.literal('hang') }),
   z.object({ kind: z.literal('truncated') }),
   z.object({ kind: z.literal('wrong-shape') }),
   z.object({ kind: z.literal('echo-tokens') }),
-]) satisfies z.ZodType<FaultAction>;
-const count = z.number().int().min(1).default(1).describe('how many FOTA calls it applies to');
+]) satisfies z.ZodMiniType<FaultAction>;
+const count = z
+  ._default(z.number().check(z.int(), z.minimum(1)), 1)
+  .check(z.describe('how many FOTA calls it applies to'));
 const record = z.object({
   deviceId: z.string(),
   id: z.string(),
@@ -34,9 +38,9 @@ const record = z.object({
   status: z.string(),
   reason: z.string(),
 });
-const recordKey = z.object({ account: z.string(), deviceId: z.string(), id: z.string() });
+const recordKeyShape = { account: z.string(), deviceId: z.string(), id: z.string() };
 
-interface Switch<Schema extends z.ZodType = z.ZodType> {
+interface Switch<Schema extends z.ZodMiniType = z.ZodMiniType> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   name: string;
   description: string;
@@ -47,7 +51,7 @@ interface Switch<Schema extends z.ZodType = z.ZodType> {
 }
 
 /** Keeps each entry's example and handler typed against its own schema. */
-function define<Schema extends z.ZodType>(entry: Switch<Schema>): Switch {
+function define<Schema extends z.ZodMiniType>(entry: Switch<Schema>): Switch {
   return entry as unknown as Switch;
 }
 
@@ -104,9 +108,9 @@ export const SWITCHES: readonly Switch[] = [
     description: 'the next FOTA calls answer with this HTTP status (and body)',
     body: z.strictObject({
       count,
-      status: z.number().int().min(100).max(599),
-      body: z.unknown().optional(),
-      retryAfterSeconds: z.number().min(0).optional(),
+      status: httpStatus,
+      body: z.optional(z.unknown()),
+      retryAfterSeconds: z.optional(z.number().check(z.minimum(0))),
     }),
     example: { count: 8, status: 503 },
     run: (s, input) =>
@@ -117,8 +121,8 @@ export const SWITCHES: readonly Switch[] = [
     name: 'slow',
     description: 'the next FOTA calls answer after delayMs, or never (hang: true) until the client times out',
     body: z
-      .strictObject({ count, delayMs: z.number().min(0).optional(), hang: z.boolean().optional() })
-      .refine((input) => input.delayMs !== undefined || input.hang === true, 'give delayMs or "hang": true'),
+      .strictObject({ count, delayMs: z.optional(z.number().check(z.minimum(0))), hang: z.optional(z.boolean()) })
+      .check(z.refine((input) => input.delayMs !== undefined || input.hang === true, 'give delayMs or "hang": true')),
     example: { count: 1, delayMs: 3000 },
     run: (s, input) => (input.hang ? s.hangNext(input.count) : s.slowNext(input.count, input.delayMs ?? 0)),
   }),
@@ -135,7 +139,7 @@ export const SWITCHES: readonly Switch[] = [
     method: 'POST',
     name: 'faults',
     description: 'queue any fault action (status, delay, hang, truncated, wrong-shape), optionally for one device',
-    body: z.strictObject({ action: faultAction, count, deviceId: z.string().optional() }),
+    body: z.strictObject({ action: faultAction, count, deviceId: z.optional(z.string()) }),
     example: { action: { kind: 'status', status: 429 }, count: 2, deviceId: DEMO_DEVICE },
     run: (s, input) => s.injectFault(input.action, input.count, input.deviceId),
   }),
@@ -151,7 +155,7 @@ export const SWITCHES: readonly Switch[] = [
     method: 'PUT',
     name: 'device-fault',
     description: 'every FOTA call for this device gets the action until it is set to null',
-    body: z.strictObject({ deviceId: z.string(), action: faultAction.nullable() }),
+    body: z.strictObject({ deviceId: z.string(), action: z.nullable(faultAction) }),
     example: { deviceId: DEMO_DEVICE, action: { kind: 'status', status: 500 } },
     run: (s, input) => s.setDeviceFault(input.deviceId, input.action ?? undefined),
   }),
@@ -159,7 +163,7 @@ export const SWITCHES: readonly Switch[] = [
     method: 'PUT',
     name: 'latency',
     description: 'added to every FOTA answer',
-    body: z.strictObject({ latencyMs: z.number().min(0) }),
+    body: z.strictObject({ latencyMs: z.number().check(z.minimum(0)) }),
     example: { latencyMs: 50 },
     run: (s, input) => s.setLatency(input.latencyMs),
   }),
@@ -191,7 +195,7 @@ export const SWITCHES: readonly Switch[] = [
     method: 'PATCH',
     name: 'record',
     description: 'change fields of one live record (e.g. a failed upgrade reported as successful later)',
-    body: recordKey.extend({ changes: record.partial() }).strict(),
+    body: z.strictObject({ ...recordKeyShape, changes: z.partial(record) }),
     example: {
       account: DEMO_ACCOUNT,
       deviceId: DEMO_DEVICE,
@@ -204,7 +208,7 @@ export const SWITCHES: readonly Switch[] = [
     method: 'DELETE',
     name: 'record',
     description: 'remove one live record (as if it left the six-month window)',
-    body: recordKey.strict(),
+    body: z.strictObject(recordKeyShape),
     example: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE, id: 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d' },
     run: (s, input) => ({ removed: s.removeRecord(input.account, input.deviceId, input.id) }),
   }),
@@ -212,7 +216,7 @@ export const SWITCHES: readonly Switch[] = [
     method: 'PUT',
     name: 'live-since',
     description: 'upgrades that started before this day (YYYY-MM-DD) leave the live answer; null shows all again',
-    body: z.strictObject({ account: z.string(), since: z.string().nullable() }),
+    body: z.strictObject({ account: z.string(), since: z.nullable(z.string()) }),
     example: { account: DEMO_ACCOUNT, since: '2025-04-01' },
     run: (s, input) => s.setLiveSince(input.account, input.since ?? undefined),
   }),
@@ -222,8 +226,8 @@ export const SWITCHES: readonly Switch[] = [
     description: 'add an account of generated devices (deterministic 15-digit ids and histories)',
     body: z.strictObject({
       account: z.string(),
-      size: z.number().int().min(0),
-      recordsPerDevice: z.number().int().min(0),
+      size: z.number().check(z.int(), z.minimum(0)),
+      recordsPerDevice: z.number().check(z.int(), z.minimum(0)),
     }),
     example: { account: '0000000001-00001', size: 1000, recordsPerDevice: 3 },
     run: (s, input) => {
@@ -245,7 +249,7 @@ function switchListing() {
 }
 
 /** A zod failure as one readable line: `status: expected number, received undefined; count: ...`. */
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
     .join('; ');
@@ -300,7 +304,7 @@ export async function handleControl(
       );
       return;
     }
-    const parsed = entry.body.safeParse(json);
+    const parsed = entry.body.safeParse(json, IN_ENGLISH);
     if (!parsed.success) {
       sendJson(
         response,

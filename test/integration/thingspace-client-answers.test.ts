@@ -314,3 +314,63 @@ describe('ThingSpace client device list', () => {
     expect(changed.devices?.[0]?.firmware).not.toBe(entry?.firmware);
   });
 });
+
+describe('ThingSpace client malformed answers', () => {
+  it.each([
+    [
+      'a token answer with an empty access_token',
+      'token',
+      { access_token: '' },
+      'ThingSpace token answer is not the documented shape at access_token: Too small: expected string to have >=1 characters',
+    ],
+    [
+      'a token answer with an expires_in that is not a number of seconds',
+      'token',
+      { access_token: 'token-1', expires_in: '1h' },
+      'ThingSpace token answer is not the documented shape at expires_in: Invalid input',
+    ],
+    [
+      'a login answer with a null sessionToken',
+      'login',
+      { sessionToken: null },
+      'ThingSpace login answer is not the documented shape at sessionToken: Invalid input: expected string, received null',
+    ],
+    [
+      'a history answer that is an object',
+      'fota',
+      { data: [] },
+      'ThingSpace history answer is not the documented shape: Invalid input: expected array, received object',
+    ],
+  ] as const)(
+    'says where and how %s breaks the documented shape, without its values',
+    async (_, answer, body, message) => {
+      // Prepare
+      const { client, thingspace } = await scriptedClient();
+      const reply = { status: 200, body };
+      if (answer === 'token') thingspace.tokenReplies.push(reply);
+      else if (answer === 'login') thingspace.loginReplies.push(reply);
+      else thingspace.fotaDefault = reply;
+
+      // Act
+      const failure = await failureOf(client.getDeviceHistory(DEVICE));
+
+      // Assess
+      expect(failure.failure).toBe('malformed');
+      expect(failure.message).toBe(message);
+    },
+  );
+
+  it('says which device list field is wrong and what it should be', async () => {
+    // Prepare
+    const { client, thingspace } = await scriptedClient();
+    thingspace.fotaDefault = { status: 200, body: { hasMoreData: 'no', deviceList: [] } };
+
+    // Act
+    const failure = await failureOf(client.listDevices(DEVICE.account, '0'));
+
+    // Assess
+    expect(failure.message).toBe(
+      'ThingSpace device list answer is not the documented shape at hasMoreData: Invalid input: expected boolean, received string',
+    );
+  });
+});
