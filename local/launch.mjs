@@ -71,8 +71,8 @@ if (!existsSync(bundle)) {
     banner: {
       js: "import { createRequire as __launchCreateRequire } from 'node:module'; const require = __launchCreateRequire(import.meta.url);",
     },
-    // A map beside the bundle (read only with --enable-source-maps or by a profile summary), so a
-    // stack trace or a CPU profile can name the TypeScript source.
+    // A map beside the bundle (read on the first logged stack by functions/commons/source-mapped-stacks.ts,
+    // or by a profile summary), so a stack trace or a CPU profile can name the TypeScript source.
     sourcemap: 'linked',
     logLevel: 'error',
     // Powertools' Tracer never traces outside Lambda, yet loading the X-Ray SDK in its automatic mode
