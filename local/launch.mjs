@@ -5,8 +5,8 @@
  * Plain JavaScript on purpose: it must run before anything is compiled.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -50,13 +50,12 @@ const bundle = join(OUT_DIR, `${entry}.${stamp}.mjs`);
 if (!existsSync(bundle)) {
   const { build } = await import('esbuild');
   mkdirSync(OUT_DIR, { recursive: true });
-  // Written aside (under the name it will have, which its map comment names) and renamed, so two
-  // starts building at once never load a half-written bundle.
-  const aside = join(OUT_DIR, `.${process.pid}.tmp`);
-  const fileName = `${entry}.${stamp}.mjs`;
-  await build({
+  // Built for its own path (which its map comment names and its map's sources are relative to), then
+  // written aside and renamed, so two starts building at once never load a half-written bundle.
+  const { outputFiles } = await build({
     entryPoints: [join(ROOT, 'local', `${entry}.ts`)],
-    outfile: join(aside, fileName),
+    outfile: bundle,
+    write: false,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -80,9 +79,14 @@ if (!existsSync(bundle)) {
     // Manual mode, fixed in the bundle, installs none (and writes nothing into process.env).
     define: { 'process.env.AWS_XRAY_MANUAL_MODE': '"true"' },
   });
-  renameSync(join(aside, `${fileName}.map`), `${bundle}.map`);
-  renameSync(join(aside, fileName), bundle);
-  rmSync(aside, { recursive: true, force: true });
+  // The map first: a start that finds the bundle finds its map.
+  for (const path of [`${bundle}.map`, bundle]) {
+    const output = outputFiles.find((file) => file.path === path);
+    if (!output) throw new Error(`launch: esbuild built no ${path}`);
+    const aside = join(OUT_DIR, `.${process.pid}.${basename(path)}`);
+    writeFileSync(aside, output.contents);
+    renameSync(aside, path);
+  }
   for (const name of readdirSync(OUT_DIR)) {
     const file = join(OUT_DIR, name);
     if (name.startsWith(`${entry}.`) && file !== bundle && file !== `${bundle}.map` && !name.startsWith('.')) {
