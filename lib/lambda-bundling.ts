@@ -39,9 +39,9 @@ export const EXTERNAL_MODULES: readonly string[] = [
 ];
 
 /**
- * Source maps carry mappings only, not a copy of every source file: Node needs just the mappings to
- * rewrite stack traces, and with `--enable-source-maps` it reads and parses the whole map at load, so
- * the sources' text (two thirds of the map) would only slow every cold start.
+ * Source maps carry mappings only, not a copy of every source file: stack traces need just the mappings
+ * (functions/commons/source-mapped-stacks.ts reads the map for the first stack that needs it), so the
+ * sources' text (two thirds of the map) would only slow that read and enlarge the asset.
  */
 const SOURCES_CONTENT = false;
 

@@ -74,8 +74,9 @@ export class ServiceFunction extends Construct {
       role,
       recursiveLoop: props.recursiveLoop,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      // No NODE_OPTIONS=--enable-source-maps: it parses the whole source map on every cold start, while
+      // functions/commons/source-mapped-stacks.ts reads it only for the first stack that needs it.
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         [ENV.POWERTOOLS_SERVICE_NAME]: POWERTOOLS_SERVICE_NAME,
         [ENV.POWERTOOLS_METRICS_NAMESPACE]: POWERTOOLS_METRICS_NAMESPACE,
         [ENV.POWERTOOLS_LOG_LEVEL]: props.logLevel,

@@ -6,9 +6,9 @@
  * Plain JavaScript on purpose: it must run before anything is compiled.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -57,12 +57,12 @@ async function bundleFor(entry, stamp) {
   if (existsSync(bundle)) return bundle;
   const { build } = await import('esbuild');
   mkdirSync(OUT_DIR, { recursive: true });
-  // Written aside (under the name it will have, which its map comment names) and renamed, so two
-  // starts building at once never load a half-written bundle.
-  const aside = join(OUT_DIR, `.${process.pid}.tmp`);
-  await build({
+  // Built for its own path (which its map comment names and its map's sources are relative to), then
+  // written aside and renamed, so two starts building at once never load a half-written bundle.
+  const { outputFiles } = await build({
     entryPoints: [join(ROOT, 'local', `${entry}.ts`)],
-    outfile: join(aside, fileName),
+    outfile: bundle,
+    write: false,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -77,8 +77,8 @@ async function bundleFor(entry, stamp) {
     banner: {
       js: "import { createRequire as __launchCreateRequire } from 'node:module'; const require = __launchCreateRequire(import.meta.url);",
     },
-    // A map beside the bundle (read only with --enable-source-maps or by a profile summary), so a
-    // stack trace or a CPU profile can name the TypeScript source.
+    // A map beside the bundle (read on the first logged stack by functions/commons/source-mapped-stacks.ts,
+    // or by a profile summary), so a stack trace or a CPU profile can name the TypeScript source.
     sourcemap: 'linked',
     logLevel: 'error',
     // Powertools' Tracer never traces outside Lambda, yet loading the X-Ray SDK in its automatic mode
@@ -86,9 +86,14 @@ async function bundleFor(entry, stamp) {
     // Manual mode, fixed in the bundle, installs none (and writes nothing into process.env).
     define: { 'process.env.AWS_XRAY_MANUAL_MODE': '"true"' },
   });
-  renameSync(join(aside, `${fileName}.map`), `${bundle}.map`);
-  renameSync(join(aside, fileName), bundle);
-  rmSync(aside, { recursive: true, force: true });
+  // The map first: a start that finds the bundle finds its map.
+  for (const path of [`${bundle}.map`, bundle]) {
+    const output = outputFiles.find((file) => file.path === path);
+    if (!output) throw new Error(`launch: esbuild built no ${path}`);
+    const aside = join(OUT_DIR, `.${process.pid}.${basename(path)}`);
+    writeFileSync(aside, output.contents);
+    renameSync(aside, path);
+  }
   for (const name of readdirSync(OUT_DIR)) {
     const file = join(OUT_DIR, name);
     // This Node's older bundles of the entry, and those named before bundles were per Node major.

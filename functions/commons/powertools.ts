@@ -6,6 +6,10 @@ import { type LogFormatter, Logger } from '@aws-lambda-powertools/logger';
 import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { installSourceMappedStacks } from './source-mapped-stacks';
+
+// Here because every handler loads this module before it logs anything.
+installSourceMappedStacks();
 
 type MetricsOptions = NonNullable<ConstructorParameters<typeof Metrics>[0]>;
 
