@@ -2,14 +2,14 @@
  * Sections 1 and 2: the npm start server (its own process, embedded dynalite inside it) in front of
  * the simulator (its own process, answering FOTA calls after 50 ms).
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import type autocannon from 'autocannon';
 import { DEMO_ACCOUNT, DEMO_CREDENTIALS, DEMO_DEVICE_WITH_FAILURE } from '../local/thingspace-simulator';
 import { SyntheticFleet } from '../local/thingspace-simulator/synthetic-fleet';
 import { START_UP_STAGE, type StageRow, summarizeStages } from './cpu-profile-summary';
-import { peakRssMb } from './lib/children';
+import { peakRssMb, type StartedChild } from './lib/children';
 import {
   baselineRoot,
   PROJECT_ROOT,
@@ -21,7 +21,7 @@ import {
   startSimulatorProcess,
 } from './lib/environment';
 import { runLoad } from './lib/load';
-import { percentile, round } from './lib/stats';
+import { median, percentile, round } from './lib/stats';
 import { fotaHeaders } from './lib/thingspace-tokens';
 
 interface SideComparison {
@@ -61,6 +61,15 @@ export interface StageBreakdown {
   stages: StageRow[];
 }
 
+/** Wall-clock stages of a warm history request (median ms), npm start's server beside a forwarding process. */
+export interface WallStages {
+  requests: number;
+  simulatorLatencyMs: number;
+  rows: { stage: string; serviceMs: number; proxyMs: number | undefined }[];
+  /** When the archive Query starts after the request arrives, how long it takes, and how often it is answered before ThingSpace. */
+  query: { startsAfterMs: number; takesMs: number; answeredFirstPercent: number };
+}
+
 export interface ConcurrencyResult {
   connections: number;
   durationS: number;
@@ -83,6 +92,7 @@ export interface ConcurrencyResult {
 export interface HttpServiceResults {
   warm: WarmOverheadResult;
   stages?: StageBreakdown;
+  wallStages?: WallStages;
   concurrency: ConcurrencyResult;
 }
 
@@ -202,9 +212,10 @@ export async function measureHttpService(log: (line: string) => void): Promise<H
         await store.stop();
       }
       // Stopped first: the profiled server gets the machine to itself, as much as a shared one allows.
+      const wallStages = await measureWallStages(simulator.url, log);
       const stages = await measureStages(simulator, log);
       const concurrency = await measureConcurrency(service, simulator.url, log);
-      return { warm, stages, concurrency };
+      return { warm, stages, wallStages, concurrency };
     } finally {
       await service.stop();
     }
@@ -222,6 +233,106 @@ function newestStartBundle(root: string): string | undefined {
     .filter((name) => new RegExp(`^start\\.node${process.versions.node.split('.')[0]}\\.[0-9a-f]+\\.mjs$`).test(name))
     .map((name) => path.join(dir, name));
   return bundles.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+const STAGE_TIMER = path.join(PROJECT_ROOT, 'bench/lib/stage-timer.mjs');
+
+interface TimedRequest {
+  start: number;
+  finish: number;
+  calls: { path: string; start: number; answered?: number }[];
+}
+
+/** Asks a process started with the stage timer for its marks, and stops it. */
+async function stageMarks(child: StartedChild, file: string) {
+  child.child.kill('SIGUSR2');
+  for (let waited = 0; waited < 5_000 && !existsSync(file); waited += 50)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  await child.stop();
+  if (!existsSync(file)) throw new Error(`no stage marks in ${file}`);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TimedRequest);
+}
+
+/**
+ * Where a warm history request's wall time goes (issue 14's per-stage timer): npm start's server and the
+ * forwarding process, each with bench/lib/stage-timer.mjs preloaded (Node's HTTP diagnostics channels;
+ * nothing in the service is instrumented), the 10-record device asked sequentially of both, interleaved.
+ */
+async function measureWallStages(simulatorUrl: string, log: (line: string) => void): Promise<WallStages> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fota-bench-wall-'));
+  const files = { service: path.join(dir, 'service.jsonl'), proxy: path.join(dir, 'proxy.jsonl') };
+  const timed = (file: string) => ({ nodeArgs: ['--import', STAGE_TIMER], env: { STAGE_TIMER_FILE: file } });
+  try {
+    const service = await startServiceProcess({
+      thingspaceUrl: simulatorUrl,
+      credentials: JSON.stringify(DEMO_CREDENTIALS),
+      dataDir: path.join(dir, 'data'),
+      name: 'timed npm start server',
+      ...timed(files.service),
+    });
+    const proxy = await startForwardingProxy(simulatorUrl, timed(files.proxy));
+    const headers = await fotaHeaders(simulatorUrl, DEMO_CREDENTIALS);
+    const tenPath = `/reports/${DEMO_ACCOUNT}/devices/${TEN_RECORD_DEVICE}`;
+    const sides = [{ url: `${service.url}${tenPath}` }, { url: `${proxy.url}/api/fota/v1${tenPath}`, headers }];
+    let serviceMarks: TimedRequest[];
+    let proxyMarks: TimedRequest[];
+    try {
+      for (const side of sides) await sequential({ ...side, amount: WARM_UP_REQUESTS });
+      for (let round = 0; round * WARM_ROUND < WARM_REQUESTS_PER_SIDE; round += 1)
+        for (const side of round % 2 ? [...sides].reverse() : sides) await sequential({ ...side, amount: WARM_ROUND });
+    } finally {
+      serviceMarks = await stageMarks(service, files.service);
+      proxyMarks = await stageMarks(proxy, files.proxy);
+    }
+    const measured = (marks: TimedRequest[]) =>
+      marks.slice(WARM_UP_REQUESTS).map((request) => {
+        const upstream = request.calls.find((call) => call.path.startsWith('/api/fota/v1/reports/'))!;
+        const store = request.calls.find((call) => !call.path.startsWith('/api/'));
+        return { ...request, upstream, store };
+      });
+    const onService = measured(serviceMarks);
+    const onProxy = measured(proxyMarks);
+    const stage = (name: string, of: (request: (typeof onService)[number]) => number) => ({
+      stage: name,
+      serviceMs: round(median(onService.map(of)), 3),
+      proxyMs: round(median(onProxy.map(of)), 3),
+    });
+    const withStore = onService.filter((request) => request.store?.answered !== undefined);
+    const result: WallStages = {
+      requests: onService.length,
+      simulatorLatencyMs: SIMULATOR_LATENCY_MS,
+      rows: [
+        stage(
+          'request in → ThingSpace request sent (HTTP parse, event, middy and Powertools, token check)',
+          (r) => r.upstream.start - r.start,
+        ),
+        stage('ThingSpace request sent → its answer arrives', (r) => r.upstream.answered! - r.upstream.start),
+        stage(
+          'ThingSpace answer → response finished (read, screen, plan, merge, serialize, write)',
+          (r) => r.finish - r.upstream.answered!,
+        ),
+        stage('request in → response finished', (r) => r.finish - r.start),
+      ],
+      query: {
+        startsAfterMs: round(median(withStore.map((r) => r.store!.start - r.start)), 3),
+        takesMs: round(median(withStore.map((r) => r.store!.answered! - r.store!.start)), 3),
+        answeredFirstPercent: round(
+          (100 * withStore.filter((r) => r.store!.answered! < r.upstream.answered!).length) /
+            Math.max(1, onService.length),
+          1,
+        ),
+      },
+    };
+    log(
+      `wall stages: before upstream ${result.rows[0]!.serviceMs} ms (proxy ${result.rows[0]!.proxyMs}), after ${result.rows[2]!.serviceMs} ms (proxy ${result.rows[2]!.proxyMs}); Query answered first ${result.query.answeredFirstPercent}%`,
+    );
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**

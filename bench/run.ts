@@ -76,7 +76,7 @@ export function renderTables(results: BenchResults): string {
   ];
   const { http, coldStart, dynamodb, sync, archive } = results;
   if (http) {
-    const { warm, stages, concurrency } = http;
+    const { warm, stages, wallStages, concurrency } = http;
     const ten = warm.tenRecords;
     parts.push(
       `### 1. Warm overhead (simulator answers after ${warm.simulatorLatencyMs} ms; ${warm.requestsPerSide} sequential requests per side, interleaved; load ${warm.loadAverage.join(' ')})`,
@@ -124,6 +124,17 @@ export function renderTables(results: BenchResults): string {
         ],
       ),
     );
+    if (wallStages) {
+      const { query } = wallStages;
+      parts.push(
+        `### 1c. Wall time of a warm request, by stage (median of ${wallStages.requests} sequential requests for the 10-upgrade device, simulator latency ${wallStages.simulatorLatencyMs} ms; marks from Node's HTTP diagnostics channels, bench/lib/stage-timer.mjs)`,
+        table(
+          ['stage', 'npm start', 'forwarding process (floor)'],
+          wallStages.rows.map((row) => [row.stage, fmt(row.serviceMs, ' ms'), fmt(row.proxyMs, ' ms')]),
+        ),
+        `The archive Query starts ${query.startsAfterMs} ms after the request arrives and takes ${query.takesMs} ms; it is answered before ThingSpace in ${query.answeredFirstPercent}% of requests.`,
+      );
+    }
     if (stages) {
       parts.push(
         `### 1b. npm start's CPU per warm request, by stage (${stages.requests} sequential requests for the 10-upgrade device, simulator latency ${stages.simulatorLatencyMs} ms, one server under --cpu-prof; ${stages.cpuMsPerRequest} ms CPU per request in all)`,

@@ -62,6 +62,8 @@ export async function startServiceProcess(options: {
   root?: string;
   /** Node options for the server process (e.g. --cpu-prof). */
   nodeArgs?: readonly string[];
+  /** More environment for the server process. */
+  env?: NodeJS.ProcessEnv;
   name?: string;
 }): Promise<ServiceProcess> {
   const root = options.root ?? PROJECT_ROOT;
@@ -82,6 +84,7 @@ export async function startServiceProcess(options: {
         [ENV.DYNAMODB_ENDPOINT]: options.dynamoDbEndpoint ?? '',
         [ENV.TABLE_NAME]: options.dynamoDbEndpoint ? DEFAULT_TABLE_NAME : '',
         [ENV.LOG_FORMAT]: 'json',
+        ...options.env,
       },
     },
   );
@@ -94,15 +97,18 @@ export function baselineRoot(): string | undefined {
 }
 
 /** bench/lib/forwarding-proxy.mjs in front of `upstreamUrl`: one more hop that does nothing else. */
-export async function startForwardingProxy(upstreamUrl: string): Promise<StartedChild & { url: string }> {
+export async function startForwardingProxy(
+  upstreamUrl: string,
+  options: { nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<StartedChild & { url: string }> {
   const started = await startChild(
     process.execPath,
-    [path.join(PROJECT_ROOT, 'bench/lib/forwarding-proxy.mjs'), upstreamUrl],
+    [...(options.nodeArgs ?? []), path.join(PROJECT_ROOT, 'bench/lib/forwarding-proxy.mjs'), upstreamUrl],
     {
       cwd: PROJECT_ROOT,
       name: 'forwarding proxy',
       ready: /listening on (http:\/\/\S+)/,
-      env: process.env,
+      env: { ...process.env, ...options.env },
     },
   );
   return { ...started, url: started.match[1]! };
