@@ -4,6 +4,7 @@
  * measured bundle is byte-for-byte the bundle that gets deployed.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 
@@ -24,19 +25,25 @@ export const ESM_REQUIRE_SHIM =
   "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
 /**
- * Every package is bundled, so the SDK version is the one pinned in package-lock.json (not whatever the
- * runtime ships that month) and esbuild keeps only the clients and commands we import. The exception is
- * the credential providers the SDK's default chain imports only after `fromEnv` has failed: Lambda always
- * puts the function's role credentials in the environment, so they never load there, yet bundled they
- * (with the STS and SSO clients they need) were a sixth of every bundle for each cold start to compile.
- * `test/integration/lambda-bundle.test.ts` runs a bundle where none of them can be resolved.
+ * Nothing is external, not even `@aws-sdk/*`: the SDK version is then the one pinned in package-lock.json
+ * (not whatever the runtime ships that month), and esbuild keeps only the clients and commands we import.
  */
-export const EXTERNAL_MODULES: readonly string[] = [
+const EXTERNAL_MODULES: readonly string[] = [];
+
+/**
+ * The credential providers the SDK's default chain imports only after `fromEnv` has failed resolve to a
+ * stand-in that declines (functions/commons/credential-providers-not-bundled.ts): Lambda puts the role's
+ * keys in the environment, and bundled they (with the STS and SSO clients they use) were a sixth of every
+ * bundle for each cold start to compile. Left external instead, a chain that got past `fromEnv` (a
+ * container, an AWS_PROFILE) would stop at a missing module rather than reach the providers after them.
+ */
+export const STAND_IN_MODULES: readonly string[] = [
   '@aws-sdk/credential-provider-ini',
   '@aws-sdk/credential-provider-process',
   '@aws-sdk/credential-provider-sso',
   '@aws-sdk/credential-provider-web-identity',
 ];
+const STAND_IN = fileURLToPath(new URL('../functions/commons/credential-providers-not-bundled.ts', import.meta.url));
 
 /**
  * Source maps carry mappings only, not a copy of every source file: stack traces need just the mappings
@@ -54,6 +61,7 @@ export const lambdaBundlingOptions: BundlingOptions = {
   mainFields: [...BUNDLE_MAIN_FIELDS],
   banner: ESM_REQUIRE_SHIM,
   externalModules: [...EXTERNAL_MODULES],
+  esbuildArgs: Object.fromEntries(STAND_IN_MODULES.map((name) => [`--alias:${name}`, STAND_IN])),
 };
 
 /** The plain esbuild equivalent of `lambdaBundlingOptions` for one handler entry. */
@@ -71,5 +79,6 @@ export function esbuildOptionsFor(entry: string, outdir: string): BuildOptions {
     mainFields: [...BUNDLE_MAIN_FIELDS],
     banner: { js: ESM_REQUIRE_SHIM },
     external: [...EXTERNAL_MODULES],
+    alias: Object.fromEntries(STAND_IN_MODULES.map((name) => [name, STAND_IN])),
   };
 }
