@@ -230,7 +230,7 @@ export async function measureHttpService(log: (line: string) => void): Promise<H
 function newestStartBundle(root: string): string | undefined {
   const dir = path.join(root, '.build');
   const bundles = readdirSync(dir)
-    .filter((name) => new RegExp(`^start\\.node${process.versions.node.split('.')[0]}\\.[0-9a-f]+\\.mjs$`).test(name))
+    .filter((name) => name.startsWith(`start.node${process.versions.node}.`) && /\.[0-9a-f]+\.mjs$/.test(name))
     .map((name) => path.join(dir, name));
   return bundles.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }

@@ -9,15 +9,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { basename, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ROOT = resolve(import.meta.dirname, '..');
+// import.meta.dirname is Node 20.11+; engines allows any 20.
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const ENTRIES = ['start', 'sync'];
 /** What the local entries import; a change to any .ts file in them (or to the lock file) rebuilds. */
 const SOURCE_DIRS = ['local', 'functions', 'adapters', 'domain', 'services'];
 const OUT_DIR = join(ROOT, '.build');
-/** Bundles are per Node major (their syntax target), so two Node versions on one checkout keep one each. */
 const NODE_MAJOR = process.versions.node.split('.')[0];
+/** Bundles are per Node version (their syntax target is its major), so two Nodes on one checkout keep one each. */
+const NODE_TAG = `node${process.versions.node}`;
+/** V8's compiled code for the bundles (Node 22+), dropped with every rebuild: its entries are per bundle path. */
+const COMPILE_CACHE_DIR = join(OUT_DIR, 'compile-cache');
 
 const command = process.argv[2];
 if (command !== 'build' && !ENTRIES.includes(command)) {
@@ -51,7 +55,7 @@ function sourceStamp() {
 
 /** The entry's bundle for these sources and this Node, built (and older ones removed) if missing. */
 async function bundleFor(entry, stamp) {
-  const prefix = `${entry}.node${NODE_MAJOR}.`;
+  const prefix = `${entry}.${NODE_TAG}.`;
   const fileName = `${prefix}${stamp}.mjs`;
   const bundle = join(OUT_DIR, fileName);
   if (existsSync(bundle)) return bundle;
@@ -78,8 +82,10 @@ async function bundleFor(entry, stamp) {
       js: "import { createRequire as __launchCreateRequire } from 'node:module'; const require = __launchCreateRequire(import.meta.url);",
     },
     // A map beside the bundle (read on the first logged stack by functions/commons/source-mapped-stacks.ts,
-    // or by a profile summary), so a stack trace or a CPU profile can name the TypeScript source.
+    // or by a profile summary), so a stack trace or a CPU profile can name the TypeScript source. Mappings
+    // only: the sources' text would triple what that first stack has to parse.
     sourcemap: 'linked',
+    sourcesContent: false,
     logLevel: 'error',
     // Powertools' Tracer never traces outside Lambda, yet loading the X-Ray SDK in its automatic mode
     // installs async hooks that track every promise: about a tenth of the server's CPU per request.
@@ -96,24 +102,25 @@ async function bundleFor(entry, stamp) {
   }
   for (const name of readdirSync(OUT_DIR)) {
     const file = join(OUT_DIR, name);
-    // This Node's older bundles of the entry, and those named before bundles were per Node major.
+    // This Node's older bundles of the entry, and those named before bundles were per Node version.
     const older = name.startsWith(prefix) || (name.startsWith(`${entry}.`) && !/^[a-z]+\.node\d+\./.test(name));
     if (older && file !== bundle && file !== `${bundle}.map`) rmSync(file, { force: true });
   }
+  rmSync(COMPILE_CACHE_DIR, { recursive: true, force: true });
   return bundle;
 }
 
-const stamp = sourceStamp();
 if (command === 'build') {
   try {
+    const stamp = sourceStamp();
     for (const entry of ENTRIES) await bundleFor(entry, stamp);
   } catch (error) {
-    // Only a head start: the first npm start builds (and reports) it again.
+    // Only a head start, never a reason for `npm ci` to fail: the first npm start builds (and reports) it.
     process.stderr.write(`launch: could not build ahead (npm start will try again): ${error.message}\n`);
   }
 } else {
-  const bundle = await bundleFor(command, stamp);
+  const bundle = await bundleFor(command, sourceStamp());
   // Node 22+ keeps V8's compiled code for the bundle between starts; Node 20 has no compile cache.
-  module.enableCompileCache?.(join(OUT_DIR, 'compile-cache'));
+  module.enableCompileCache?.(COMPILE_CACHE_DIR);
   await import(pathToFileURL(bundle).href);
 }

@@ -143,11 +143,20 @@ function sourceMapOf(fileName: string): SourceMap | null {
   let map: SourceMap | null;
   try {
     map = readSourceMap(fileName);
-  } catch {
+  } catch (error) {
+    // Out of file handles, or of stack: this stack goes unmapped, the next one tries again.
+    if (isPassing(error)) return null;
     map = null;
   }
   maps.set(fileName, map);
   return map;
+}
+
+/** A failure of the moment, not of the file or its map (missing, unreadable, not a map). */
+function isPassing(error: unknown): boolean {
+  if (error instanceof RangeError) return true;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'ENOMEM';
 }
 
 function readSourceMap(fileName: string): SourceMap | null {

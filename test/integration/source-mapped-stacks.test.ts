@@ -16,6 +16,7 @@ const workDir = mkdtempSync(path.join(tmpdir(), 'fota-stacks-'));
 const bundleDir = path.join(workDir, 'bundle');
 const childScript = path.join(workDir, 'invoke.mjs');
 const eventFile = path.join(workDir, 'event.json');
+const outOfHandlesScript = path.join(workDir, 'invoke-out-of-handles.mjs');
 
 const CHILD = `
 import { readFileSync } from 'node:fs';
@@ -31,6 +32,30 @@ const result = await handler(JSON.parse(readFileSync(eventFile, 'utf8')), contex
 process.stdout.write('@@status ' + result.statusCode + '\\n');
 `;
 
+// The same, twice, in a process whose first read of a source map fails for want of file handles.
+const CHILD_OUT_OF_HANDLES = `
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { pathToFileURL } from 'node:url';
+const readFileSync = fs.readFileSync;
+let refused = false;
+fs.readFileSync = (file, ...rest) => {
+  if (!refused && String(file).endsWith('.map')) {
+    refused = true;
+    throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+  }
+  return readFileSync(file, ...rest);
+};
+syncBuiltinESMExports();
+const [bundle, eventFile] = process.argv.slice(2);
+const { handler } = await import(pathToFileURL(bundle).href);
+const context = { functionName: 'fota-history-test', awsRequestId: 'test', getRemainingTimeInMillis: () => 28000 };
+for (let attempt = 0; attempt < 2; attempt += 1) {
+  const result = await handler(JSON.parse(readFileSync(eventFile, 'utf8')), context);
+  process.stdout.write('@@status ' + result.statusCode + '\\n');
+}
+`;
+
 interface LoggedError {
   name: string;
   location: string;
@@ -38,11 +63,14 @@ interface LoggedError {
   stack: string;
 }
 
-/** Runs the bundle in `dir` once; its answer's status and the error it logged. */
-async function invokeBundle(dir: string): Promise<{ status: string | undefined; error: LoggedError | undefined }> {
+/** Runs the bundle in `dir` (with `script`, by default once); its answer's status and the errors it logged. */
+async function invokeBundle(
+  dir: string,
+  script = childScript,
+): Promise<{ status: string | undefined; error: LoggedError | undefined; errors: LoggedError[] }> {
   const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
-    [childScript, path.join(dir, BUNDLED_HANDLER_FILE), eventFile],
+    [script, path.join(dir, BUNDLED_HANDLER_FILE), eventFile],
     {
       env: {
         PATH: process.env.PATH,
@@ -58,10 +86,13 @@ async function invokeBundle(dir: string): Promise<{ status: string | undefined; 
     },
   );
   const lines = `${stdout}\n${stderr}`.split('\n');
-  const logged = lines.find((line) => line.startsWith('{') && line.includes('"request failed"'));
+  const errors = lines
+    .filter((line) => line.startsWith('{') && line.includes('"request failed"'))
+    .map((line) => (JSON.parse(line) as { error: LoggedError }).error);
   return {
     status: lines.find((line) => line.startsWith('@@status '))?.slice('@@status '.length),
-    error: logged ? (JSON.parse(logged) as { error: LoggedError }).error : undefined,
+    error: errors[0],
+    errors,
   };
 }
 
@@ -86,6 +117,7 @@ beforeAll(async () => {
   // Prepare (once): the API function bundled as the stack bundles it, and the request.
   await build({ ...esbuildOptionsFor(path.join(REPO, 'functions/get-history-api.ts'), bundleDir), logLevel: 'silent' });
   writeFileSync(childScript, CHILD);
+  writeFileSync(outOfHandlesScript, CHILD_OUT_OF_HANDLES);
   writeFileSync(
     eventFile,
     JSON.stringify(historyRequestEvent({ account: '0242078689-00001', deviceId: '990000473475989' })),
@@ -116,6 +148,17 @@ describe('stack traces in the logs of a bundled function', () => {
       ),
     );
     expect(error?.stack).not.toContain(BUNDLED_HANDLER_FILE);
+  });
+
+  it('map the next stack when the map could not be read for a passing reason (out of file handles)', async () => {
+    // Act
+    const { errors } = await invokeBundle(bundleDir, outOfHandlesScript);
+
+    // Assess: the first stack keeps the bundle's frames, the second names the source.
+    expect(errors).toHaveLength(2);
+    expect(errors[0]?.stack).toContain(BUNDLED_HANDLER_FILE);
+    expect(errors[1]?.stack).toContain(`${CONFIGURATION_SOURCE}:${missingSettingLine()}`);
+    expect(errors[1]?.stack).not.toContain(BUNDLED_HANDLER_FILE);
   });
 
   it.each([
