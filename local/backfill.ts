@@ -12,6 +12,7 @@ import { missingArchiveIndexAttributes } from '../adapters/dynamodb/item-mapping
 import { isConditionalCheckFailed } from '../adapters/dynamodb/request-errors';
 import { ITEM_TYPES, PARTITION_KEY, SORT_KEY } from '../adapters/dynamodb/table-schema';
 import { ConfigurationError, parseLocalConfig } from '../functions/commons/configuration';
+import { fail as failCommand, readCommandLine } from './command-line';
 import { prepareLocalEnvironment } from './local-environment';
 import { hideSdkNodeVersionWarning } from './local-logging';
 
@@ -21,9 +22,15 @@ import { hideSdkNodeVersionWarning } from './local-logging';
  */
 const BACKFILL_ATTEMPTS = 5;
 
+const USAGE = `usage: npm run backfill
+
+Adds the archive-query index attributes to upgrade items archived before the indexes existed, so
+GET /archive/{account}/upgrades and npm run export see them. Safe to run twice or beside a sync.
+The store is npm start's: the embedded one in DATA_DIR, or DYNAMODB_ENDPOINT + TABLE_NAME, or with
+TABLE_NAME alone a real AWS table.`;
+
 function fail(message: string): never {
-  process.stderr.write(`backfill: ${message}\n`);
-  process.exit(2);
+  return failCommand('backfill', message);
 }
 
 /** Backfills every upgrade item lacking the index attributes; returns how many it updated. */
@@ -80,6 +87,7 @@ export async function backfillArchiveIndexes(
 }
 
 async function main(): Promise<void> {
+  readCommandLine('backfill', USAGE, {});
   hideSdkNodeVersionWarning();
   let client: DynamoDBDocumentClient;
   let tableName: string;

@@ -5,7 +5,6 @@
  * (local/shared-store.ts), so it can never be a fifth attempt. The username/password registered are the
  * listener's: THINGSPACE_CALLBACK_CREDENTIALS.
  */
-import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoDbLoginGuard } from '../adapters/dynamodb/dynamodb-login-guard';
 import { createThingSpaceClient } from '../adapters/thingspace/client';
@@ -20,6 +19,7 @@ import {
 } from '../functions/commons/configuration';
 import { thingSpaceCredentials } from '../functions/commons/history-dependencies';
 import { DEMO_CALLBACK_CREDENTIALS } from './callback-listener';
+import { fail as failCommand, readCommandLine } from './command-line';
 import { hideSdkNodeVersionWarning } from './local-logging';
 import { openLocalStore } from './shared-store';
 import { DEMO_CREDENTIALS } from './thingspace-simulator';
@@ -29,9 +29,8 @@ const USAGE =
   '  THINGSPACE_BASE_URL names the ThingSpace (e.g. the simulator URL npm start prints); THINGSPACE_CREDENTIALS or\n' +
   '  THINGSPACE_SECRET_ID its credentials; THINGSPACE_CALLBACK_CREDENTIALS the {"username","password"} to register.';
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`callbacks: ${message}\n`);
-  process.exit(code);
+function fail(message: string, code?: number): never {
+  return failCommand('callbacks', message, code);
 }
 
 function isLoopback(url: string): boolean {
@@ -43,21 +42,15 @@ function isLoopback(url: string): boolean {
 }
 
 async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: { account: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
-  if (parsed.values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  const parsed = readCommandLine(
+    'callbacks',
+    USAGE,
+    { account: { type: 'string' }, url: { type: 'string' } },
+    { allowPositionals: true },
+  );
   const [command] = parsed.positionals;
-  if (command !== 'register' && command !== 'list' && command !== 'delete') fail(USAGE);
+  if (command !== 'register' && command !== 'list' && command !== 'delete')
+    fail(`expected register, list or delete (npm run callbacks -- --help)`);
   const account = parsed.values.account;
   try {
     parseAccount(account);

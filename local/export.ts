@@ -12,7 +12,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoDbArchiveReader } from '../adapters/dynamodb/dynamodb-archive-reader';
@@ -21,6 +20,7 @@ import { parseAccount } from '../domain/device-key';
 import { isFailureError } from '../domain/failure';
 import { UPGRADE_RECORD_FIELDS, type UpgradeRecord } from '../domain/upgrade-record';
 import { ConfigurationError, type LocalConfig, parseLocalConfig } from '../functions/commons/configuration';
+import { fail as failCommand, readCommandLine } from './command-line';
 import { hideSdkNodeVersionWarning } from './local-logging';
 import { openLocalStore } from './shared-store';
 
@@ -40,31 +40,21 @@ const FILTER_FLAGS = {
 } as const;
 
 function fail(message: string): never {
-  process.stderr.write(`export: ${message}\n`);
-  process.exit(2);
+  return failCommand('export', message);
 }
 
 function options() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        account: { type: 'string' },
-        format: { type: 'string', default: 'csv' },
-        out: { type: 'string' },
-        help: { type: 'boolean' },
-        ...Object.fromEntries(Object.keys(FILTER_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
-      },
-    });
-  } catch (error) {
-    fail(`${(error as Error).message}\n${USAGE}`);
-  }
+  const parsed = readCommandLine('export', USAGE, {
+    account: { type: 'string' },
+    format: { type: 'string', default: 'csv' },
+    out: { type: 'string' },
+    ...(Object.fromEntries(Object.keys(FILTER_FLAGS).map((flag) => [flag, { type: 'string' }])) as Record<
+      keyof typeof FILTER_FLAGS,
+      { type: 'string' }
+    >),
+  });
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  if (typeof values.account !== 'string') fail(USAGE);
+  if (typeof values.account !== 'string') fail('no --account given (npm run export -- --help)');
   const format = values.format;
   if (format !== 'csv' && format !== 'jsonl') fail('--format must be csv or jsonl');
   let query;

@@ -5,13 +5,13 @@
  */
 import { createWriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { parseAccount } from '../domain/device-key';
 import { ConfigurationError, type LocalConfig, parseLocalConfig } from '../functions/commons/configuration';
 import { buildHistoryDependencies } from '../functions/commons/history-dependencies';
 import { logger } from '../functions/commons/powertools';
 import { attachLocalChangeFeed, type LocalChangeFeed } from './change-feed';
+import { fail as failCommand, readCommandLine } from './command-line';
 import { type LocalEnvironment, prepareLocalEnvironment } from './local-environment';
 import { hideSdkNodeVersionWarning, routeLoggerTo, useLocalPowertools } from './local-logging';
 import { DEFAULT_SYNC_CONCURRENCY, runSyncPass, type SyncPassOptions } from './sync-pass';
@@ -46,35 +46,15 @@ const EXIT_INTERRUPTED = 130;
 const SECOND_INTERRUPT_AFTER_MS = 1_000;
 
 function fail(message: string): never {
-  process.stderr.write(`sync: ${message}\n`);
-  process.exit(2);
+  return failCommand('sync', message);
 }
 
 function options() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        account: { type: 'string', multiple: true },
-        concurrency: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        full: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    const option = /'([^']+)'/.exec(message)?.[1];
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
-      fail(`unknown option ${option ?? ''} (npm run sync -- --help lists them)`);
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
-      fail(`unexpected argument ${option ?? ''} (npm run sync -- --help)`);
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') fail(`${message.split('.')[0]} (npm run sync -- --help)`);
-    fail(message);
-  }
-  if (parsed.values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  const parsed = readCommandLine('sync', USAGE, {
+    account: { type: 'string', multiple: true },
+    concurrency: { type: 'string' },
+    full: { type: 'boolean' },
+  });
   const accounts = parsed.values.account ?? [];
   if (accounts.length === 0) fail('no --account given (npm run sync -- --help)');
   for (const account of accounts) {
