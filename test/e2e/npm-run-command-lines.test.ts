@@ -2,40 +2,25 @@
  * The local commands read their command lines alike (local/command-line.ts): --help prints the usage and
  * exits 0 without doing anything, a mistake is one line naming it and where the help is, exit code 2.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { npmRun } from '../support/local-server-process';
 
-const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 const workDir = mkdtempSync(path.join(tmpdir(), 'fota-command-lines-'));
 const dataDir = path.join(workDir, 'data');
 
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-function npmRun(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', command, '--', ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, DATA_DIR: dataDir, DYNAMODB_ENDPOINT: '', TABLE_NAME: '', THINGSPACE_BASE_URL: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const env = { ...process.env, DATA_DIR: dataDir, DYNAMODB_ENDPOINT: '', TABLE_NAME: '', THINGSPACE_BASE_URL: '' };
 
 describe('the local commands', () => {
   it.each(['backfill', 'export', 'callbacks'])(
     'npm run %s -- --help prints its usage, exits 0 and opens no store',
     async (command) => {
       // Act
-      const result = await npmRun(command, ['--help']);
+      const result = await npmRun(command, ['--help'], env);
 
       // Assess
       expect(result.code).toBe(0);
@@ -61,7 +46,7 @@ describe('the local commands', () => {
     ],
   ])('npm run %s %j refuses with one line and exit code 2', async (command, args, line) => {
     // Act
-    const result = await npmRun(command, args);
+    const result = await npmRun(command, args, env);
 
     // Assess
     expect(result.code).toBe(2);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
-import { PROJECT_ROOT, serverEnvironment } from '../support/local-server-process';
+import { npmRun, PROJECT_ROOT, serverEnvironment } from '../support/local-server-process';
 
 const ACCOUNT = '0000000013-00001';
 const UNKNOWN_ACCOUNT = '0000000013-00099';
@@ -48,20 +48,11 @@ function inTerminal(
   });
 }
 
-function piped(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult & { stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'sync', '--', ...args], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output: stdout + stderr, stdout, stderr }));
-  });
+function piped(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return npmRun('sync', args, env);
 }
 
 /**

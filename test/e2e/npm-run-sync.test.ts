@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +9,8 @@ import type { DeviceSyncState } from '../../domain/ports';
 import { DEFAULT_TABLE_NAME } from '../../functions/commons/configuration';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
 import { DEMO_CREDENTIALS, startThingSpaceSimulator, type ThingSpaceSimulator } from '../../local/thingspace-simulator';
+import { npmRun } from '../support/local-server-process';
 
-const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
 const ACCOUNT = '0000000077-00001';
 const FLEET_SIZE = 250;
 const PAGE_SIZE = 100;
@@ -24,27 +23,9 @@ const LISTED = FLEET_SIZE + 2;
 /** The child's ThingSpace client tries a failing call this often. */
 const MAX_ATTEMPTS = 2;
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npm run sync -- --account ACCOUNT` in its own process, output captured through pipes (not a TTY). */
-function npmRunSync(env: NodeJS.ProcessEnv, extraArgs: readonly string[] = []): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', 'sync', '--', '--account', ACCOUNT, ...extraArgs], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function npmRunSync(env: NodeJS.ProcessEnv, extraArgs: readonly string[] = []) {
+  return npmRun('sync', ['--account', ACCOUNT, ...extraArgs], env, { npmNotes: true });
 }
 
 interface StoreSnapshot {
@@ -125,7 +106,7 @@ afterAll(async () => {
 const SPAWN_TEST_TIMEOUT_MS = 120_000;
 
 describe('npm run sync -- --account (one machine, change-aware passes)', { timeout: SPAWN_TEST_TIMEOUT_MS }, () => {
-  let first: RunResult;
+  let first: Awaited<ReturnType<typeof npmRunSync>>;
   let afterFirst: StoreSnapshot;
 
   it('archives every device it can, then exits 1 naming the device that failed, in plain lines', async () => {

@@ -3,7 +3,6 @@
  * HTTP from the same DATA_DIR (validated against the OpenAPI document), and `npm run export` writes the
  * same query as RFC 4180 CSV and as JSON lines.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -15,7 +14,7 @@ import {
   freePort,
   type LocalServerProcess,
   makeTempDir,
-  PROJECT_ROOT,
+  npmRun,
   serverEnvironment,
   startLocalServer,
 } from '../support/local-server-process';
@@ -28,24 +27,8 @@ const devices = Array.from({ length: 5 }, () => newDeviceId('36'));
 const TRICKY_REASON = 'Device said "no", then, later:\nretry';
 const fleet: UpgradeRecord[] = [];
 
-function run(
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
-      cwd: PROJECT_ROOT,
-      env: serverEnvironment(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(script: string, args: string[], env: Record<string, string>) {
+  return npmRun(script, args, serverEnvironment(env));
 }
 
 const storeEnv = () => ({

@@ -217,6 +217,28 @@ export async function runUntilExit(options: {
   return { ...result, stdout: stdout(), stderr: stderr() };
 }
 
+/**
+ * `npm run <script> -- <args>` to its exit, output captured through pipes (not a TTY); `--silent` unless
+ * `npmNotes` keeps npm's own lines.
+ */
+export function npmRun(
+  script: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  options: { npmNotes?: boolean } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('npm', ['run', ...(options.npmNotes ? [] : ['--silent']), script, '--', ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const { stdout, stderr } = collect(child);
+  return new Promise((done, fail) => {
+    child.once('error', fail);
+    child.once('close', (code) => done({ code, stdout: stdout(), stderr: stderr() }));
+  });
+}
+
 /** The lines a start-up failure printed on stderr, without npm's own notes. */
 export function meaningfulLines(text: string): string[] {
   return text
