@@ -44,6 +44,7 @@ export const STAND_IN_MODULES: readonly string[] = [
   '@aws-sdk/credential-provider-web-identity',
 ];
 const STAND_IN = fileURLToPath(new URL('../functions/commons/credential-providers-not-bundled.ts', import.meta.url));
+const STAND_IN_ALIASES = Object.fromEntries(STAND_IN_MODULES.map((name) => [name, STAND_IN]));
 
 /**
  * Source maps carry mappings only, not a copy of every source file: stack traces need just the mappings
@@ -61,7 +62,7 @@ export const lambdaBundlingOptions: BundlingOptions = {
   mainFields: [...BUNDLE_MAIN_FIELDS],
   banner: ESM_REQUIRE_SHIM,
   externalModules: [...EXTERNAL_MODULES],
-  esbuildArgs: Object.fromEntries(STAND_IN_MODULES.map((name) => [`--alias:${name}`, STAND_IN])),
+  esbuildArgs: Object.fromEntries(Object.entries(STAND_IN_ALIASES).map(([name, path]) => [`--alias:${name}`, path])),
 };
 
 /** The plain esbuild equivalent of `lambdaBundlingOptions` for one handler entry. */
@@ -79,6 +80,6 @@ export function esbuildOptionsFor(entry: string, outdir: string): BuildOptions {
     mainFields: [...BUNDLE_MAIN_FIELDS],
     banner: { js: ESM_REQUIRE_SHIM },
     external: [...EXTERNAL_MODULES],
-    alias: Object.fromEntries(STAND_IN_MODULES.map((name) => [name, STAND_IN])),
+    alias: STAND_IN_ALIASES,
   };
 }
