@@ -16,6 +16,7 @@ import { apiGatewayProxyEvent, sqsEvent, sqsRecord } from '../local/lambda-emula
 import { DEMO_ACCOUNT, DEMO_CREDENTIALS, DEMO_DEVICE_WITH_FAILURE } from '../local/thingspace-simulator';
 import { track } from './lib/children';
 import { PROJECT_ROOT, startSimulatorProcess } from './lib/environment';
+import { type LambdaStandIns, startLambdaStandIns } from './lib/lambda-stand-ins';
 import { median, percentile, round } from './lib/stats';
 
 export interface ColdStartRow {
@@ -37,6 +38,9 @@ export interface ColdStartRow {
   /** Inside the process: import of the bundle, then the first event. */
   loadMs: number | undefined;
   firstEventMs: number | undefined;
+  /** What the warm-up process sent the stand-ins: proof that its first event read the secret and traced. */
+  secretReads?: number;
+  traceDocuments?: number;
   ok: boolean;
   note?: string;
 }
@@ -52,8 +56,8 @@ export interface ColdStartResults {
 }
 
 const TRIALS = 12;
-/** The path lib/service-function.ts's functionEntry gives the stack (not imported: it loads aws-cdk-lib). */
-const functionEntry = (file: string) => path.join(PROJECT_ROOT, 'functions', file);
+/** A variant's entry, relative to the project (functions/ as lib/service-function.ts's functionEntry gives the stack). */
+const entryPath = (file: string) => path.join(PROJECT_ROOT, file);
 const CHILD = path.join(PROJECT_ROOT, 'bench/cold-start-child.mjs');
 const CHILD_TIMEOUT_MS = 15_000;
 export const TABLE_NAME = 'fota-history-bench';
@@ -68,6 +72,8 @@ interface Variant {
   firstEvent: string;
   event?: unknown;
   nodeOptions: string;
+  /** A yardstick (bench/lib/cold-floors/), not one of the service's functions. */
+  floor?: boolean;
 }
 
 export interface ChildReport {
@@ -142,52 +148,110 @@ function otherNode(): { path: string; version: string } | undefined {
 const VARIANTS: Variant[] = [
   {
     name: 'get-history-api',
-    file: 'get-history-api.ts',
+    file: 'functions/get-history-api.ts',
     firstEvent: 'API Gateway GET for a demo device (3 upgrades, archived)',
     event: apiGatewayEvent(),
     nodeOptions: DEPLOYED_NODE_OPTIONS,
   },
+
   {
     name: 'get-history-api (--enable-source-maps)',
-    file: 'get-history-api.ts',
+    file: 'functions/get-history-api.ts',
     firstEvent: "same, with Node's own source maps parsed at load",
     event: apiGatewayEvent(),
     nodeOptions: NODE_SOURCE_MAPS,
   },
   {
     name: 'get-history-invoke',
-    file: 'get-history-invoke.ts',
+    file: 'functions/get-history-invoke.ts',
     firstEvent: '{account, deviceId} for the same device',
     event: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE },
     nodeOptions: DEPLOYED_NODE_OPTIONS,
   },
   {
     name: 'sync-devices',
-    file: 'sync-devices.ts',
+    file: 'functions/sync-devices.ts',
     firstEvent: 'SQS batch of one device message',
     event: sqsDeviceEvent({ account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE }),
     nodeOptions: DEPLOYED_NODE_OPTIONS,
   },
   {
     name: 'discover-fleet',
-    file: 'discover-fleet.ts',
+    file: 'functions/discover-fleet.ts',
     firstEvent: 'load only (its event needs SQS queues)',
     nodeOptions: DEPLOYED_NODE_OPTIONS,
   },
+  {
+    name: 'floor: the same libraries making the same calls, no service code',
+    file: 'bench/lib/cold-floors/libraries.ts',
+    firstEvent: "get-history-api's event",
+    event: apiGatewayEvent(),
+    nodeOptions: DEPLOYED_NODE_OPTIONS,
+    floor: true,
+  },
+  {
+    name: 'floor part: the AWS SDK clients alone',
+    file: 'bench/lib/cold-floors/aws-sdk.ts',
+    firstEvent: 'GetSecretValue, GetItem, 2 PutItem, Query',
+    event: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE },
+    nodeOptions: DEPLOYED_NODE_OPTIONS,
+    floor: true,
+  },
+  {
+    name: "floor part: Powertools' Tracer alone",
+    file: 'bench/lib/cold-floors/tracer.ts',
+    firstEvent: 'a handler that does nothing, traced',
+    event: {},
+    nodeOptions: DEPLOYED_NODE_OPTIONS,
+    floor: true,
+  },
+  {
+    name: 'floor part: node:http alone',
+    file: 'bench/lib/cold-floors/node-http.ts',
+    firstEvent: "ThingSpace's token, session and history calls",
+    event: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE, credentials: DEMO_CREDENTIALS },
+    nodeOptions: DEPLOYED_NODE_OPTIONS,
+    floor: true,
+  },
 ];
 
-/** What the stack gives every function, pointed at the local store and simulator. */
-export function lambdaEnvironment(dynamoEndpoint: string, thingspaceUrl: string): NodeJS.ProcessEnv {
+/**
+ * What Lambda and the stack give every function, pointed at the local store and simulator: Lambda's own
+ * variables (so Powertools' Tracer is on, as in Lambda, and the X-Ray SDK runs in its Lambda mode with a
+ * sampled trace) and the credentials as a secret read through Secrets Manager's client.
+ */
+export function lambdaEnvironment(
+  dynamoEndpoint: string,
+  thingspaceUrl: string,
+  standIns: Pick<LambdaStandIns, 'secretsManagerUrl' | 'xrayDaemonAddress'>,
+  taskRoot: string,
+): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
+    TZ: ':UTC',
+    LANG: 'en_US.UTF-8',
+    LAMBDA_TASK_ROOT: taskRoot,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_LAMBDA_FUNCTION_NAME: 'fota-history-bench',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/fota-history-bench',
+    AWS_LAMBDA_LOG_STREAM_NAME: '2026/12/02/[$LATEST]00000000000000000000000000000000',
+    _X_AMZN_TRACE_ID: 'Root=1-674d8a00-000000000000000000000001;Parent=0000000000000001;Sampled=1',
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    AWS_XRAY_DAEMON_ADDRESS: standIns.xrayDaemonAddress,
     AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SESSION_TOKEN: 'local',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: standIns.secretsManagerUrl,
     TABLE_NAME,
     DYNAMODB_ENDPOINT: dynamoEndpoint,
     THINGSPACE_BASE_URL: thingspaceUrl,
-    THINGSPACE_CREDENTIALS: JSON.stringify(DEMO_CREDENTIALS),
+    THINGSPACE_SECRET_ID: 'thingspace-fota-history/credentials',
     SYNC_DLQ_URL: 'http://127.0.0.1:9/000000000000/fota-history-sync-dlq',
     SYNC_QUEUE_URL: 'http://127.0.0.1:9/000000000000/fota-history-sync',
     DISCOVERY_QUEUE_URL: 'http://127.0.0.1:9/000000000000/fota-history-discovery',
@@ -201,18 +265,19 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
   const workDir = mkdtempSync(path.join(tmpdir(), 'fota-bench-cold-'));
   const simulator = await startSimulatorProcess({ latencyMs: 0 });
   const dynamo = await startEmbeddedDynamoDb();
+  const standIns = await startLambdaStandIns(JSON.stringify(DEMO_CREDENTIALS));
   try {
     const admin = createDocumentClient({ endpoint: dynamo.endpoint });
     await createHistoryTable(admin, TABLE_NAME);
     admin.destroy();
 
-    const env = lambdaEnvironment(dynamo.endpoint, simulator.url);
+    const env = lambdaEnvironment(dynamo.endpoint, simulator.url, standIns, workDir);
 
     const bundles = new Map<string, { file: string; kb: number } | Error>();
     for (const file of new Set(VARIANTS.map((variant) => variant.file))) {
-      const outdir = path.join(workDir, file.replace(/\.ts$/, ''));
+      const outdir = path.join(workDir, path.basename(file, '.ts'));
       try {
-        await build({ ...esbuildOptionsFor(functionEntry(file), outdir), logLevel: 'silent' });
+        await build({ ...esbuildOptionsFor(entryPath(file), outdir), logLevel: 'silent' });
         const bundleFile = path.join(outdir, BUNDLED_HANDLER_FILE);
         bundles.set(file, { file: bundleFile, kb: round(statSync(bundleFile).size / 1024, 1) });
       } catch (error) {
@@ -226,17 +291,25 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
     const empties = new Map(runtimes.map((runtime) => [runtime.path, { wall: [] as number[], cpu: [] as number[] }]));
     const rowRuntime = new Map<ColdStartRow, string>();
     const rows: ColdStartRow[] = [];
-    for (const runtime of runtimes)
-      for (const variant of VARIANTS) {
-        const bundle = bundles.get(variant.file)!;
-        const runtimeEmpties = empties.get(runtime.path)!;
-        const base: Omit<
+    for (const runtime of runtimes) {
+      const runtimeEmpties = empties.get(runtime.path)!;
+      const measured: Array<{
+        variant: Variant;
+        base: Omit<
           ColdStartRow,
           'medianMs' | 'p90Ms' | 'aboveEmptyMs' | 'cpuAboveEmptyMs' | 'loadMs' | 'firstEventMs' | 'ok'
-        > = {
+        >;
+        args: string[];
+        env: NodeJS.ProcessEnv;
+        warmUp: ChildReport;
+        reports: ChildReport[];
+      }> = [];
+      for (const variant of VARIANTS) {
+        const bundle = bundles.get(variant.file)!;
+        const base = {
           name: runtime.path === process.execPath ? variant.name : `${variant.name} on Node ${runtime.version}`,
           node: runtime.version,
-          entry: `functions/${variant.file}`,
+          entry: variant.file,
           firstEvent: variant.firstEvent,
           nodeOptions: variant.nodeOptions || '(none)',
           bundleKb: bundle instanceof Error ? undefined : bundle.kb,
@@ -259,18 +332,39 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
         if (variant.event !== undefined) writeFileSync(eventFile, JSON.stringify(variant.event));
         const args = [bundle.file, variant.event === undefined ? '-' : eventFile];
         const childEnv = { ...env, NODE_OPTIONS: variant.nodeOptions };
-        const emptyEnv = { ...env, NODE_OPTIONS: variant.nodeOptions };
-
-        // One discarded run: the device's first sight is archived, the OS caches the bundle file.
+        // One discarded run each: the device's first sight is archived, the OS caches the bundle file.
+        // Run alone, it also shows what one process reads from Secrets Manager and sends to X-Ray.
+        const [secretReadsBefore, traceDocumentsBefore] = [standIns.secretReads(), standIns.traceDocuments()];
         const warmUp = await runChild(args, childEnv, [], runtime.path);
-        const reports: ChildReport[] = [];
-        for (let trial = 0; trial < TRIALS; trial += 1) {
-          // Interleaved with empty processes, so drift on the machine hits both alike.
-          const empty = await runChild(['-', '-'], emptyEnv, [], runtime.path);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        measured.push({
+          variant,
+          base: {
+            ...base,
+            secretReads: standIns.secretReads() - secretReadsBefore,
+            traceDocuments: standIns.traceDocuments() - traceDocumentsBefore,
+          },
+          args,
+          env: childEnv,
+          warmUp,
+          reports: [],
+        });
+      }
+      // Round robin, each process after an empty one: drift on the machine hits every row and its
+      // yardsticks alike, so the rows of one run compare side by side.
+      for (let trial = 0; trial < TRIALS; trial += 1)
+        for (const entry of measured) {
+          const empty = await runChild(
+            ['-', '-'],
+            { ...env, NODE_OPTIONS: entry.variant.nodeOptions },
+            [],
+            runtime.path,
+          );
           runtimeEmpties.wall.push(empty.wallMs);
           runtimeEmpties.cpu.push(empty.cpuMs ?? Number.NaN);
-          reports.push(await runChild(args, childEnv, [], runtime.path));
+          entry.reports.push(await runChild(entry.args, entry.env, [], runtime.path));
         }
+      for (const { variant, base, warmUp, reports } of measured) {
         const failed = [warmUp, ...reports].find(
           (report) =>
             !report.ok || (report.statusCode !== undefined && report.statusCode !== 200) || (report.failures ?? 0) > 0,
@@ -297,32 +391,34 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
         rowRuntime.set(rows.at(-1)!, runtime.path);
         log(`cold start ${rows.at(-1)!.name}: median ${rows.at(-1)!.medianMs} ms (load ${rows.at(-1)!.loadMs} ms)`);
       }
+    }
     const profileDir = process.env.BENCH_CPU_PROF_DIR;
-    const api = bundles.get(VARIANTS[0]!.file);
-    if (profileDir && api && !(api instanceof Error)) {
-      // One extra, profiled cold run of the API (not counted above), its bundle and map kept beside it.
-      mkdirSync(profileDir, { recursive: true });
-      copyFileSync(api.file, path.join(profileDir, BUNDLED_HANDLER_FILE));
-      copyFileSync(`${api.file}.map`, path.join(profileDir, `${BUNDLED_HANDLER_FILE}.map`));
-      const eventFile = path.join(profileDir, 'event.json');
-      writeFileSync(eventFile, JSON.stringify(VARIANTS[0]!.event));
-      const bundleCopy = path.join(profileDir, BUNDLED_HANDLER_FILE);
+    // One extra, profiled cold run each of the API and of its libraries floor (not counted above), each
+    // in its own directory with its bundle and map beside the profile.
+    for (const variant of profileDir ? [VARIANTS[0]!, VARIANTS.find((v) => v.floor)!] : []) {
+      const bundle = bundles.get(variant.file);
+      if (!profileDir || !bundle || bundle instanceof Error) continue;
+      const dir = path.join(profileDir, path.basename(variant.file, '.ts'));
+      mkdirSync(dir, { recursive: true });
+      const bundleCopy = path.join(dir, BUNDLED_HANDLER_FILE);
+      copyFileSync(bundle.file, bundleCopy);
+      copyFileSync(`${bundle.file}.map`, `${bundleCopy}.map`);
+      const eventFile = path.join(dir, 'event.json');
+      writeFileSync(eventFile, JSON.stringify(variant.event));
       await runChild([bundleCopy, eventFile], { ...env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS }, [
         '--cpu-prof',
-        `--cpu-prof-dir=${profileDir}`,
+        `--cpu-prof-dir=${dir}`,
         '--cpu-prof-interval=100',
       ]);
       // --cpu-prof writes the profile as the child exits, just after its report line.
       for (
         let waited = 0;
-        waited < 5_000 && !readdirSync(profileDir).some((name) => name.endsWith('.cpuprofile'));
+        waited < 5_000 && !readdirSync(dir).some((name) => name.endsWith('.cpuprofile'));
         waited += 100
       ) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      log(
-        `cold start profile in ${profileDir}: npx tsx bench/cpu-profile-summary.ts ${profileDir}/<file>.cpuprofile ${bundleCopy}`,
-      );
+      log(`cold start profile in ${dir}: npx tsx bench/cpu-profile-summary.ts ${dir}/<file>.cpuprofile ${bundleCopy}`);
     }
     const emptyOf = (node: string) => {
       const { wall, cpu } = empties.get(node)!;
@@ -341,6 +437,7 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
       rows,
     };
   } finally {
+    await standIns.close();
     await dynamo.close();
     await simulator.stop();
     rmSync(workDir, { recursive: true, force: true });

@@ -195,6 +195,7 @@ export function renderTables(results: BenchResults): string {
           'CPU above empty',
           'load',
           'first event',
+          'secret reads, trace datagrams',
           'ok',
         ],
         coldStart.rows.map((row) => [
@@ -206,6 +207,7 @@ export function renderTables(results: BenchResults): string {
           fmt(row.cpuAboveEmptyMs, ' ms'),
           fmt(row.loadMs, ' ms'),
           fmt(row.firstEventMs, ' ms'),
+          `${fmt(row.secretReads)}, ${fmt(row.traceDocuments)}`,
           row.ok ? 'yes' : `no: ${row.note ?? ''}`,
         ]),
       ),
