@@ -11,12 +11,7 @@ export interface DemoCredentials {
 
 const BASE = new URL(process.env.THINGSPACE_BASE_URL ?? 'http://127.0.0.1:9');
 
-function exchange(
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: string,
-): Promise<string> {
+function exchange(method: string, path: string, headers: Record<string, string>, body?: string): Promise<string> {
   const client = BASE.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const request = client.request(new URL(path, BASE), { method, headers }, (response) => {
