@@ -192,7 +192,7 @@ const VARIANTS: Variant[] = [
   {
     name: 'floor part: the AWS SDK clients alone',
     file: 'bench/lib/cold-floors/aws-sdk.ts',
-    firstEvent: 'GetSecretValue, GetItem, 2 PutItem, Query',
+    firstEvent: 'GetSecretValue, 2 GetItem, 2 PutItem, Query',
     event: { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_WITH_FAILURE },
     nodeOptions: DEPLOYED_NODE_OPTIONS,
     floor: true,
@@ -265,8 +265,9 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
   const workDir = mkdtempSync(path.join(tmpdir(), 'fota-bench-cold-'));
   const simulator = await startSimulatorProcess({ latencyMs: 0 });
   const dynamo = await startEmbeddedDynamoDb();
-  const standIns = await startLambdaStandIns(JSON.stringify(DEMO_CREDENTIALS));
+  let standIns: LambdaStandIns | undefined;
   try {
+    standIns = await startLambdaStandIns(JSON.stringify(DEMO_CREDENTIALS));
     const admin = createDocumentClient({ endpoint: dynamo.endpoint });
     await createHistoryTable(admin, TABLE_NAME);
     admin.destroy();
@@ -307,7 +308,7 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
       for (const variant of VARIANTS) {
         const bundle = bundles.get(variant.file)!;
         const base = {
-          name: runtime.path === process.execPath ? variant.name : `${variant.name} on Node ${runtime.version}`,
+          name: runtime.path === process.execPath ? variant.name : `[Node ${runtime.version}] ${variant.name}`,
           node: runtime.version,
           entry: variant.file,
           firstEvent: variant.firstEvent,
@@ -399,26 +400,30 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
       const bundle = bundles.get(variant.file);
       if (!profileDir || !bundle || bundle instanceof Error) continue;
       const dir = path.join(profileDir, path.basename(variant.file, '.ts'));
+      // Emptied first, so the profile found below is this run's, not one left by an earlier run.
+      rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       const bundleCopy = path.join(dir, BUNDLED_HANDLER_FILE);
       copyFileSync(bundle.file, bundleCopy);
       copyFileSync(`${bundle.file}.map`, `${bundleCopy}.map`);
       const eventFile = path.join(dir, 'event.json');
       writeFileSync(eventFile, JSON.stringify(variant.event));
-      await runChild([bundleCopy, eventFile], { ...env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS }, [
+      const report = await runChild([bundleCopy, eventFile], { ...env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS }, [
         '--cpu-prof',
         `--cpu-prof-dir=${dir}`,
         '--cpu-prof-interval=100',
       ]);
       // --cpu-prof writes the profile as the child exits, just after its report line.
-      for (
-        let waited = 0;
-        waited < 5_000 && !readdirSync(dir).some((name) => name.endsWith('.cpuprofile'));
-        waited += 100
-      ) {
+      const profile = () => readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+      for (let waited = 0; waited < 5_000 && !profile(); waited += 100) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      log(`cold start profile in ${dir}: npx tsx bench/cpu-profile-summary.ts ${dir}/<file>.cpuprofile ${bundleCopy}`);
+      const written = profile();
+      log(
+        written && report.ok
+          ? `cold start profile: npx tsx bench/cpu-profile-summary.ts ${path.join(dir, written)} ${bundleCopy}`
+          : `cold start profile of ${variant.name} failed: ${written ? `first event ${report.error ?? report.statusCode}` : 'no profile written'}`,
+      );
     }
     const emptyOf = (node: string) => {
       const { wall, cpu } = empties.get(node)!;
@@ -437,7 +442,7 @@ export async function measureColdStart(log: (line: string) => void): Promise<Col
       rows,
     };
   } finally {
-    await standIns.close();
+    await standIns?.close();
     await dynamo.close();
     await simulator.stop();
     rmSync(workDir, { recursive: true, force: true });

@@ -118,6 +118,15 @@ export function renderTables(results: BenchResults): string {
             `${warm.serviceExternalStore.ratioP50} (+${warm.serviceExternalStore.overheadP50Ms} ms)`,
             `${warm.serviceExternalStore.ratioP95}`,
           ],
+          ...(warm.baseline
+            ? [
+                [
+                  'ratio of the baseline build (BENCH_BASELINE_DIR)/direct, 10 upgrades',
+                  `${warm.baseline.ratioP50} (+${warm.baseline.overheadP50Ms} ms)`,
+                  `${warm.baseline.ratioP95}`,
+                ],
+              ]
+            : []),
           ['device with 3 upgrades through npm start', fmt(warm.service.p50Ms, ' ms'), fmt(warm.service.p95Ms, ' ms')],
           ['same device direct', fmt(warm.direct.p50Ms, ' ms'), fmt(warm.direct.p95Ms, ' ms')],
           ['ratio service/direct, 3 upgrades', `${warm.ratioP50} (+${warm.overheadP50Ms} ms)`, `${warm.ratioP95}`],
@@ -195,7 +204,7 @@ export function renderTables(results: BenchResults): string {
           'CPU above empty',
           'load',
           'first event',
-          'secret reads, trace datagrams',
+          'secret reads, trace datagrams (at least) of one process',
           'ok',
         ],
         coldStart.rows.map((row) => [

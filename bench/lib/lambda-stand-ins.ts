@@ -39,21 +39,27 @@ export async function startLambdaStandIns(secretString: string): Promise<LambdaS
       );
     });
   });
-  await new Promise<void>((done) => secrets.listen(0, HOST, done));
   const daemon = createSocket('udp4');
   daemon.on('message', () => {
     traceDocuments += 1;
   });
-  await new Promise<void>((done) => daemon.bind(0, HOST, done));
+  const close = async () => {
+    secrets.closeAllConnections();
+    await new Promise<void>((done) => secrets.close(() => done()));
+    await new Promise<void>((done) => daemon.close(() => done()));
+  };
+  try {
+    await new Promise<void>((done, fail) => secrets.once('error', fail).listen(0, HOST, done));
+    await new Promise<void>((done, fail) => daemon.once('error', fail).bind(0, HOST, done));
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
   return {
     secretsManagerUrl: `http://${HOST}:${(secrets.address() as AddressInfo).port}`,
     xrayDaemonAddress: `${HOST}:${daemon.address().port}`,
     secretReads: () => secretReads,
     traceDocuments: () => traceDocuments,
-    close: async () => {
-      secrets.closeAllConnections();
-      await new Promise<void>((done) => secrets.close(() => done()));
-      await new Promise<void>((done) => daemon.close(() => done()));
-    },
+    close,
   };
 }

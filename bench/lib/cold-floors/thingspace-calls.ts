@@ -17,7 +17,12 @@ function exchange(method: string, path: string, headers: Record<string, string>,
     const request = client.request(new URL(path, BASE), { method, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        // A refusal must fail the row, not carry on with an undefined token.
+        if ((response.statusCode ?? 0) >= 300) reject(new Error(`${method} ${path}: HTTP ${response.statusCode}`));
+        else resolve(text);
+      });
     });
     request.on('error', reject);
     request.end(body);
