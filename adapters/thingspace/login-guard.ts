@@ -99,6 +99,8 @@ export interface LoginPermit {
   readonly key: string;
   readonly version: number;
   readonly attempts: number;
+  /** The record `begin` wrote: the verdict is written onto it, conditional on its version, without a read. */
+  readonly record: LoginGuardRecord;
 }
 
 export interface LoginGuardOptions {
@@ -115,8 +117,8 @@ export interface LoginGuardOptions {
 
 const MAX_CONFLICTS = 10;
 /**
- * The verdict's read and write together: inside the 3 s an API request keeps back for its archive writes
- * and answer, so a throttled or stalled login-guard item cannot make the request overrun its function.
+ * The verdict's write: inside the 3 s an API request keeps back for its archive writes and answer, so a
+ * throttled or stalled login-guard item cannot make the request overrun its function.
  */
 const VERDICT_BUDGET_MS = 2_000;
 
@@ -183,7 +185,7 @@ export class LoginGuard {
         lastOutcome: 'in flight',
       };
       if (await this.failClosed(() => this.store.write(key, next, record?.version, call)))
-        return { key, version: next.version, attempts: next.attempts };
+        return { key, version: next.version, attempts: next.attempts, record: next };
       conflicts += 1;
       if (conflicts > MAX_CONFLICTS)
         throw new ThingSpaceError('unavailable', 'The ThingSpace login guard is too contended; not logging in');
@@ -207,20 +209,18 @@ export class LoginGuard {
   }
 
   /**
-   * Writes the verdict only onto the record this attempt wrote. Anything newer (an operator's reset,
-   * another attempt after this lease ran out) is left as it is: the count is never lowered on a guess.
-   * Under a short budget of its own, not the API call's deadline (a success that is not recorded still
-   * counts as an attempt against the user's lockout, so it is worth the time the answer has left).
+   * Writes the verdict only onto the record this attempt wrote: the write is conditional on its version, so
+   * anything newer (an operator's reset, another attempt after this lease ran out) fails the condition and
+   * is left as it is; the count is never lowered on a guess. Under a short budget of its own, not the API
+   * call's deadline (a success that is not recorded still counts as an attempt against the user's lockout,
+   * so it is worth the time the answer has left).
    */
   private async finish(
     permit: LoginPermit,
     change: (record: LoginGuardRecord, now: number) => LoginGuardRecord,
   ): Promise<void> {
-    const verdict = { deadline: Date.now() + VERDICT_BUDGET_MS };
-    const record = await this.store.read(permit.key, verdict);
-    if (record?.version !== permit.version) return;
-    const next = { ...change(record, this.now()), version: record.version + 1 };
-    await this.store.write(permit.key, next, record.version, verdict);
+    const next = { ...change(permit.record, this.now()), version: permit.version + 1 };
+    await this.store.write(permit.key, next, permit.version, { deadline: Date.now() + VERDICT_BUDGET_MS });
   }
 
   /** No jitter: the pause is the rule an operator is told about, not a spread of retries. */

@@ -223,9 +223,12 @@ describe('a DynamoDB that accepts connections and never answers', () => {
     const stalledGuard = new DynamoDbLoginGuard({ client, tableName: 'fota-history-stalled' });
     const memory = new InMemoryLoginGuardStore();
     let counted = false;
+    let verdictSent = false;
     const store: LoginGuardStore = {
-      read: (key, options) => (counted ? stalledGuard.read(key, options) : memory.read(key)),
-      write: async (key, record, expectedVersion) => {
+      read: (key) => memory.read(key),
+      write: async (key, record, expectedVersion, options) => {
+        verdictSent = counted;
+        if (counted) return stalledGuard.write(key, record, expectedVersion, options);
         counted = true;
         return memory.write(key, record, expectedVersion);
       },
@@ -235,16 +238,19 @@ describe('a DynamoDB that accepts connections and never answers', () => {
       credentials: async () => DEMO_CREDENTIALS,
       loginGuard: store,
     });
+    const deviceId = nextDeviceId();
+    simulator.setHistory(TEST_ACCOUNT, deviceId, [upgradeRecord({ deviceId, id: 'live-1' })]);
     const startedAt = Date.now();
 
     // Act
     const history = await thingspace.getDeviceHistory(
-      { account: TEST_ACCOUNT, deviceId: nextDeviceId() },
+      { account: TEST_ACCOUNT, deviceId },
       { deadline: startedAt + 25_000 },
     );
 
     // Assess: the verdict gave up after its 2 s, not after the store's default 20 s.
-    expect(history).toBeDefined();
+    expect(history).toHaveLength(1);
+    expect(verdictSent).toBe(true);
     expect(Date.now() - startedAt).toBeLessThan(8_000);
     client.destroy();
   });

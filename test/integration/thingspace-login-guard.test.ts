@@ -17,7 +17,7 @@ import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard
 import { createHistoryTable, LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema';
 import { createThingSpaceClient, type ThingSpaceClientOptions } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import { userKey } from '../../adapters/thingspace/login-guard';
+import { type LoginGuardStore, userKey } from '../../adapters/thingspace/login-guard';
 import type { ThingSpaceApi } from '../../domain/ports';
 import type { ThingSpaceError } from '../../domain/thingspace-error';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
@@ -208,6 +208,57 @@ describe('a success anywhere resets the count', () => {
       consecutiveFailedLogins: 4,
       userLocked: false,
     });
+  });
+});
+
+describe('the verdict', () => {
+  /** The table's guard, with every call it makes listed in order. */
+  function recordingGuard(beforeWrite?: (writes: number) => Promise<void>) {
+    const guard = new DynamoDbLoginGuard({ client: db.createClient(), tableName });
+    const calls: string[] = [];
+    const store: LoginGuardStore = {
+      read: async (key, options) => {
+        calls.push('read');
+        return guard.read(key, options);
+      },
+      write: async (key, record, expectedVersion, options) => {
+        calls.push('write');
+        await beforeWrite?.(calls.filter((call) => call === 'write').length);
+        return guard.write(key, record, expectedVersion, options);
+      },
+    };
+    return { store, calls, guard };
+  }
+
+  it('goes onto the record the attempt wrote without reading it again: a login is one read and two writes', async () => {
+    // Prepare
+    const { store, calls } = recordingGuard();
+
+    // Act
+    const outcome = await outcomeOf(instance(() => DEMO_CREDENTIALS, { loginGuard: store }).getDeviceHistory(DEVICE));
+
+    // Assess
+    expect(outcome).toBe('ok');
+    expect(calls).toEqual(['read', 'write', 'write']);
+    expect(await guardItems()).toMatchObject([{ attempts: 0, lastOutcome: 'succeeded', version: 2 }]);
+    expect((await guardItems())[0]).not.toHaveProperty('leaseOwner');
+  });
+
+  it('is dropped when the record changed after the attempt was counted: the count is never lowered on a guess', async () => {
+    // Prepare: before the verdict lands, another instance counts an attempt of its own (its lease ran out).
+    const key = userKey(DEMO_CREDENTIALS.username);
+    const { store, guard } = recordingGuard(async (writes) => {
+      if (writes !== 2) return;
+      const current = await guard.read(key);
+      await guard.write(key, { ...current!, version: current!.version + 1, attempts: 3 }, current!.version);
+    });
+
+    // Act
+    const outcome = await outcomeOf(instance(() => DEMO_CREDENTIALS, { loginGuard: store }).getDeviceHistory(DEVICE));
+
+    // Assess: the other instance's count stands; the success is not written over it.
+    expect(outcome).toBe('ok');
+    expect(await guardItems()).toMatchObject([{ attempts: 3, lastOutcome: 'in flight', version: 2 }]);
   });
 });
 
