@@ -34,13 +34,12 @@ async function answer(event: APIGatewayProxyEvent) {
     (await secrets.get(process.env.THINGSPACE_SECRET_ID ?? '')) as string,
   );
   const token = await requestToken(credentials);
-  // The login guard's lease (a read and a write) before the login, and its verdict (the same) after.
+  // The login guard's lease (a read and a write) before the login, and its verdict (a write) after.
   const Key = { pk: 'THINGSPACE#LOGIN', sk: 'GUARD#libraries-floor' };
   const guard = await documents.send(new GetCommand({ TableName, Key, ConsistentRead: true }));
   await documents.send(new PutCommand({ TableName, Item: { ...Key, version: (guard.Item?.version ?? 0) + 1 } }));
   const session = await logIn(credentials, token);
-  const leased = await documents.send(new GetCommand({ TableName, Key, ConsistentRead: true }));
-  await documents.send(new PutCommand({ TableName, Item: { ...Key, version: (leased.Item?.version ?? 0) + 1 } }));
+  await documents.send(new PutCommand({ TableName, Item: { ...Key, version: (guard.Item?.version ?? 0) + 2 } }));
   const [live, archived] = await Promise.all([
     deviceHistory(account, deviceId, token, session),
     documents.send(
