@@ -2,9 +2,20 @@
  * The ThingSpace login guard's records in the history table:
  * pk THINGSPACE#LOGIN, sk GUARD#<hash of the username>.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  type PutCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { CallOptions } from '../../domain/ports';
-import { type LoginGuardRecord, type LoginGuardStore, MAX_LOGIN_ATTEMPTS } from '../thingspace/login-guard';
+import {
+  type ExpectedRecord,
+  type LoginGuardRecord,
+  type LoginGuardStore,
+  MAX_LOGIN_ATTEMPTS,
+} from '../thingspace/login-guard';
 import { isConditionalCheckFailed } from './request-errors';
 import { ITEM_TYPES, loginGuardKey } from './table-schema';
 
@@ -21,7 +32,7 @@ const NUMBERS = ['version', 'attempts', 'pausedUntil', 'leaseUntil', 'lastAttemp
 const STRINGS = ['fingerprint', 'salt', 'leaseOwner', 'lastOutcome'] as const;
 
 /**
- * A consistent GetItem and a PutItem conditional on the version read. The same code serves Lambda,
+ * A consistent GetItem, and a PutItem conditional on the record it replaces. The same code serves Lambda,
  * `npm start` and `npm run sync` (whose embedded store speaks the DynamoDB API too), so every process
  * shares one count per user.
  */
@@ -39,7 +50,7 @@ export class DynamoDbLoginGuard implements LoginGuardStore {
   async write(
     userKey: string,
     record: LoginGuardRecord,
-    expectedVersion: number | undefined,
+    expected: ExpectedRecord | undefined,
     options?: CallOptions,
   ): Promise<boolean> {
     const item = {
@@ -53,13 +64,7 @@ export class DynamoDbLoginGuard implements LoginGuardStore {
         new PutCommand({
           TableName: this.options.tableName,
           Item: item,
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : {
-                ConditionExpression: '#version = :version',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':version': expectedVersion },
-              }),
+          ...conditionFor(expected),
         }),
         { abortSignal: this.abortSignal(options) },
       );
@@ -87,6 +92,25 @@ export class DynamoDbLoginGuard implements LoginGuardStore {
         : options.deadline - Date.now();
     return AbortSignal.timeout(Math.min(2 ** 31 - 1, Math.max(0, remainingMs)));
   }
+}
+
+/** The PutItem's condition: no record yet, or the expected one (its version, and its lease owner if named). */
+function conditionFor(
+  expected: ExpectedRecord | undefined,
+): Pick<PutCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> {
+  if (expected === undefined) return { ConditionExpression: 'attribute_not_exists(pk)' };
+  if (expected.leaseOwner === undefined) {
+    return {
+      ConditionExpression: '#version = :version',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':version': expected.version },
+    };
+  }
+  return {
+    ConditionExpression: '#version = :version AND #leaseOwner = :leaseOwner',
+    ExpressionAttributeNames: { '#version': 'version', '#leaseOwner': 'leaseOwner' },
+    ExpressionAttributeValues: { ':version': expected.version, ':leaseOwner': expected.leaseOwner },
+  };
 }
 
 /**

@@ -46,13 +46,31 @@ export interface LoginGuardRecord {
  */
 export interface LoginGuardStore {
   read(userKey: string, options?: CallOptions): Promise<LoginGuardRecord | undefined>;
-  /** Writes when the stored version is still `expectedVersion` (undefined: no record yet); false if not. */
+  /** Writes when the stored record is still `expected` (undefined: no record yet); false if not. */
   write(
     userKey: string,
     record: LoginGuardRecord,
-    expectedVersion: number | undefined,
+    expected: ExpectedRecord | undefined,
     options?: CallOptions,
   ): Promise<boolean>;
+}
+
+/**
+ * The record a write replaces. Its lease owner too, for a verdict: an operator's reset deletes the record
+ * and the next attempt starts again at version 1, so a version alone can name a record written after it.
+ */
+export interface ExpectedRecord {
+  version: number;
+  leaseOwner?: string;
+}
+
+/** Whether `current` is the record `expected` names (undefined: no record). */
+function isExpectedRecord(current: LoginGuardRecord | undefined, expected: ExpectedRecord | undefined): boolean {
+  if (expected === undefined) return current === undefined;
+  return (
+    current?.version === expected.version &&
+    (expected.leaseOwner === undefined || current.leaseOwner === expected.leaseOwner)
+  );
 }
 
 export class InMemoryLoginGuardStore implements LoginGuardStore {
@@ -63,8 +81,8 @@ export class InMemoryLoginGuardStore implements LoginGuardStore {
     return record && { ...record };
   }
 
-  async write(userKey: string, record: LoginGuardRecord, expectedVersion: number | undefined): Promise<boolean> {
-    if (this.records.get(userKey)?.version !== expectedVersion) return false;
+  async write(userKey: string, record: LoginGuardRecord, expected: ExpectedRecord | undefined): Promise<boolean> {
+    if (!isExpectedRecord(this.records.get(userKey), expected)) return false;
     this.records.set(userKey, { ...record });
     return true;
   }
@@ -184,7 +202,8 @@ export class LoginGuard {
         lastAttemptAt: now,
         lastOutcome: 'in flight',
       };
-      if (await this.failClosed(() => this.store.write(key, next, record?.version, call)))
+      const expected = record && { version: record.version };
+      if (await this.failClosed(() => this.store.write(key, next, expected, call)))
         return { key, version: next.version, attempts: next.attempts, record: next };
       conflicts += 1;
       if (conflicts > MAX_CONFLICTS)
@@ -209,18 +228,20 @@ export class LoginGuard {
   }
 
   /**
-   * Writes the verdict only onto the record this attempt wrote: the write is conditional on its version, so
-   * anything newer (an operator's reset, another attempt after this lease ran out) fails the condition and
-   * is left as it is; the count is never lowered on a guess. Under a short budget of its own, not the API
-   * call's deadline (a success that is not recorded still counts as an attempt against the user's lockout,
-   * so it is worth the time the answer has left).
+   * Writes the verdict only onto the record this attempt wrote, without reading it again: the write is
+   * conditional on that record's version and lease owner, so anything since (an operator's reset, another
+   * attempt after this lease ran out, even one rebuilt to the same version after a reset) fails the
+   * condition and is left as it is; the count is never lowered on a guess. Under a short budget of its own,
+   * not the API call's deadline (a success that is not recorded still counts as an attempt against the
+   * user's lockout, so it is worth the time the answer has left).
    */
   private async finish(
     permit: LoginPermit,
     change: (record: LoginGuardRecord, now: number) => LoginGuardRecord,
   ): Promise<void> {
     const next = { ...change(permit.record, this.now()), version: permit.version + 1 };
-    await this.store.write(permit.key, next, permit.version, { deadline: Date.now() + VERDICT_BUDGET_MS });
+    const expected = { version: permit.version, leaseOwner: permit.record.leaseOwner };
+    await this.store.write(permit.key, next, expected, { deadline: Date.now() + VERDICT_BUDGET_MS });
   }
 
   /** No jitter: the pause is the rule an operator is told about, not a spread of retries. */

@@ -226,11 +226,11 @@ describe('a DynamoDB that accepts connections and never answers', () => {
     let verdictSent = false;
     const store: LoginGuardStore = {
       read: (key) => memory.read(key),
-      write: async (key, record, expectedVersion, options) => {
+      write: async (key, record, expected, options) => {
         verdictSent = counted;
-        if (counted) return stalledGuard.write(key, record, expectedVersion, options);
+        if (counted) return stalledGuard.write(key, record, expected, options);
         counted = true;
-        return memory.write(key, record, expectedVersion);
+        return memory.write(key, record, expected);
       },
     };
     const thingspace = createThingSpaceClient({

@@ -17,7 +17,7 @@ import { DynamoDbLoginGuard } from '../../adapters/dynamodb/dynamodb-login-guard
 import { createHistoryTable, LOGIN_GUARD_PARTITION_KEY } from '../../adapters/dynamodb/table-schema';
 import { createThingSpaceClient, type ThingSpaceClientOptions } from '../../adapters/thingspace/client';
 import type { ThingSpaceCredentials } from '../../adapters/thingspace/credentials';
-import { type LoginGuardStore, userKey } from '../../adapters/thingspace/login-guard';
+import { LoginGuard, type LoginGuardStore, userKey } from '../../adapters/thingspace/login-guard';
 import type { ThingSpaceApi } from '../../domain/ports';
 import type { ThingSpaceError } from '../../domain/thingspace-error';
 import { startEmbeddedDynamoDb } from '../../local/embedded-dynamodb';
@@ -221,10 +221,10 @@ describe('the verdict', () => {
         calls.push('read');
         return guard.read(key, options);
       },
-      write: async (key, record, expectedVersion, options) => {
+      write: async (key, record, expected, options) => {
         calls.push('write');
         await beforeWrite?.(calls.filter((call) => call === 'write').length);
-        return guard.write(key, record, expectedVersion, options);
+        return guard.write(key, record, expected, options);
       },
     };
     return { store, calls, guard };
@@ -250,7 +250,11 @@ describe('the verdict', () => {
     const { store, guard } = recordingGuard(async (writes) => {
       if (writes !== 2) return;
       const current = await guard.read(key);
-      await guard.write(key, { ...current!, version: current!.version + 1, attempts: 3 }, current!.version);
+      await guard.write(
+        key,
+        { ...current!, version: current!.version + 1, attempts: 3 },
+        { version: current!.version },
+      );
     });
 
     // Act
@@ -259,6 +263,26 @@ describe('the verdict', () => {
     // Assess: the other instance's count stands; the success is not written over it.
     expect(outcome).toBe('ok');
     expect(await guardItems()).toMatchObject([{ attempts: 3, lastOutcome: 'in flight', version: 2 }]);
+  });
+
+  it("never lands on a record rebuilt after an operator's reset, even at the same version", async () => {
+    // Prepare: before the verdict lands, the operator resets the user and another instance's attempt
+    // starts the record again, at the version this attempt's record had.
+    const key = userKey(DEMO_CREDENTIALS.username);
+    const { store, guard } = recordingGuard(async (writes) => {
+      if (writes !== 2) return;
+      await guard.reset(key);
+      await new LoginGuard({ store: guard, leaseMs: 60_000 }).begin(PORTAL);
+    });
+
+    // Act
+    const outcome = await outcomeOf(instance(() => DEMO_CREDENTIALS, { loginGuard: store }).getDeviceHistory(DEVICE));
+
+    // Assess: the other attempt is still counted and still holds its lease.
+    expect(outcome).toBe('ok');
+    const [item] = await guardItems();
+    expect(item).toMatchObject({ version: 1, attempts: 1, lastOutcome: 'in flight' });
+    expect(item?.leaseOwner).toEqual(expect.any(String));
   });
 });
 
