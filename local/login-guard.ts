@@ -90,8 +90,11 @@ function describe(record: LoginGuardRecord | undefined, now: number): string {
     record.lastOutcome === 'in flight' && !inFlight ? 'no verdict recorded' : (record.lastOutcome ?? 'unknown');
   if (record.lastAttemptAt !== undefined)
     parts.push(`last ${new Date(record.lastAttemptAt).toISOString()}: ${outcome}`);
-  if (record.attempts >= MAX_LOGIN_ATTEMPTS) parts.push('STOPPED: no login is tried until a reset');
+  // In flight first: a reset now would let another attempt run beside it, which could be the fifth.
+  if (inFlight && record.attempts >= MAX_LOGIN_ATTEMPTS)
+    parts.push('the last attempt allowed is in flight: wait for its verdict before a reset');
   else if (inFlight) parts.push('an attempt is in flight');
+  else if (record.attempts >= MAX_LOGIN_ATTEMPTS) parts.push('STOPPED: no login is tried until a reset');
   else if (record.pausedUntil !== undefined && record.pausedUntil > now)
     parts.push(`the same password is paused for another ${Math.ceil((record.pausedUntil - now) / 1000)} s`);
   return parts.join('; ');

@@ -21,7 +21,7 @@ import { backoff, type Sleep, sleep } from '../retry';
  */
 export const MAX_LOGIN_ATTEMPTS = 4;
 
-/** A user's record, as the store keeps it. Written whole, each write conditional on `version`. */
+/** A user's record, as the store keeps it. Written whole, each write conditional on `version` (a verdict's also on `leaseOwner`). */
 export interface LoginGuardRecord {
   version: number;
   /** Consecutive attempts without a confirmed success, the one in flight included. */
@@ -117,7 +117,7 @@ export interface LoginPermit {
   readonly key: string;
   readonly version: number;
   readonly attempts: number;
-  /** The record `begin` wrote: the verdict is written onto it, conditional on its version, without a read. */
+  /** The record `begin` wrote: the verdict is written onto it, conditional on its version and lease owner, without a read. */
   readonly record: LoginGuardRecord;
 }
 
@@ -170,6 +170,11 @@ export class LoginGuard {
     const call: CallOptions = wait?.deadline === undefined ? {} : { deadline: wait.deadline };
     for (let conflicts = 0; ; ) {
       const record = await this.failClosed(() => this.store.read(key, call));
+      // A write that landed though its answer was lost (the SDK's retry then failed the condition): this
+      // attempt holds the lease, and waiting for it would only spend the count with nothing sent.
+      if (record !== undefined && record.leaseOwner === owner) {
+        return { key, version: record.version, attempts: record.attempts, record };
+      }
       const now = this.now();
       const attempts = record?.attempts ?? 0;
       if (attempts >= MAX_LOGIN_ATTEMPTS) throw stoppedError(attempts);

@@ -265,6 +265,29 @@ describe('the verdict', () => {
     expect(await guardItems()).toMatchObject([{ attempts: 3, lastOutcome: 'in flight', version: 2 }]);
   });
 
+  it('follows an attempt whose record was written though the answer was lost: the login goes ahead at once', async () => {
+    // Prepare: the attempt's conditional write lands, but the caller is told it failed, as when the SDK
+    // retries a write whose first answer was lost and the retry fails the condition.
+    const guard = new DynamoDbLoginGuard({ client: db.createClient(), tableName });
+    let writes = 0;
+    const store: LoginGuardStore = {
+      read: (key, options) => guard.read(key, options),
+      write: async (key, record, expected, options) => {
+        writes += 1;
+        const written = await guard.write(key, record, expected, options);
+        return writes === 1 ? false : written;
+      },
+    };
+
+    // Act
+    const outcome = await outcomeOf(instance(() => DEMO_CREDENTIALS, { loginGuard: store }).getDeviceHistory(DEVICE));
+
+    // Assess: one attempt, counted once and then reset by its success.
+    expect(outcome).toBe('ok');
+    expect(simulator.stats()).toMatchObject({ loginRequests: 1, loginsOk: 1 });
+    expect(await guardItems()).toMatchObject([{ version: 2, attempts: 0, lastOutcome: 'succeeded' }]);
+  });
+
   it("never lands on a record rebuilt after an operator's reset, even at the same version", async () => {
     // Prepare: before the verdict lands, the operator resets the user and another instance's attempt
     // starts the record again, at the version this attempt's record had.
@@ -407,6 +430,37 @@ describe('npm run login-guard', () => {
     expect(lines.join('\n')).not.toContain(DEMO_CREDENTIALS.password);
     expect(login).toBe('ok');
     expect(simulator.stats()).toMatchObject({ loginRequests: 5, loginsOk: 1, consecutiveFailedLogins: 0 });
+  });
+
+  it('tells the operator to wait, not to reset, while the last attempt allowed is in flight', async () => {
+    // Prepare: the fourth attempt is under way (its lease runs for another minute).
+    const now = Date.now();
+    await new DynamoDbLoginGuard({ client: db.createClient(), tableName }).write(
+      userKey(DEMO_CREDENTIALS.username),
+      {
+        version: 4,
+        attempts: 4,
+        leaseOwner: 'another-instance',
+        leaseUntil: now + 60_000,
+        lastAttemptAt: now,
+        lastOutcome: 'in flight',
+      },
+      undefined,
+    );
+    const lines: string[] = [];
+
+    // Act
+    const code = await loginGuardCommand(
+      ['status', '--user', DEMO_CREDENTIALS.username],
+      { DYNAMODB_ENDPOINT: db.endpoint, TABLE_NAME: tableName },
+      (line) => lines.push(line),
+    );
+
+    // Assess
+    expect(code).toBe(0);
+    expect(lines[0]).toContain('4 of 4 consecutive attempts without a success');
+    expect(lines[0]).toContain('the last attempt allowed is in flight: wait for its verdict before a reset');
+    expect(lines[0]).not.toContain('STOPPED');
   });
 
   it('works on the embedded store in DATA_DIR, and says so when npm start holds it', async () => {
