@@ -192,7 +192,7 @@ export class CredentialSession {
     this.transport.logger.error("ThingSpace login failed; the attempt counts towards the API user's limit", {
       outcome,
       ...logged,
-      attempts: permit.attempts,
+      attempts: permit.record.attempts,
     });
     try {
       await this.guard.failed(permit, outcome);

@@ -115,10 +115,8 @@ export interface LoginWait {
 /** An attempt recorded by `begin`; hand it to `succeeded` or `failed`. */
 export interface LoginPermit {
   readonly key: string;
-  readonly version: number;
-  readonly attempts: number;
   /** The record `begin` wrote: the verdict is written onto it, conditional on its version and lease owner, without a read. */
-  readonly record: LoginGuardRecord;
+  readonly record: Readonly<LoginGuardRecord>;
 }
 
 export interface LoginGuardOptions {
@@ -173,7 +171,7 @@ export class LoginGuard {
       // A write that landed though its answer was lost (the SDK's retry then failed the condition): this
       // attempt holds the lease, and waiting for it would only spend the count with nothing sent.
       if (record !== undefined && record.leaseOwner === owner) {
-        return { key, version: record.version, attempts: record.attempts, record };
+        return { key, record };
       }
       const now = this.now();
       const attempts = record?.attempts ?? 0;
@@ -208,8 +206,7 @@ export class LoginGuard {
         lastOutcome: 'in flight',
       };
       const expected = record && { version: record.version };
-      if (await this.failClosed(() => this.store.write(key, next, expected, call)))
-        return { key, version: next.version, attempts: next.attempts, record: next };
+      if (await this.failClosed(() => this.store.write(key, next, expected, call))) return { key, record: next };
       conflicts += 1;
       if (conflicts > MAX_CONFLICTS)
         throw new ThingSpaceError('unavailable', 'The ThingSpace login guard is too contended; not logging in');
@@ -244,9 +241,9 @@ export class LoginGuard {
     permit: LoginPermit,
     change: (record: LoginGuardRecord, now: number) => LoginGuardRecord,
   ): Promise<void> {
-    const next = { ...change(permit.record, this.now()), version: permit.version + 1 };
-    const expected = { version: permit.version, leaseOwner: permit.record.leaseOwner };
-    await this.store.write(permit.key, next, expected, { deadline: Date.now() + VERDICT_BUDGET_MS });
+    const { version, leaseOwner } = permit.record;
+    const next = { ...change(permit.record, this.now()), version: version + 1 };
+    await this.store.write(permit.key, next, { version, leaseOwner }, { deadline: Date.now() + VERDICT_BUDGET_MS });
   }
 
   /** No jitter: the pause is the rule an operator is told about, not a spread of retries. */
