@@ -153,7 +153,6 @@ const VARIANTS: Variant[] = [
     event: apiGatewayEvent(),
     nodeOptions: DEPLOYED_NODE_OPTIONS,
   },
-
   {
     name: 'get-history-api (--enable-source-maps)',
     file: 'functions/get-history-api.ts',
