@@ -173,7 +173,7 @@ export class CredentialSession {
     }
     this.session = { value: sessionToken, lastUsedAt: this.transport.now() };
     try {
-      await this.guard.succeeded(permit);
+      if (!(await this.guard.succeeded(permit))) this.verdictNotTaken('succeeded');
     } catch (error) {
       // The session is good; only the reset of the count is lost, which errs on the side of fewer logins.
       this.transport.logger.warn('Could not record a successful ThingSpace login in the login guard', {
@@ -195,13 +195,21 @@ export class CredentialSession {
       attempts: permit.record.attempts,
     });
     try {
-      await this.guard.failed(permit, outcome);
+      if (!(await this.guard.failed(permit, outcome))) this.verdictNotTaken('failed');
     } catch (error) {
       // The attempt is already counted and its lease runs out by itself: nothing unsafe is lost.
       this.transport.logger.warn('Could not record a failed ThingSpace login in the login guard', {
         error: errorName(error),
       });
     }
+  }
+
+  /** So an operator can tell why a good password still shows attempts in `npm run login-guard -- status`. */
+  private verdictNotTaken(verdict: 'succeeded' | 'failed'): void {
+    this.transport.logger.warn(
+      "The login guard did not take this ThingSpace login's verdict: its record changed meanwhile (an operator's reset, or another attempt after this one's lease ran out); the count there stands",
+      { verdict },
+    );
   }
 
   /** Sends a token request; retryable failures become a TransientFailure for the caller's retry loop. */

@@ -213,17 +213,17 @@ export class LoginGuard {
     }
   }
 
-  /** ThingSpace accepted the login: the user's count starts again. */
-  async succeeded(permit: LoginPermit): Promise<void> {
-    await this.finish(permit, (record, now) => {
+  /** ThingSpace accepted the login: the user's count starts again. False when the record had changed. */
+  async succeeded(permit: LoginPermit): Promise<boolean> {
+    return this.finish(permit, (record, now) => {
       const { pausedUntil: _pause, leaseOwner: _owner, leaseUntil: _until, ...rest } = record;
       return { ...rest, attempts: 0, lastOutcome: 'succeeded', lastSuccessAt: now };
     });
   }
 
-  /** The attempt ended without a success (its count stands): the pause starts again from now. */
-  async failed(permit: LoginPermit, outcome: string): Promise<void> {
-    await this.finish(permit, (record, now) => {
+  /** The attempt ended without a success (its count stands): the pause starts again from now. False when the record had changed. */
+  async failed(permit: LoginPermit, outcome: string): Promise<boolean> {
+    return this.finish(permit, (record, now) => {
       const { leaseOwner: _owner, leaseUntil: _until, ...rest } = record;
       return { ...rest, pausedUntil: now + this.backoffAfter(record.attempts), lastOutcome: outcome };
     });
@@ -240,10 +240,10 @@ export class LoginGuard {
   private async finish(
     permit: LoginPermit,
     change: (record: LoginGuardRecord, now: number) => LoginGuardRecord,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { version, leaseOwner } = permit.record;
     const next = { ...change(permit.record, this.now()), version: version + 1 };
-    await this.store.write(permit.key, next, { version, leaseOwner }, { deadline: Date.now() + VERDICT_BUDGET_MS });
+    return this.store.write(permit.key, next, { version, leaseOwner }, { deadline: Date.now() + VERDICT_BUDGET_MS });
   }
 
   /** No jitter: the pause is the rule an operator is told about, not a spread of retries. */

@@ -31,7 +31,7 @@ import {
   type ThingSpaceSimulator,
 } from '../../local/thingspace-simulator';
 import { useTestDynamoDb } from '../support/dynamodb';
-import { outcomeOf } from '../support/thingspace-client';
+import { capturingLogger, outcomeOf } from '../support/thingspace-client';
 
 const DEVICE = { account: DEMO_ACCOUNT, deviceId: DEMO_DEVICE_FROM_DOCS };
 /** What the operator set in the portal; the service still has DEMO_CREDENTIALS until it is rotated. */
@@ -257,12 +257,19 @@ describe('the verdict', () => {
       );
     });
 
-    // Act
-    const outcome = await outcomeOf(instance(() => DEMO_CREDENTIALS, { loginGuard: store }).getDeviceHistory(DEVICE));
+    const { lines, logger } = capturingLogger();
 
-    // Assess: the other instance's count stands; the success is not written over it.
+    // Act
+    const outcome = await outcomeOf(
+      instance(() => DEMO_CREDENTIALS, { loginGuard: store, logger }).getDeviceHistory(DEVICE),
+    );
+
+    // Assess: the other instance's count stands; the success is not written over it, and says so.
     expect(outcome).toBe('ok');
     expect(await guardItems()).toMatchObject([{ attempts: 3, lastOutcome: 'in flight', version: 2 }]);
+    expect(lines.filter((line) => line.includes("did not take this ThingSpace login's verdict"))).toEqual([
+      expect.stringMatching(/^warn .*"verdict":"succeeded"/),
+    ]);
   });
 
   it('follows an attempt whose record was written though the answer was lost: the login goes ahead at once', async () => {
